@@ -1,0 +1,55 @@
+package io.ruvector.sparse.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code sparse-infer} command line: a thin shell over the library API.
+ *
+ * <p>Exit codes: 0 ok, 1 usage error, 2 bad input (message on stderr; stack trace only with
+ * {@code --verbose}).
+ */
+@Command(name = "sparse-infer", mixinStandardHelpOptions = true, version = "sparse-infer 0.1.0",
+        description = "LLM inference from GGUF files on the JVM, with activation sparsity.",
+        subcommands = {CommandLine.HelpCommand.class})
+public final class Main {
+
+    public static final int EXIT_OK = 0;
+    public static final int EXIT_USAGE = 1;
+    public static final int EXIT_BAD_INPUT = 2;
+
+    private Main() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the CLI and returns its exit code (the library never calls {@code System.exit}). */
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExitCodeExceptionMapper(e -> EXIT_BAD_INPUT);
+        cl.setExecutionExceptionHandler(new BadInputHandler());
+        cl.setParameterExceptionHandler((ex, a) -> {
+            ex.getCommandLine().getErr().println(ex.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(ex, ex.getCommandLine().getErr());
+            ex.getCommandLine().usage(ex.getCommandLine().getErr());
+            return EXIT_USAGE;
+        });
+        return cl.execute(args);
+    }
+
+    /** Turns an exception into one line on stderr and exit code 2; the trace only with --verbose. */
+    static final class BadInputHandler implements CommandLine.IExecutionExceptionHandler {
+        @Override
+        public int handleExecutionException(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {
+            boolean verbose = false;
+            for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+                if (p.hasMatchedOption("--verbose")) verbose = true;
+            }
+            String msg = ex.getMessage() != null ? ex.getMessage() : ex.getClass().getSimpleName();
+            cl.getErr().println("sparse-infer: " + msg);
+            if (verbose) ex.printStackTrace(cl.getErr());
+            return EXIT_BAD_INPUT;
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package io.ruvector.sparse.quant;
+
+import io.ruvector.sparse.gguf.GgmlType;
+
+import java.util.EnumMap;
+import java.util.Map;
+
+/** The registry of the tensor types we read: one {@link TensorType} per supported {@link GgmlType}. */
+public final class TensorTypes {
+
+    private static final Map<GgmlType, TensorType> TYPES = new EnumMap<>(GgmlType.class);
+
+    static {
+        register(F32.INSTANCE);
+    }
+
+    private TensorTypes() {}
+
+    private static void register(TensorType t) { TYPES.put(t.ggmlType(), t); }
+
+    /** True when tensors of this type can be read and multiplied. */
+    public static boolean isSupported(GgmlType type) { return TYPES.containsKey(type); }
+
+    /**
+     * The implementation for {@code type}.
+     *
+     * @throws UnsupportedOperationException naming the type when we do not support it
+     */
+    public static TensorType of(GgmlType type) {
+        TensorType t = TYPES.get(type);
+        if (t == null) throw new UnsupportedOperationException("tensor type " + type + " is not supported");
+        return t;
+    }
+}
