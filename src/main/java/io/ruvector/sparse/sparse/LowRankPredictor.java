@@ -81,9 +81,8 @@ public final class LowRankPredictor implements NeuronPredictor {
     }
 
     @Override
-    public void project(float[] x, float[] hidden) {
-        int r = p.rows();
-        for (int j = 0; j < r; j++) hidden[j] = p.dotRow(j, x);
+    public void project(float[] x, float[] hidden, int from, int to) {
+        for (int j = from; j < to; j++) hidden[j] = p.dotRow(j, x);
     }
 
     @Override

@@ -51,8 +51,8 @@ public final class MlpPredictor implements NeuronPredictor {
     public long bytes() { return fc1.rowBytes() * fc1.rows() + fc2.rowBytes() * fc2.rows(); }
 
     @Override
-    public void project(float[] x, float[] hidden) {
-        for (int j = 0, h = fc1.rows(); j < h; j++) hidden[j] = Math.max(0f, fc1.dotRow(j, x));
+    public void project(float[] x, float[] hidden, int from, int to) {
+        for (int j = from; j < to; j++) hidden[j] = Math.max(0f, fc1.dotRow(j, x));
     }
 
     @Override

@@ -30,8 +30,11 @@ public interface NeuronPredictor {
     /** Bytes of weights read per evaluation (all neurons): the predictor's share of bytes read per token. */
     long bytes();
 
+    /** {@code hidden[j]} for {@code j} in {@code [from, to)}, from {@code x[0..inputDim)}. */
+    void project(float[] x, float[] hidden, int from, int to);
+
     /** {@code hidden[0..hiddenDim)} from {@code x[0..inputDim)}. */
-    void project(float[] x, float[] hidden);
+    default void project(float[] x, float[] hidden) { project(x, hidden, 0, hiddenDim()); }
 
     /** {@code scores[i]} for every neuron {@code i} in {@code [from, to)}, from the hidden vector. */
     void scores(float[] hidden, int from, int to, float[] scores);
