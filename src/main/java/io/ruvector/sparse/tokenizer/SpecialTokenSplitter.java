@@ -39,11 +39,15 @@ final class SpecialTokenSplitter {
         List<Fragment> fragments = new ArrayList<>();
         if (text.isEmpty()) return fragments;
         fragments.add(new Fragment(-1, 0, text.length()));
+        // Vocabularies may have thousands of candidates (Gemma): look only for those whose first
+        // character occurs in the text at all.
+        java.util.BitSet present = new java.util.BitSet(128);
+        for (int i = 0; i < text.length(); i++) present.set(text.charAt(i));
         int skipUnlessParsing = Vocabulary.ATTR_CONTROL | Vocabulary.ATTR_UNKNOWN;
         for (int id : candidates) {
             if (!parseSpecial && vocab.has(id, skipUnlessParsing)) continue;
             String special = vocab.text(id);
-            if (text.indexOf(special) < 0) continue; // cheap test for the common case
+            if (!present.get(special.charAt(0)) || text.indexOf(special) < 0) continue;
             fragments = splitAll(text, fragments, id, special);
         }
         return fragments;
