@@ -52,18 +52,18 @@ public final class TokenizeCommand implements Callable<Integer> {
         if (text != null && file != null) {
             throw new IllegalArgumentException("give the text with --text or --file, not both");
         }
-        String input = text != null ? text
-                : file != null ? Files.readString(file, StandardCharsets.UTF_8)
-                : readStdin(System.in);
         if (!Files.isRegularFile(model)) throw new IllegalArgumentException("model file not found: " + model);
-        int[] ids;
         Tokenizer tokenizer;
         try (GgufFile gguf = GgufFile.open(model)) {
             tokenizer = Tokenizer.fromGguf(gguf);
         }
-        boolean addBos = !noBos && tokenizer.addBosByDefault();
-        boolean addEos = !noBos && tokenizer.addEosByDefault();
-        ids = tokenizer.encode(input, addBos, addEos, !noParseSpecial);
+        String input = text != null ? text
+                : file != null ? Files.readString(file, StandardCharsets.UTF_8)
+                : readStdin(System.in);
+        // Like llama-tokenize: BOS (and EOS, for models that want it) unless --no-bos; specials parsed.
+        boolean addSpecial = !noBos;
+        int[] ids = tokenizer.encode(input, addSpecial && tokenizer.addBosByDefault(),
+                addSpecial && tokenizer.addEosByDefault(), !noParseSpecial);
 
         PrintWriter out = spec.commandLine().getOut();
         if (showPieces) {
