@@ -13,6 +13,12 @@ import io.ruvector.sparse.tensor.Tensor;
  */
 public final class MatMul {
 
+    /**
+     * Products smaller than this many multiply-adds run on the calling thread alone: handing them to the
+     * pool would cost more than it saves. (Which thread computes a row never changes its value.)
+     */
+    public static final long MIN_PARALLEL_WORK = 1 << 16;
+
     private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
 
     private final Parallel pool;
@@ -49,7 +55,9 @@ public final class MatMul {
         this.out = out;
         this.outOffset = outOffset;
         try {
-            pool.forRange(w.rows(), n == 1 ? single : batched);
+            Parallel.RangeBody body = n == 1 ? single : batched;
+            if ((long) w.rows() * w.cols() * n < MIN_PARALLEL_WORK) body.run(0, w.rows());
+            else pool.forRange(w.rows(), body);
         } finally {
             this.w = null;
             this.x = null;

@@ -1,7 +1,7 @@
 package io.ruvector.sparse.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Small dense float kernels of the forward pass (Vector API, no allocation). */
@@ -9,7 +9,34 @@ public final class VectorMath {
 
     private static final VectorSpecies<Float> S = Simd.F;
 
+    // Rotations by half, a quarter, ... of the lanes: the steps of a fixed-order tree sum (unused ones null).
+    private static final VectorShuffle<Float> ROTATE_1 = rotation(1);
+    private static final VectorShuffle<Float> ROTATE_2 = rotation(2);
+    private static final VectorShuffle<Float> ROTATE_3 = rotation(3);
+    private static final VectorShuffle<Float> ROTATE_4 = rotation(4);
+
     private VectorMath() {}
+
+    private static VectorShuffle<Float> rotation(int step) {
+        int lanes = S.length();
+        int by = lanes >> step;
+        return by == 0 ? null : VectorShuffle.fromOp(S, i -> (i + by) % lanes);
+    }
+
+    /**
+     * The sum of a vector's lanes in a fixed order (a tree: lanes i and i + len/2, then i + len/4, ...).
+     *
+     * <p>Use this instead of {@code reduceLanes(ADD)}: that one sums in one order when interpreted and in
+     * another once C2 has compiled it, so the same dot product would change its last bits as the JIT warms up
+     * (and with it the results of a run, depending on timing and thread count).
+     */
+    public static float sum(FloatVector v) {
+        v = v.add(v.rearrange(ROTATE_1));
+        if (ROTATE_2 != null) v = v.add(v.rearrange(ROTATE_2));
+        if (ROTATE_3 != null) v = v.add(v.rearrange(ROTATE_3));
+        if (ROTATE_4 != null) v = v.add(v.rearrange(ROTATE_4));
+        return v.lane(0);
+    }
 
     /** sum over i < n of a[i] * b[bOffset + i]. */
     public static float dot(float[] a, float[] b, int bOffset, int n) {
@@ -29,7 +56,7 @@ public final class VectorMath {
         for (int upper = n - len; i <= upper; i += len) {
             acc0 = FloatVector.fromArray(S, a, aOffset + i).fma(FloatVector.fromArray(S, b, bOffset + i), acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = sum(acc0.add(acc1));
         for (; i < n; i++) sum += a[aOffset + i] * b[bOffset + i];
         return sum;
     }

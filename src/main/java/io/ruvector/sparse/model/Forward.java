@@ -135,7 +135,9 @@ final class Forward implements AutoCloseable {
         attLayer = layer;
         attPos = pos;
         attTokens = n;
-        pool.forRange(c.heads(), attentionBody);
+        long work = (long) c.heads() * c.headDim() * n * (pos + n);
+        if (work < MatMul.MIN_PARALLEL_WORK) attentionBody.run(0, c.heads());
+        else pool.forRange(c.heads(), attentionBody);
     }
 
     private void attentionHeads(int fromHead, int toHead) {
