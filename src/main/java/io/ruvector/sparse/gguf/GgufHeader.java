@@ -3,8 +3,6 @@ package io.ruvector.sparse.gguf;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -117,6 +115,7 @@ record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metada
         }
 
         List<TensorInfo> tensors = new ArrayList<>();
+        long[] offsetFieldAt = new long[(int) tensorCount]; // bounded above: at most MAX_TENSOR_COUNT
         Set<String> names = new HashSet<>();
         for (int i = 0; i < tensorCount; i++) {
             long infoAt = c.pos;
@@ -169,6 +168,7 @@ record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metada
                 throw new GgufFormatException(offAt, "tensor '" + name + "' data offset " + Long.toUnsignedString(offset)
                         + " is not a multiple of the alignment " + alignment);
             }
+            offsetFieldAt[i] = offAt;
             tensors.add(new TensorInfo(name, dims, type, offset));
         }
 
@@ -183,12 +183,15 @@ record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metada
             dataOffset = file.byteSize();
             dataSize = 0;
         }
-        for (TensorInfo t : tensors) {
+        for (int i = 0; i < tensors.size(); i++) {
+            TensorInfo t = tensors.get(i);
             long end = t.offset() + t.byteSize();
             if (end < 0 || end > dataSize) {
-                throw new GgufFormatException(Math.min(dataOffset + t.offset(), Long.MAX_VALUE),
-                        "truncated: data of tensor '" + t.name() + "' (" + t.byteSize() + " bytes at data offset "
-                                + t.offset() + ") runs past the end of the file (the data region holds " + dataSize + " bytes)");
+                // Named at the tensor's offset field: either it is wrong or the file was cut short.
+                throw new GgufFormatException(offsetFieldAt[i], "data of tensor '" + t.name() + "' (" + t.byteSize()
+                        + " bytes at data offset " + t.offset() + ", file byte " + (dataOffset + t.offset())
+                        + ") runs past the end of the file: the data region holds " + dataSize
+                        + " bytes (truncated file or corrupt offset)");
             }
         }
         return new GgufHeader(version, pwri, metadata, tensors, alignment, dataOffset);
@@ -266,7 +269,7 @@ record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metada
             long len = u64(field + " length");
             if (len < 0 || len > remaining()) {
                 throw new GgufFormatException(at, field + ": string length " + Long.toUnsignedString(len)
-                        + " runs past the end of the file (" + remaining() + " bytes remain)");
+                        + " runs past the end of the file (" + remaining() + " bytes remain; truncated or corrupt file)");
             }
             if (len > limit) {
                 throw new GgufFormatException(at, field + ": string length " + len + " exceeds the limit of "
@@ -339,8 +342,12 @@ record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metada
             for (int i = 0; i < n; i++) {
                 if (i % CHECKPOINT_STRIDE == 0) checkpoints[i / CHECKPOINT_STRIDE] = pos;
                 if (elem == GgufValueType.STRING) {
-                    long len = stringLength(what + " string #" + i, MAX_STRING_BYTES);
-                    pos += len;
+                    // Hot loop (150k-entry vocabularies): no message is built unless the check fails.
+                    long len = remaining() >= 8 ? seg.get(I64, pos) : -1;
+                    if (len < 0 || len > remaining() - 8 || len > MAX_STRING_BYTES) {
+                        stringLength(what + " string #" + i, MAX_STRING_BYTES); // throws, naming the problem
+                    }
+                    pos += 8 + len;
                 } else {
                     array(what + "[" + i + "]", depth + 1);
                 }
@@ -365,18 +372,14 @@ record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metada
         }
     }
 
-    /** Decodes UTF-8; byte sequences that are not valid UTF-8 (real vocabularies have some) are replaced, not fatal. */
+    /**
+     * Decodes UTF-8. Byte sequences that are not valid UTF-8 (real vocabularies have some, e.g. half of a
+     * multi-byte character) become U+FFFD instead of failing: the token ids stay right either way.
+     */
     static String decodeUtf8(MemorySegment seg, long at, int len) {
         byte[] bytes = new byte[len];
         MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, at, bytes, 0, len);
-        try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            return new String(bytes, StandardCharsets.UTF_8);
-        }
+        return new String(bytes, StandardCharsets.UTF_8);
     }
 
     /**
