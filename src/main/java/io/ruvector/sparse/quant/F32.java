@@ -57,7 +57,8 @@ public final class F32 implements TensorType {
 
     @Override
     public void axpyScalar(float a, MemorySegment src, long offset, float[] y, int yOffset, int n) {
-        for (int i = 0; i < n; i++) y[yOffset + i] += a * src.get(LAYOUT, offset + 4L * i);
+        // Fused like the vector kernel, so the two agree bit for bit.
+        for (int i = 0; i < n; i++) y[yOffset + i] = Math.fma(src.get(LAYOUT, offset + 4L * i), a, y[yOffset + i]);
     }
 
     @Override
@@ -68,7 +69,7 @@ public final class F32 implements TensorType {
             FloatVector w = FloatVector.fromMemorySegment(S, src, offset + 4L * i, Simd.LE);
             w.fma(FloatVector.broadcast(S, a), FloatVector.fromArray(S, y, yOffset + i)).intoArray(y, yOffset + i);
         }
-        for (; i < n; i++) y[yOffset + i] += a * src.get(LAYOUT, offset + 4L * i);
+        for (; i < n; i++) y[yOffset + i] = Math.fma(src.get(LAYOUT, offset + 4L * i), a, y[yOffset + i]);
     }
 
     @Override
