@@ -1,5 +1,6 @@
 package io.ruvector.sparse.kernels;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -23,6 +24,17 @@ public final class Simd {
     public static final VectorSpecies<Short> S = VectorSpecies.of(short.class, SHAPE);
     public static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, SHAPE);
 
+    /**
+     * 16 bytes, the unit nibble formats are loaded in (16 bytes hold one 32-value block of 4-bit codes, and
+     * also fit a 16-entry lookup table). One load widens to {@link #PARTS16} vectors of {@link #I}/{@link #F}.
+     */
+    public static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    /** Shorts with as many lanes as {@link #I}: half of {@link #SHAPE}, at least 64 bits. */
+    public static final VectorSpecies<Short> S_HALF = VectorSpecies.of(short.class,
+            VectorShape.forBitSize(Math.max(64, SHAPE.vectorBitSize() / 2)));
+    /** How many {@link #F}-sized parts one {@link #B16} load widens into: 1 at 512 bits, 2 at 256, 4 at 128. */
+    public static final int PARTS16 = 16 / F.length();
+
     /** Byte order of every stored value: GGUF is little-endian. */
     public static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
@@ -34,7 +46,6 @@ public final class Simd {
         String forced = System.getProperty(BITS_PROPERTY);
         if (forced == null || forced.isBlank()) return VectorShape.preferredShape();
         return switch (forced.trim()) {
-            case "64" -> VectorShape.S_64_BIT;
             case "128" -> VectorShape.S_128_BIT;
             case "256" -> VectorShape.S_256_BIT;
             case "512" -> VectorShape.S_512_BIT;

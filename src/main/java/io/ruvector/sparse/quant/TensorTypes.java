@@ -3,6 +3,7 @@ package io.ruvector.sparse.quant;
 import io.ruvector.sparse.gguf.GgmlType;
 
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 
 /** The registry of the tensor types we read: one {@link TensorType} per supported {@link GgmlType}. */
@@ -12,6 +13,14 @@ public final class TensorTypes {
 
     static {
         register(F32.INSTANCE);
+        register(F16.INSTANCE);
+        register(BF16.INSTANCE);
+        register(Q8_0.INSTANCE);
+        register(Q4_0.INSTANCE);
+        register(Q4_1.INSTANCE);
+        register(Q5_0.INSTANCE);
+        register(Q5_1.INSTANCE);
+        register(IQ4_NL.INSTANCE);
     }
 
     private TensorTypes() {}
@@ -20,6 +29,9 @@ public final class TensorTypes {
 
     /** True when tensors of this type can be read and multiplied. */
     public static boolean isSupported(GgmlType type) { return TYPES.containsKey(type); }
+
+    /** Every supported type, in ggml id order. */
+    public static List<TensorType> all() { return List.copyOf(TYPES.values()); }
 
     /**
      * The implementation for {@code type}.

@@ -1,0 +1,22 @@
+package io.ruvector.sparse.quant;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A tensor type that can multiply its blocks with an int8-quantized activation ({@link Q8Activation}),
+ * ggml-cpu's {@code vec_dot} with Q8_0/Q8_1 on the activation side: integer products within a block, then
+ * one float multiply-add by the two block scales. Faster than the float path for compute-bound formats; the
+ * activation rounding costs ~1e-2 relative per dot product, which is what llama.cpp computes.
+ *
+ * <p>Per block the result is {@code (d_w * d_x) * sum_j(w_j * q_j)}, plus {@code m_w * s_x} for formats with a
+ * min (Q4_1, Q5_1), where {@code w_j} are the stored integer codes, {@code q_j} the activation codes.
+ * {@code xOffset} and {@code n} count values and must be whole blocks of 32.
+ */
+public interface Int8DotProduct {
+
+    /** Scalar reference of {@link #dotQ8}, block by block as ggml's generic code. */
+    float dotQ8Scalar(MemorySegment src, long offset, Q8Activation x, int xOffset, int n);
+
+    /** Vector API kernel: the same sum, accumulated in vector lanes. */
+    float dotQ8(MemorySegment src, long offset, Q8Activation x, int xOffset, int n);
+}

@@ -1,0 +1,211 @@
+package io.ruvector.sparse.quant;
+
+import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.kernels.Simd;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * ggml {@code block_q4_0}: 32 values in 18 bytes, an fp16 scale {@code d} then 16 bytes of 4-bit codes; byte j
+ * holds value j in its low nibble and value j+16 in its high nibble; value = (code - 8) * d.
+ *
+ * <p>Quantizer: ggml's {@code quantize_row_q4_0_ref}, byte for byte: {@code d = max / -8} where max is the
+ * value of largest magnitude (sign kept), code = min(15, trunc(x/d + 8.5)).
+ */
+public final class Q4_0 implements TensorType, Int8DotProduct {
+
+    public static final Q4_0 INSTANCE = new Q4_0();
+
+    private static final int QK = 32;
+    private static final int BYTES = 18;
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final VectorSpecies<Integer> I = Simd.I;
+    private static final VectorSpecies<Short> SH = Simd.S_HALF;
+    private static final VectorSpecies<Byte> B16 = Simd.B16;
+    private static final int PARTS = Simd.PARTS16;
+    private static final int L = F.length();
+
+    private Q4_0() {}
+
+    @Override
+    public GgmlType ggmlType() { return GgmlType.Q4_0; }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q4_0");
+        for (int b = 0; b < nb; b++) {
+            long bo = offset + (long) b * BYTES;
+            float d = Fp16.read(src, bo);
+            int o = dstOffset + b * QK;
+            for (int j = 0; j < 16; j++) {
+                int q = src.get(Layouts.BYTE, bo + 2 + j);
+                dst[o + j] = ((q & 0xF) - 8) * d;
+                dst[o + j + 16] = (((q >> 4) & 0xF) - 8) * d;
+            }
+        }
+    }
+
+    @Override
+    public float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q4_0");
+        float sum = 0f;
+        for (int b = 0; b < nb; b++) {
+            long bo = offset + (long) b * BYTES;
+            int xb = xOffset + b * QK;
+            float block = 0f;
+            for (int j = 0; j < 16; j++) {
+                int q = src.get(Layouts.BYTE, bo + 2 + j);
+                block += ((q & 0xF) - 8) * x[xb + j] + (((q >> 4) & 0xF) - 8) * x[xb + j + 16];
+            }
+            sum += block * Fp16.read(src, bo);
+        }
+        return sum;
+    }
+
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q4_0");
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int b = 0;
+        for (; b + 1 < nb; b += 2) {
+            long bo = offset + (long) b * BYTES;
+            acc0 = blockDot(src, bo, x, xOffset + b * QK, acc0);
+            acc1 = blockDot(src, bo + BYTES, x, xOffset + b * QK + QK, acc1);
+        }
+        if (b < nb) acc0 = blockDot(src, offset + (long) b * BYTES, x, xOffset + b * QK, acc0);
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector blockDot(MemorySegment src, long bo, float[] x, int xb, FloatVector acc) {
+        ByteVector qs = ByteVector.fromMemorySegment(B16, src, bo + 2, Simd.LE);
+        FloatVector sum = FloatVector.zero(F);
+        for (int p = 0; p < PARTS; p++) {
+            // Nibbles are split after widening: x86 has no byte shift.
+            IntVector v = (IntVector) qs.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+            FloatVector lo = (FloatVector) v.and(0xF).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector hi = (FloatVector) v.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0);
+            sum = lo.fma(FloatVector.fromArray(F, x, xb + p * L), sum);
+            sum = hi.fma(FloatVector.fromArray(F, x, xb + 16 + p * L), sum);
+        }
+        return sum.fma(FloatVector.broadcast(F, Fp16.read(src, bo)), acc);
+    }
+
+    @Override
+    public void axpyScalar(float a, MemorySegment src, long offset, float[] y, int yOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q4_0");
+        for (int b = 0; b < nb; b++) {
+            long bo = offset + (long) b * BYTES;
+            float ad = a * Fp16.read(src, bo);
+            int o = yOffset + b * QK;
+            for (int j = 0; j < 16; j++) {
+                int q = src.get(Layouts.BYTE, bo + 2 + j);
+                y[o + j] = Math.fma((q & 0xF) - 8, ad, y[o + j]);
+                y[o + j + 16] = Math.fma(((q >> 4) & 0xF) - 8, ad, y[o + j + 16]);
+            }
+        }
+    }
+
+    @Override
+    public void axpy(float a, MemorySegment src, long offset, float[] y, int yOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q4_0");
+        for (int b = 0; b < nb; b++) {
+            long bo = offset + (long) b * BYTES;
+            FloatVector ad = FloatVector.broadcast(F, a * Fp16.read(src, bo));
+            ByteVector qs = ByteVector.fromMemorySegment(B16, src, bo + 2, Simd.LE);
+            int o = yOffset + b * QK;
+            for (int p = 0; p < PARTS; p++) {
+                IntVector v = (IntVector) qs.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                FloatVector lo = (FloatVector) v.and(0xF).sub(8).convert(VectorOperators.I2F, 0);
+                FloatVector hi = (FloatVector) v.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0);
+                int i = o + p * L;
+                lo.fma(ad, FloatVector.fromArray(F, y, i)).intoArray(y, i);
+                hi.fma(ad, FloatVector.fromArray(F, y, i + 16)).intoArray(y, i + 16);
+            }
+        }
+    }
+
+    @Override
+    public void quantize(float[] src, int srcOffset, MemorySegment dst, long offset, int n) {
+        int nb = Blocks.count(n, QK, "Q4_0");
+        for (int b = 0; b < nb; b++) {
+            int xb = srcOffset + b * QK;
+            long bo = offset + (long) b * BYTES;
+            float amax = 0f;
+            float max = 0f;
+            for (int j = 0; j < QK; j++) {
+                float v = src[xb + j];
+                if (amax < Math.abs(v)) {
+                    amax = Math.abs(v);
+                    max = v;
+                }
+            }
+            float d = max / -8f;
+            float id = d != 0f ? 1f / d : 0f;
+            Fp16.write(dst, bo, d);
+            for (int j = 0; j < 16; j++) {
+                int lo = Math.min(15, (int) (src[xb + j] * id + 8.5f));
+                int hi = Math.min(15, (int) (src[xb + j + 16] * id + 8.5f));
+                dst.set(Layouts.BYTE, bo + 2 + j, (byte) (lo | hi << 4));
+            }
+        }
+    }
+
+    @Override
+    public float dotQ8Scalar(MemorySegment src, long offset, Q8Activation x, int xOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q4_0");
+        x.checkRange(xOffset, n);
+        float sum = 0f;
+        for (int b = 0; b < nb; b++) {
+            long bo = offset + (long) b * BYTES;
+            int xb = xOffset + b * QK;
+            int sumi = 0;
+            for (int j = 0; j < 16; j++) {
+                int q = src.get(Layouts.BYTE, bo + 2 + j);
+                sumi += ((q & 0xF) - 8) * x.q[xb + j] + (((q >> 4) & 0xF) - 8) * x.q[xb + j + 16];
+            }
+            sum += sumi * (Fp16.read(src, bo) * x.d[xb / QK]);
+        }
+        return sum;
+    }
+
+    @Override
+    public float dotQ8(MemorySegment src, long offset, Q8Activation x, int xOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q4_0");
+        x.checkRange(xOffset, n);
+        short[] q = x.q;
+        float[] dx = x.d;
+        int xb0 = xOffset / QK;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int b = 0;
+        for (; b + 1 < nb; b += 2) {
+            long bo = offset + (long) b * BYTES;
+            acc0 = blockDotQ8(src, bo, q, xOffset + b * QK, dx[xb0 + b], acc0);
+            acc1 = blockDotQ8(src, bo + BYTES, q, xOffset + b * QK + QK, dx[xb0 + b + 1], acc1);
+        }
+        if (b < nb) acc0 = blockDotQ8(src, offset + (long) b * BYTES, q, xOffset + b * QK, dx[xb0 + b], acc0);
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector blockDotQ8(MemorySegment src, long bo, short[] q, int qb, float dx, FloatVector acc) {
+        ByteVector qs = ByteVector.fromMemorySegment(B16, src, bo + 2, Simd.LE);
+        IntVector sumi = IntVector.zero(I);
+        for (int p = 0; p < PARTS; p++) {
+            // Nibbles split in 16-bit lanes; (code-8) * int8 products and their pairwise sums fit a short.
+            ShortVector v = (ShortVector) qs.convertShape(VectorOperators.ZERO_EXTEND_B2S, SH, p);
+            ShortVector lo = v.and((short) 0xF).sub((short) 8).mul(ShortVector.fromArray(SH, q, qb + p * L));
+            ShortVector hi = v.lanewise(VectorOperators.LSHR, 4).sub((short) 8)
+                    .mul(ShortVector.fromArray(SH, q, qb + 16 + p * L));
+            sumi = sumi.add((IntVector) lo.add(hi).convertShape(VectorOperators.S2I, I, 0));
+        }
+        float scale = Fp16.read(src, bo) * dx;
+        return ((FloatVector) sumi.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, scale), acc);
+    }
+}

@@ -1,0 +1,162 @@
+package io.ruvector.sparse.quant;
+
+import io.ruvector.sparse.kernels.Simd;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A float activation vector quantized to int8 blocks of 32, the way ggml-cpu does before a quantized
+ * matrix-vector product: the {@code block_q8_0} and {@code block_q8_1} encodings of ggml's reference
+ * quantizers ({@code quantize_row_q8_0_ref}, {@code quantize_row_q8_1_ref}), both at once since they share
+ * scale and codes.
+ *
+ * <p>Per block: {@code d = amax / 127}, {@code q[j] = roundf(x[j] / d)} (ties away from zero, computed as
+ * {@code x[j] * (1/d)} like ggml), the scale stored as fp16; Q8_1 adds {@code s = fp16(d * sum(q))}, which
+ * the Q4_1/Q5_1 kernels use for their min term. The codes are kept widened to shorts, the form the
+ * {@link Int8DotProduct} kernels multiply in.
+ *
+ * <p>One instance is meant to be reused for every matrix-vector product (no garbage per token); it may hold
+ * several tokens' vectors back to back (quantize {@code nTokens * cols} values at once: blocks never straddle
+ * rows because rows are whole blocks). Not thread-safe while being written; read-only use from many threads
+ * after {@link #quantize} returns is fine.
+ */
+public final class Q8Activation {
+
+    /** Values per block. */
+    public static final int BLOCK = 32;
+
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final VectorSpecies<Short> SH = Simd.S_HALF;
+
+    final short[] q;
+    final float[] d;
+    final float[] s;
+    final int[] sum;
+    private int length;
+
+    /** Room for {@code capacity} values (a multiple of 32). */
+    public Q8Activation(int capacity) {
+        Blocks.count(capacity, BLOCK, "Q8Activation");
+        q = new short[capacity];
+        d = new float[capacity / BLOCK];
+        s = new float[capacity / BLOCK];
+        sum = new int[capacity / BLOCK];
+    }
+
+    public int capacity() { return q.length; }
+
+    /** Values quantized by the last {@link #quantize}. */
+    public int length() { return length; }
+
+    /** Code of value {@code i}, in [-127, 127]. */
+    public int code(int i) { return q[checkIndex(i)]; }
+
+    /** Scale of block {@code b} as a reader of the fp16 field sees it. */
+    public float scale(int b) { checkIndex(b * BLOCK); return d[b]; }
+
+    /** Q8_1's {@code s} of block {@code b}: fp16(d * sum of codes). */
+    public float scaledSum(int b) { checkIndex(b * BLOCK); return s[b]; }
+
+    /** Exact sum of the codes of block {@code b}. */
+    public int codeSum(int b) { checkIndex(b * BLOCK); return sum[b]; }
+
+    /** Quantizes {@code x[xOffset .. xOffset+n)} (Vector API; equal to {@link #quantizeScalar}). */
+    public void quantize(float[] x, int xOffset, int n) {
+        int nb = checkSize(x, xOffset, n);
+        int len = F.length();
+        for (int b = 0; b < nb; b++) {
+            int xb = xOffset + b * BLOCK;
+            FloatVector m = FloatVector.fromArray(F, x, xb).abs();
+            for (int j = len; j < BLOCK; j += len) m = m.max(FloatVector.fromArray(F, x, xb + j).abs());
+            float amax = m.reduceLanes(VectorOperators.MAX);
+            float scale = amax / 127f;
+            float inv = scale != 0f ? 1f / scale : 0f;
+            IntVector codeSum = IntVector.zero(Simd.I);
+            for (int j = 0; j < BLOCK; j += len) {
+                FloatVector v = FloatVector.fromArray(F, x, xb + j).mul(inv);
+                // roundf without a rounding instruction: truncate |v|, add 1 when the dropped fraction is >= 0.5
+                // (|v| - trunc(|v|) is exact), then restore the sign.
+                FloatVector a = v.abs();
+                IntVector t = (IntVector) a.convert(VectorOperators.F2I, 0);
+                FloatVector frac = a.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
+                t = t.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(Simd.I));
+                t = t.lanewise(VectorOperators.NEG, v.compare(VectorOperators.LT, 0f).cast(Simd.I));
+                codeSum = codeSum.add(t);
+                ((ShortVector) t.convertShape(VectorOperators.I2S, SH, 0)).intoArray(q, b * BLOCK + j);
+            }
+            int total = codeSum.reduceLanes(VectorOperators.ADD);
+            d[b] = Fp16.round(scale);
+            s[b] = Fp16.round(total * scale);
+            sum[b] = total;
+        }
+        length = n;
+    }
+
+    /** Scalar reference of {@link #quantize}: ggml's {@code quantize_row_q8_1_ref} step by step. */
+    public void quantizeScalar(float[] x, int xOffset, int n) {
+        int nb = checkSize(x, xOffset, n);
+        for (int b = 0; b < nb; b++) {
+            int xb = xOffset + b * BLOCK;
+            float amax = 0f;
+            for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[xb + j]));
+            float scale = amax / 127f;
+            float inv = scale != 0f ? 1f / scale : 0f;
+            int total = 0;
+            for (int j = 0; j < BLOCK; j++) {
+                int c = Rounding.roundHalfAway(x[xb + j] * inv);
+                q[b * BLOCK + j] = (short) c;
+                total += c;
+            }
+            d[b] = Fp16.round(scale);
+            s[b] = Fp16.round(total * scale);
+            sum[b] = total;
+        }
+        length = n;
+    }
+
+    /** Writes the quantized values as ggml {@code block_q8_0} (fp16 d, 32 int8 codes: 34 bytes a block). */
+    public void writeQ8_0(MemorySegment dst, long offset) {
+        for (int b = 0; b < length / BLOCK; b++) {
+            long bo = offset + 34L * b;
+            Fp16.write(dst, bo, d[b]);
+            for (int j = 0; j < BLOCK; j++) dst.set(Layouts.BYTE, bo + 2 + j, (byte) q[b * BLOCK + j]);
+        }
+    }
+
+    /** Writes the quantized values as ggml {@code block_q8_1} (fp16 d, fp16 s, 32 int8 codes: 36 bytes a block). */
+    public void writeQ8_1(MemorySegment dst, long offset) {
+        for (int b = 0; b < length / BLOCK; b++) {
+            long bo = offset + 36L * b;
+            Fp16.write(dst, bo, d[b]);
+            Fp16.write(dst, bo + 2, s[b]);
+            for (int j = 0; j < BLOCK; j++) dst.set(Layouts.BYTE, bo + 4 + j, (byte) q[b * BLOCK + j]);
+        }
+    }
+
+    /** Checks that {@code [xOffset, xOffset+n)} of this activation was quantized and is block-aligned. */
+    void checkRange(int xOffset, int n) {
+        if (xOffset < 0 || xOffset % BLOCK != 0 || n < 0 || xOffset + n > length) {
+            throw new IllegalArgumentException("activation range [" + xOffset + ", " + (xOffset + n)
+                    + ") is not block-aligned within the " + length + " quantized values");
+        }
+    }
+
+    private int checkSize(float[] x, int xOffset, int n) {
+        int nb = Blocks.count(n, BLOCK, "Q8Activation");
+        if (n > q.length) throw new IllegalArgumentException(n + " values exceed the capacity " + q.length);
+        if (xOffset < 0 || xOffset + n > x.length) {
+            throw new IndexOutOfBoundsException("x[" + xOffset + ", " + (xOffset + n) + ") of " + x.length);
+        }
+        return nb;
+    }
+
+    private int checkIndex(int i) {
+        if (i < 0 || i >= length) throw new IndexOutOfBoundsException("value " + i + " of " + length);
+        return i;
+    }
+}

@@ -1,0 +1,184 @@
+package io.ruvector.sparse.quant;
+
+import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.kernels.Simd;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * ggml {@code block_q8_0}: 32 values in 34 bytes, an fp16 scale {@code d} then 32 signed bytes; value = q * d.
+ *
+ * <p>Quantizer: ggml's {@code quantize_row_q8_0_ref}, byte for byte ({@code d = amax/127},
+ * {@code q = roundf(x * (1/d))}).
+ */
+public final class Q8_0 implements TensorType, Int8DotProduct {
+
+    public static final Q8_0 INSTANCE = new Q8_0();
+
+    private static final int QK = 32;
+    private static final int BYTES = 34;
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final VectorSpecies<Integer> I = Simd.I;
+    private static final VectorSpecies<Short> SH = Simd.S_HALF;
+    private static final VectorSpecies<Byte> B16 = Simd.B16;
+    private static final int PARTS = Simd.PARTS16;
+    private static final int L = F.length();
+
+    private Q8_0() {}
+
+    @Override
+    public GgmlType ggmlType() { return GgmlType.Q8_0; }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q8_0");
+        for (int b = 0; b < nb; b++) {
+            long bo = offset + (long) b * BYTES;
+            float d = Fp16.read(src, bo);
+            for (int j = 0; j < QK; j++) dst[dstOffset + b * QK + j] = src.get(Layouts.BYTE, bo + 2 + j) * d;
+        }
+    }
+
+    @Override
+    public float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q8_0");
+        float sum = 0f;
+        for (int b = 0; b < nb; b++) {
+            long bo = offset + (long) b * BYTES;
+            float block = 0f;
+            for (int j = 0; j < QK; j++) block += src.get(Layouts.BYTE, bo + 2 + j) * x[xOffset + b * QK + j];
+            sum += block * Fp16.read(src, bo);
+        }
+        return sum;
+    }
+
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q8_0");
+        // Two accumulators over alternate blocks: each block's sum is independent, only these chains carry.
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int b = 0;
+        for (; b + 1 < nb; b += 2) {
+            long bo = offset + (long) b * BYTES;
+            acc0 = blockDot(src, bo, x, xOffset + b * QK, acc0);
+            acc1 = blockDot(src, bo + BYTES, x, xOffset + b * QK + QK, acc1);
+        }
+        if (b < nb) acc0 = blockDot(src, offset + (long) b * BYTES, x, xOffset + b * QK, acc0);
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector blockDot(MemorySegment src, long bo, float[] x, int xb, FloatVector acc) {
+        FloatVector sum = FloatVector.zero(F);
+        for (int h = 0; h < QK; h += 16) {
+            ByteVector q = ByteVector.fromMemorySegment(B16, src, bo + 2 + h, Simd.LE);
+            for (int p = 0; p < PARTS; p++) {
+                FloatVector w = (FloatVector) q.convertShape(VectorOperators.B2F, F, p);
+                sum = w.fma(FloatVector.fromArray(F, x, xb + h + p * L), sum);
+            }
+        }
+        return sum.fma(FloatVector.broadcast(F, Fp16.read(src, bo)), acc);
+    }
+
+    @Override
+    public void axpyScalar(float a, MemorySegment src, long offset, float[] y, int yOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q8_0");
+        for (int b = 0; b < nb; b++) {
+            long bo = offset + (long) b * BYTES;
+            float ad = a * Fp16.read(src, bo);
+            for (int j = 0; j < QK; j++) {
+                int i = yOffset + b * QK + j;
+                y[i] = Math.fma(src.get(Layouts.BYTE, bo + 2 + j), ad, y[i]);
+            }
+        }
+    }
+
+    @Override
+    public void axpy(float a, MemorySegment src, long offset, float[] y, int yOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q8_0");
+        for (int b = 0; b < nb; b++) {
+            long bo = offset + (long) b * BYTES;
+            FloatVector ad = FloatVector.broadcast(F, a * Fp16.read(src, bo));
+            int yb = yOffset + b * QK;
+            for (int h = 0; h < QK; h += 16) {
+                ByteVector q = ByteVector.fromMemorySegment(B16, src, bo + 2 + h, Simd.LE);
+                for (int p = 0; p < PARTS; p++) {
+                    int i = yb + h + p * L;
+                    FloatVector w = (FloatVector) q.convertShape(VectorOperators.B2F, F, p);
+                    w.fma(ad, FloatVector.fromArray(F, y, i)).intoArray(y, i);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void quantize(float[] src, int srcOffset, MemorySegment dst, long offset, int n) {
+        int nb = Blocks.count(n, QK, "Q8_0");
+        for (int b = 0; b < nb; b++) {
+            int xb = srcOffset + b * QK;
+            long bo = offset + (long) b * BYTES;
+            float amax = 0f;
+            for (int j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(src[xb + j]));
+            float d = amax / 127f;
+            float id = d != 0f ? 1f / d : 0f;
+            Fp16.write(dst, bo, d);
+            for (int j = 0; j < QK; j++) dst.set(Layouts.BYTE, bo + 2 + j, (byte) Rounding.roundHalfAway(src[xb + j] * id));
+        }
+    }
+
+    @Override
+    public float dotQ8Scalar(MemorySegment src, long offset, Q8Activation x, int xOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q8_0");
+        x.checkRange(xOffset, n);
+        float sum = 0f;
+        for (int b = 0; b < nb; b++) {
+            long bo = offset + (long) b * BYTES;
+            int xb = xOffset + b * QK;
+            int sumi = 0;
+            for (int j = 0; j < QK; j++) sumi += src.get(Layouts.BYTE, bo + 2 + j) * x.q[xb + j];
+            sum += sumi * (Fp16.read(src, bo) * x.d[xb / QK]);
+        }
+        return sum;
+    }
+
+    @Override
+    public float dotQ8(MemorySegment src, long offset, Q8Activation x, int xOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q8_0");
+        x.checkRange(xOffset, n);
+        short[] q = x.q;
+        float[] dx = x.d;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int b = 0;
+        int xb0 = xOffset / QK;
+        for (; b + 1 < nb; b += 2) {
+            long bo = offset + (long) b * BYTES;
+            acc0 = blockDotQ8(src, bo, q, xOffset + b * QK, dx[xb0 + b], acc0);
+            acc1 = blockDotQ8(src, bo + BYTES, q, xOffset + b * QK + QK, dx[xb0 + b + 1], acc1);
+        }
+        if (b < nb) acc0 = blockDotQ8(src, offset + (long) b * BYTES, q, xOffset + b * QK, dx[xb0 + b], acc0);
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector blockDotQ8(MemorySegment src, long bo, short[] q, int qb, float dx, FloatVector acc) {
+        ByteVector w0 = ByteVector.fromMemorySegment(B16, src, bo + 2, Simd.LE);
+        ByteVector w1 = ByteVector.fromMemorySegment(B16, src, bo + 18, Simd.LE);
+        IntVector sumi = IntVector.zero(I);
+        for (int p = 0; p < PARTS; p++) {
+            // Two int8 x int8 products fit a short (2 * 127 * 127 < 32768); widen to int once per pair.
+            ShortVector lo = ((ShortVector) w0.convertShape(VectorOperators.B2S, SH, p))
+                    .mul(ShortVector.fromArray(SH, q, qb + p * L));
+            ShortVector hi = ((ShortVector) w1.convertShape(VectorOperators.B2S, SH, p))
+                    .mul(ShortVector.fromArray(SH, q, qb + 16 + p * L));
+            sumi = sumi.add((IntVector) lo.add(hi).convertShape(VectorOperators.S2I, I, 0));
+        }
+        float scale = Fp16.read(src, bo) * dx;
+        return ((FloatVector) sumi.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, scale), acc);
+    }
+}
