@@ -33,6 +33,8 @@ public enum ActivationType {
     SILU,
     /** dReLU: ReLU on both branches of the gated unit, {@code relu(gate) * relu(up)}. */
     DRELU,
+    /** Squared ReLU, {@code max(0, x)^2} (Primer; some sparse models). */
+    RELU_SQUARED,
     /** No activation: {@code h = gate * up} (bilinear GLU) or {@code h = x}. */
     IDENTITY;
 
@@ -44,6 +46,10 @@ public enum ActivationType {
     public float apply(float x) {
         return switch (this) {
             case RELU, DRELU -> Math.max(x, 0f);
+            case RELU_SQUARED -> {
+                float r = Math.max(x, 0f);
+                yield r * r;
+            }
             case GELU -> gelu(x);
             case GELU_TANH -> geluTanh(x);
             case SILU -> silu(x);
@@ -81,10 +87,10 @@ public enum ActivationType {
     }
 
     /**
-     * True when the function outputs exact zeros over a half line (ReLU, dReLU): a neuron then "fires" when its
+     * True when the function outputs exact zeros over a half line (ReLU, dReLU, squared ReLU): a neuron then "fires" when its
      * output is non-zero. For the others firing is |output| above a threshold chosen for a target density.
      */
-    public boolean hasExactZeros() { return this == RELU || this == DRELU; }
+    public boolean hasExactZeros() { return this == RELU || this == DRELU || this == RELU_SQUARED; }
 
     /** Name as written in GGUF metadata and on the command line, e.g. {@code silu}, {@code gelu_tanh}. */
     public String key() { return name().toLowerCase(Locale.ROOT); }
@@ -104,9 +110,10 @@ public enum ActivationType {
             case "gelu_tanh", "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> GELU_TANH;
             case "silu", "swish", "swiglu" -> SILU;
             case "drelu" -> DRELU;
+            case "relu2", "relu_squared", "relu_sq" -> RELU_SQUARED;
             case "identity", "none", "linear" -> IDENTITY;
             default -> throw new IllegalArgumentException("unknown activation '" + name
-                    + "' (known: relu, gelu, gelu_tanh, silu, drelu, identity)");
+                    + "' (known: relu, gelu, gelu_tanh, silu, drelu, relu_squared, identity)");
         };
     }
 

@@ -72,16 +72,28 @@ public final class HotColdTiers implements AutoCloseable {
     public int generation() { return current().generation; }
 
     /**
-     * The current rows of every layer, valid until the snapshot is closed. Cheap (two atomic operations);
-     * take one per forward pass.
+     * The current rows of every layer, valid until the snapshot is closed (a new open snapshot; see
+     * {@link #newSnapshot()} for a reusable one).
      *
      * @throws IllegalStateException after {@link #close()}
      */
     public Snapshot acquire() {
+        Snapshot s = newSnapshot();
+        s.open();
+        return s;
+    }
+
+    /**
+     * A reusable snapshot holder, not yet open: {@link Snapshot#open()} it at the start of each forward pass and
+     * close it at the end, without allocating.
+     */
+    public Snapshot newSnapshot() { return new Snapshot(this); }
+
+    private Tier acquireTier() {
         while (true) {
             Tier t = current;
             if (t == null) throw new IllegalStateException("hot/cold tiers are closed");
-            if (t.tryAcquire()) return new Snapshot(t);
+            if (t.tryAcquire()) return t;
             // The tier was released by a concurrent swap between the read and the acquire: read again.
         }
     }
@@ -241,11 +253,28 @@ public final class HotColdTiers implements AutoCloseable {
         }
     }
 
-    /** The rows of every layer as of one tier generation; close it to let a replaced arena go. */
+    /**
+     * The rows of every layer as of one tier generation, from {@link #open()} to {@link #close()}; closing lets a
+     * replaced arena go. Reusable: open and close it once per forward pass. Used by one thread at a time.
+     */
     public static final class Snapshot implements AutoCloseable {
+        private final HotColdTiers owner;
         private Tier tier;
 
-        private Snapshot(Tier tier) { this.tier = tier; }
+        private Snapshot(HotColdTiers owner) { this.owner = owner; }
+
+        /**
+         * Takes the current tier.
+         *
+         * @throws IllegalStateException when already open, or the tiers are closed
+         */
+        public Snapshot open() {
+            if (tier != null) throw new IllegalStateException("snapshot is already open");
+            tier = owner.acquireTier();
+            return this;
+        }
+
+        public boolean isOpen() { return tier != null; }
 
         /** Rows of layer {@code l}. */
         public LayerRows layer(int l) {

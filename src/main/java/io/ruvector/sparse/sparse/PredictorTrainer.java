@@ -125,7 +125,7 @@ public final class PredictorTrainer {
         // 1. Exact pre-activations and labels.
         float[] g = preActivations(w.gate(), samples, count, pool);
         ActivationType act = w.activation();
-        boolean needUp = act != ActivationType.RELU;
+        boolean needUp = act != ActivationType.RELU && act != ActivationType.RELU_SQUARED;
         float[] u = needUp ? preActivations(w.up(), samples, count, pool) : null;
 
         int[] perm = permutation(count, o.seed() + layer);
@@ -222,7 +222,7 @@ public final class PredictorTrainer {
     /** Whether a neuron fires: h != 0 for ReLU-like activations, |h| > tau otherwise. */
     static boolean fires(ActivationType act, float gate, float up, float tau) {
         return switch (act) {
-            case RELU -> gate > 0f;
+            case RELU, RELU_SQUARED -> gate > 0f;
             case DRELU -> gate > 0f && up > 0f;
             default -> Math.abs(act.gated(gate, up)) > tau;
         };

@@ -18,7 +18,7 @@ public final class SparseStats {
     private final long[] firing;
     private final long[] firingSelected;
 
-    SparseStats(int layers) {
+    public SparseStats(int layers) {
         steps = new long[layers];
         selected = new long[layers];
         downRows = new long[layers];
@@ -98,6 +98,21 @@ public final class SparseStats {
         double b = 0;
         for (int l = 0; l < steps.length; l++) b += meanPredictorBytes(l);
         return b;
+    }
+
+    /** Adds every count of {@code other} (same number of layers) to this. */
+    public void add(SparseStats other) {
+        if (other.layers() != layers()) throw new IllegalArgumentException("stats of " + other.layers() + " layers added to " + layers());
+        for (int l = 0; l < steps.length; l++) {
+            steps[l] += other.steps[l];
+            selected[l] += other.selected[l];
+            downRows[l] += other.downRows[l];
+            denseSteps[l] += other.denseSteps[l];
+            predictorBytes[l] += other.predictorBytes[l];
+            rowBytes[l] += other.rowBytes[l];
+            firing[l] += other.firing[l];
+            firingSelected[l] += other.firingSelected[l];
+        }
     }
 
     /** Forgets every count. */
