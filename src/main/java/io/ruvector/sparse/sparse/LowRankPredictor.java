@@ -1,54 +1,71 @@
 package io.ruvector.sparse.sparse;
 
+import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.tensor.Tensor;
 
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
  * A rank-r linear predictor of a layer's gate pre-activations, calibrated per neuron:
- * {@code score_i = scale_i * (Q P x)_i + bias_i}, neuron active when {@code score_i >= threshold}.
+ * <pre>
+ *   g_hat_i = (Q P x)_i + offset_i                       (the predicted gate pre-activation)
+ *   score_i = scale_i * f(g_hat_i) + bias_i               (a calibrated logit of "neuron i fires")
+ * </pre>
+ * with {@code f} the identity for ReLU-like activations (firing means {@code g > 0}) or {@code |act(.)|} for the
+ * others (firing means {@code |act(g)|} above a threshold, which is not monotone in {@code g} for SiLU and GeLU).
+ * A neuron is predicted active when {@code score_i >= threshold}.
  *
  * <p>{@code P} ({@code rank x dim}) is stored row by row and applied with dot products; {@code Q} is stored
  * transposed ({@code rank x neurons}) so scoring a range of neurons is {@code rank} long axpy passes over
- * contiguous memory (the Vector API kernels of the stored type, F16 or Q8_0 usually). The per-neuron
- * {@code scale} and {@code bias} (F32) turn the regression output into a calibrated logit, so one threshold per
- * layer serves every neuron.
+ * contiguous memory (the Vector API kernels of the stored type, Q8_0 or F16 usually). {@code offset},
+ * {@code scale} and {@code bias} are F32.
  */
 public final class LowRankPredictor implements NeuronPredictor {
 
     private final Tensor p;
     private final Tensor qt;
+    private final float[] offset;
     private final float[] scale;
     private final float[] bias;
+    private final ActivationType magnitudeOf;
     private final float threshold;
 
     /**
-     * @param p         {@code rank x dim}
-     * @param qt        {@code rank x neurons}
-     * @param scale     per-neuron scale ({@code neurons} values)
-     * @param bias      per-neuron bias ({@code neurons} values)
-     * @param threshold score at or above which a neuron is predicted active
+     * @param p           {@code rank x dim}
+     * @param qt          {@code rank x neurons}
+     * @param offset      per-neuron offset of the predicted pre-activation
+     * @param scale       per-neuron scale of the calibrated logit
+     * @param bias        per-neuron bias of the calibrated logit
+     * @param magnitudeOf null for a linear score, else the activation whose magnitude {@code f} takes
+     * @param threshold   score at or above which a neuron is predicted active
      */
-    public LowRankPredictor(Tensor p, Tensor qt, float[] scale, float[] bias, float threshold) {
+    public LowRankPredictor(Tensor p, Tensor qt, float[] offset, float[] scale, float[] bias, ActivationType magnitudeOf,
+                            float threshold) {
         Objects.requireNonNull(p, "p");
         Objects.requireNonNull(qt, "qt");
         if (p.rows() != qt.rows()) {
             throw new IllegalArgumentException("predictor rank mismatch: P has " + p.rows() + " rows, Q^T " + qt.rows());
         }
-        if (scale.length != qt.cols() || bias.length != qt.cols()) {
-            throw new IllegalArgumentException("predictor of " + qt.cols() + " neurons with " + scale.length
-                    + " scales and " + bias.length + " biases");
+        int n = qt.cols();
+        if (offset.length != n || scale.length != n || bias.length != n) {
+            throw new IllegalArgumentException("predictor of " + n + " neurons with " + offset.length + " offsets, "
+                    + scale.length + " scales and " + bias.length + " biases");
         }
         if (Float.isNaN(threshold)) throw new IllegalArgumentException("predictor threshold is NaN");
         this.p = p;
         this.qt = qt;
+        this.offset = offset.clone();
         this.scale = scale.clone();
         this.bias = bias.clone();
+        this.magnitudeOf = magnitudeOf;
         this.threshold = threshold;
     }
 
     /** The same predictor with another threshold. */
-    public LowRankPredictor withThreshold(float t) { return new LowRankPredictor(p, qt, scale, bias, t); }
+    public LowRankPredictor withThreshold(float t) {
+        return new LowRankPredictor(p, qt, offset, scale, bias, magnitudeOf, t);
+    }
 
     public int rank() { return p.rows(); }
 
@@ -56,9 +73,14 @@ public final class LowRankPredictor implements NeuronPredictor {
 
     public Tensor qt() { return qt; }
 
+    public float[] offset() { return offset.clone(); }
+
     public float[] scale() { return scale.clone(); }
 
     public float[] bias() { return bias.clone(); }
+
+    /** The activation whose magnitude the score is taken of, or null for a linear score. */
+    public ActivationType magnitudeOf() { return magnitudeOf; }
 
     @Override
     public int inputDim() { return p.cols(); }
@@ -77,7 +99,7 @@ public final class LowRankPredictor implements NeuronPredictor {
 
     @Override
     public long bytes() {
-        return p.rowBytes() * p.rows() + qt.rowBytes() * qt.rows() + 8L * neurons();
+        return p.rowBytes() * p.rows() + qt.rowBytes() * qt.rows() + 12L * neurons();
     }
 
     @Override
@@ -89,7 +111,7 @@ public final class LowRankPredictor implements NeuronPredictor {
     public void scores(float[] hidden, int from, int to, float[] scores) {
         int n = to - from;
         if (n <= 0) return;
-        java.util.Arrays.fill(scores, from, to, 0f);
+        Arrays.fill(scores, from, to, 0f);
         long colOffset = qt.type().rowBytes(from);
         if (colOffset < 0) {
             throw new IllegalArgumentException("neuron range must start at a multiple of " + neuronAlignment() + ": " + from);
@@ -98,6 +120,12 @@ public final class LowRankPredictor implements NeuronPredictor {
             float z = hidden[j];
             if (z != 0f) qt.type().axpy(z, qt.data(), qt.rowOffset(j) + colOffset, scores, from, n);
         }
-        for (int i = from; i < to; i++) scores[i] = Math.fma(scale[i], scores[i], bias[i]);
+        if (magnitudeOf == null) {
+            for (int i = from; i < to; i++) scores[i] = Math.fma(scale[i], scores[i] + offset[i], bias[i]);
+        } else {
+            for (int i = from; i < to; i++) {
+                scores[i] = Math.fma(scale[i], Math.abs(magnitudeOf.apply(scores[i] + offset[i])), bias[i]);
+            }
+        }
     }
 }

@@ -13,15 +13,17 @@ import java.util.Random;
  * Fits one layer's {@link LowRankPredictor} from recorded FFN inputs.
  *
  * <ol>
- *   <li>Exact gate (and up) pre-activations of every sample, with the model's own kernels; the firing labels
- *       from them (h != 0 for ReLU-like activations; |h| above a per-layer threshold chosen for the target
- *       density otherwise, as CATS does).</li>
+ *   <li>Exact gate (and, for dReLU, up) pre-activations of every sample, with the model's own kernels; the
+ *       firing labels from them: the activation is non-zero for ReLU-like activations; otherwise
+ *       {@code |act(gate . x)|} is above a per-layer threshold chosen for the target density, as CATS does
+ *       (neurons below it contribute little and are skipped).</li>
  *   <li>Reduced-rank regression of the gate pre-activations on the input: the best rank-r map under the
  *       data's distribution is {@code V_r V_r^T G}, with {@code V_r} the top right singular vectors of the
  *       centred sample pre-activations (randomized SVD). With white inputs this is the truncated SVD of the gate
  *       weights; real inputs are far from white, and the data-weighted version predicts much better.</li>
- *   <li>Per-neuron logistic calibration (two parameters by Newton's method) turns each regression output into a
- *       calibrated logit, so one threshold per layer is the best rule for recall at a given density.</li>
+ *   <li>Per-neuron logistic calibration (two parameters by Newton's method) turns each regression output (or,
+ *       for SiLU-like activations, the magnitude of the activation of it) into a calibrated logit, so one
+ *       threshold per layer is the best rule for recall at a given density.</li>
  *   <li>Rank chosen per layer among candidates by the bytes it costs per token (predictor bytes plus bytes of
  *       the predicted-active rows), the threshold set on validation samples to reach the target recall with the
  *       stored (quantized) predictor, recall and density reported on test samples the fit never saw.</li>
@@ -125,7 +127,7 @@ public final class PredictorTrainer {
         // 1. Exact pre-activations and labels.
         float[] g = preActivations(w.gate(), samples, count, pool);
         ActivationType act = w.activation();
-        boolean needUp = act != ActivationType.RELU && act != ActivationType.RELU_SQUARED;
+        boolean needUp = act == ActivationType.DRELU;
         float[] u = needUp ? preActivations(w.up(), samples, count, pool) : null;
 
         int[] perm = permutation(count, o.seed() + layer);
@@ -136,7 +138,8 @@ public final class PredictorTrainer {
         int[] val = Arrays.copyOfRange(perm, nTrain, nTrain + nVal);
         int[] test = Arrays.copyOfRange(perm, nTrain + nVal, count);
 
-        float tau = act.hasExactZeros() ? 0f : magnitudeThreshold(g, u, act, train, n, o.targetDensity());
+        float tau = act.hasExactZeros() ? 0f : magnitudeThreshold(g, act, train, n, o.targetDensity());
+        ActivationType magnitudeOf = act.hasExactZeros() ? null : act;
         boolean[] fires = new boolean[count * n];
         float[] frequency = new float[n];
         for (int s = 0; s < count; s++) {
@@ -184,7 +187,7 @@ public final class PredictorTrainer {
             for (; done < r; done++) {
                 for (int s = 0; s < count; s++) LinAlg.axpy(z[s * k + done] - m[done], vt, done * n, gHat, s * n, n);
             }
-            Candidate c = evaluate(r, gHat, fires, n, train, val, o, pool);
+            Candidate c = evaluate(r, gHat, magnitudeOf, fires, n, train, val, o, pool);
             long predBytes = predictorBytes(r, d, n, o.predictorTypes());
             c.cost = predBytes + c.density * n * w.neuronBytes();
             if (best == null || c.cost < best.cost) best = c;
@@ -193,18 +196,17 @@ public final class PredictorTrainer {
         // 4. The stored predictor: fold the calibration into scale and bias, quantize, set the threshold with
         //    the stored form on the validation split, report on the test split.
         int r = best.rank;
-        float[] scale = best.a;
-        float[] bias = new float[n];
+        float[] offset = new float[n];
         for (int i = 0; i < n; i++) {
             double b = mu[i];
             for (int j = 0; j < r; j++) b -= (double) m[j] * vt[j * n + i];
-            bias[i] = (float) (scale[i] * b + best.c[i]);
+            offset[i] = (float) b;
         }
         GgmlType pType = Storage.choose(o.predictorTypes(), d);
         GgmlType qType = Storage.choose(o.predictorTypes(), n);
         Tensor p = Storage.encode("blk." + layer + ".pred_p", pType, r, d, Arrays.copyOf(pk, r * d));
         Tensor qt = Storage.encode("blk." + layer + ".pred_qt", qType, r, n, Arrays.copyOf(vt, r * n));
-        LowRankPredictor predictor = new LowRankPredictor(p, qt, scale, bias, 0f);
+        LowRankPredictor predictor = new LowRankPredictor(p, qt, offset, best.a, best.c, magnitudeOf, 0f);
 
         float[] valScores = predictorScores(predictor, samples, val, pool);
         float threshold = thresholdForRecall(valScores, fires, val, n, o.targetRecall());
@@ -219,13 +221,21 @@ public final class PredictorTrainer {
         return new LayerFit(predictor, frequency, report);
     }
 
-    /** Whether a neuron fires: h != 0 for ReLU-like activations, |h| > tau otherwise. */
+    /**
+     * Whether a neuron fires: its activation is non-zero for ReLU-like activations ({@code h = relu(g) * u}
+     * is then non-zero, up to an exactly zero {@code u}); {@code |act(g)| > tau} otherwise.
+     */
     static boolean fires(ActivationType act, float gate, float up, float tau) {
         return switch (act) {
             case RELU, RELU_SQUARED -> gate > 0f;
             case DRELU -> gate > 0f && up > 0f;
-            default -> Math.abs(act.gated(gate, up)) > tau;
+            default -> Math.abs(act.apply(gate)) > tau;
         };
+    }
+
+    /** The calibration feature of a predicted pre-activation. */
+    static float feature(ActivationType magnitudeOf, float gHat) {
+        return magnitudeOf == null ? gHat : Math.abs(magnitudeOf.apply(gHat));
     }
 
     /** {@code out[s * rows + i] = row i of w . sample s}, with the tensor's own dot kernel. */
@@ -241,8 +251,8 @@ public final class PredictorTrainer {
         return out;
     }
 
-    /** The |h| above which a fraction {@code density} of the train samples' neurons lie. */
-    static float magnitudeThreshold(float[] g, float[] u, ActivationType act, int[] train, int n, double density) {
+    /** The |act(g)| above which a fraction {@code density} of the train samples' neurons lie. */
+    static float magnitudeThreshold(float[] g, ActivationType act, int[] train, int n, double density) {
         int total = train.length * n;
         int stride = Math.max(1, total / 2_000_000);
         float[] mags = new float[(total + stride - 1) / stride];
@@ -250,7 +260,7 @@ public final class PredictorTrainer {
         for (int t = 0, idx = 0; t < train.length; t++) {
             int base = train[t] * n;
             for (int i = 0; i < n; i++, idx++) {
-                if (idx % stride == 0 && c < mags.length) mags[c++] = Math.abs(act.gated(g[base + i], u[base + i]));
+                if (idx % stride == 0 && c < mags.length) mags[c++] = Math.abs(act.apply(g[base + i]));
             }
         }
         mags = Arrays.copyOf(mags, c);
@@ -285,8 +295,8 @@ public final class PredictorTrainer {
         double cost;
     }
 
-    private static Candidate evaluate(int r, float[] gHat, boolean[] fires, int n, int[] train, int[] val, Options o,
-                                      Parallel pool) {
+    private static Candidate evaluate(int r, float[] gHat, ActivationType magnitudeOf, boolean[] fires, int n, int[] train,
+                                      int[] val, Options o, Parallel pool) {
         Candidate cand = new Candidate();
         cand.rank = r;
         cand.a = new float[n];
@@ -297,7 +307,7 @@ public final class PredictorTrainer {
             float[] ac = new float[2];
             for (int i = from; i < to; i++) {
                 for (int t = 0; t < train.length; t++) {
-                    f[t] = gHat[train[t] * n + i];
+                    f[t] = feature(magnitudeOf, gHat[train[t] * n + i]);
                     y[t] = fires[train[t] * n + i];
                 }
                 calibrate(f, y, ac);
@@ -308,7 +318,7 @@ public final class PredictorTrainer {
         float[] scores = new float[val.length * n];
         for (int v = 0; v < val.length; v++) {
             int base = val[v] * n;
-            for (int i = 0; i < n; i++) scores[v * n + i] = Math.fma(cand.a[i], gHat[base + i], cand.c[i]);
+            for (int i = 0; i < n; i++) scores[v * n + i] = Math.fma(cand.a[i], feature(magnitudeOf, gHat[base + i]), cand.c[i]);
         }
         float t = thresholdForRecall(scores, fires, val, n, o.targetRecall());
         cand.density = density(scores, t);

@@ -82,6 +82,7 @@ public final class SidecarWriter {
         w.putU32(SparseSidecar.KEY_FFN, h.ffnDim());
         if (h.fingerprint() != null) w.putString(SparseSidecar.KEY_FINGERPRINT, h.fingerprint());
         w.putString(SparseSidecar.KEY_ACTIVATION, h.activation().key());
+        w.putString(SparseSidecar.KEY_SCORE, h.activation().hasExactZeros() ? "linear" : "activation_magnitude");
         w.putF32(SparseSidecar.KEY_TARGET_RECALL, (float) h.targetRecall());
         w.putF32(SparseSidecar.KEY_TARGET_DENSITY, (float) h.targetDensity());
         w.putU64(SparseSidecar.KEY_TOKENS, h.tokens());
@@ -122,6 +123,10 @@ public final class SidecarWriter {
             LowRankPredictor p = layer.predictor();
             addTensor(w, SparseSidecar.predPName(l), p.p());
             addTensor(w, SparseSidecar.predQtName(l), p.qt());
+            if ((p.magnitudeOf() == null) != h.activation().hasExactZeros()) {
+                throw new IllegalArgumentException("layer " + l + ": predictor score does not match activation " + h.activation().key());
+            }
+            w.addTensor(SparseSidecar.predOffsetName(l), GgmlType.F32, new long[]{p.neurons()}, p.offset());
             w.addTensor(SparseSidecar.predScaleName(l), GgmlType.F32, new long[]{p.neurons()}, p.scale());
             w.addTensor(SparseSidecar.predBiasName(l), GgmlType.F32, new long[]{p.neurons()}, p.bias());
             int[] order = order(layer.frequency());

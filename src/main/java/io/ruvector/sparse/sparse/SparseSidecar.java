@@ -23,8 +23,8 @@ import java.util.Optional;
  * <p>Two layouts are read:
  * <ul>
  *   <li><b>ours</b> ({@link #KEY_FORMAT} present), written by {@link SidecarWriter}: {@code blk.N.pred_p.weight}
- *       ({@code rank x dim}), {@code blk.N.pred_qt.weight} ({@code rank x ffn}), {@code blk.N.pred_scale} and
- *       {@code blk.N.pred_bias} (F32, one per neuron), {@code blk.N.neuron_order} (I32, hottest first),
+ *       ({@code rank x dim}), {@code blk.N.pred_qt.weight} ({@code rank x ffn}), {@code blk.N.pred_offset},
+ *       {@code blk.N.pred_scale} and {@code blk.N.pred_bias} (F32, one per neuron; see {@link LowRankPredictor}), {@code blk.N.neuron_order} (I32, hottest first),
  *       {@code blk.N.neuron_freq} (F32), {@code blk.N.ffn_down_t.weight} ({@code ffn x dim}), per-layer
  *       thresholds and report arrays under {@code sparse.*}, and a fingerprint of the model it was calibrated
  *       for;</li>
@@ -60,11 +60,14 @@ public final class SparseSidecar implements AutoCloseable {
     public static final String KEY_PRED_BYTES = "sparse.report.predictor_bytes";
     public static final String KEY_TRAIN_SAMPLES = "sparse.report.train_samples";
     public static final String KEY_TEST_SAMPLES = "sparse.report.test_samples";
+    public static final String KEY_SCORE = "sparse.predictor_score";
     public static final String KEY_POWERINFER_THRESHOLD = "powerinfer.sparse_threshold";
 
     static String predPName(int l) { return "blk." + l + ".pred_p.weight"; }
 
     static String predQtName(int l) { return "blk." + l + ".pred_qt.weight"; }
+
+    static String predOffsetName(int l) { return "blk." + l + ".pred_offset"; }
 
     static String predScaleName(int l) { return "blk." + l + ".pred_scale"; }
 
@@ -121,14 +124,23 @@ public final class SparseSidecar implements AutoCloseable {
             throw new IllegalArgumentException(name + ": " + KEY_THRESHOLD + " has " + thresholds.length + " entries for " + layers + " layers");
         }
         float piThreshold = file.getFloat(KEY_POWERINFER_THRESHOLD, 0f);
+        ActivationType magnitudeOf = null;
+        if (!powerInferLayout) {
+            String score = file.getString(KEY_SCORE, "linear");
+            magnitudeOf = switch (score) {
+                case "linear" -> null;
+                case "activation_magnitude" -> activation;
+                default -> throw new IllegalArgumentException(name + ": unknown " + KEY_SCORE + " '" + score + "'");
+            };
+        }
         for (int l = 0; l < layers; l++) {
             Tensor dt = tensor(downTName(l));
             NeuronPredictor p;
             if (powerInferLayout) {
                 p = new MlpPredictor(tensor(fc1Name(l)), tensor(fc2Name(l)), piThreshold);
             } else {
-                p = new LowRankPredictor(tensor(predPName(l)), tensor(predQtName(l)), floats(predScaleName(l)), floats(predBiasName(l)),
-                        thresholds[l]);
+                p = new LowRankPredictor(tensor(predPName(l)), tensor(predQtName(l)), floats(predOffsetName(l)),
+                        floats(predScaleName(l)), floats(predBiasName(l)), magnitudeOf, thresholds[l]);
             }
             if (p.neurons() != dt.rows() || p.inputDim() != dt.cols()) {
                 throw new IllegalArgumentException(name + ": layer " + l + " predictor covers " + p.neurons() + " neurons of dim "

@@ -43,7 +43,7 @@ class SparseLayerTest {
         float[] p = new float[rank * d], qt = new float[rank * n];
         for (int i = 0; i < p.length; i++) p[i] = (float) r.nextGaussian();
         for (int i = 0; i < qt.length; i++) qt[i] = (float) r.nextGaussian();
-        float[] scale = new float[n], bias = new float[n];
+        float[] scale = new float[n], bias = new float[n], offset = new float[n];
         for (int i = 0; i < n; i++) {
             scale[i] = 1f;
             bias[i] = (float) r.nextGaussian();
@@ -51,7 +51,7 @@ class SparseLayerTest {
         float[] x = new float[d];
         for (int i = 0; i < d; i++) x[i] = (float) r.nextGaussian() / d;
         LowRankPredictor pred = new LowRankPredictor(Storage.encode("p", GgmlType.F32, rank, d, p),
-                Storage.encode("qt", GgmlType.F32, rank, n, qt), scale, bias, 0f);
+                Storage.encode("qt", GgmlType.F32, rank, n, qt), offset, scale, bias, null, 0f);
         return new Ffn(Storage.encode("gate", type, n, d, gate), Storage.encode("up", type, n, d, up),
                 Storage.encode("down", type, d, n, down), Storage.encode("down_t", type, n, d, downT), pred, x);
     }
