@@ -22,7 +22,8 @@ import java.util.SplittableRandom;
  *
  * <p>Weights follow the recipe of the shared reference models: 2-D weights ~ N(0, 1/fan_in), RMSNorm
  * weights 1 + 0.1 N(0,1), {@code token_embd} ~ N(0,1), {@code output} ~ N(0, 9/dim) times a per-row
- * log-normal factor exp(0.4 N(0,1)) of unit RMS, so logits have a std of about 3 with a heavier upper tail.
+ * log-normal factor exp(0.4 N(0,1)) of unit RMS, so logits have a std of about 3 with a heavier upper tail
+ * (with a tied output: token_embd ~ N(0, 0.75^2/dim) and the output norm times 4, as the qwen2 references).
  * Every 2-D weight is stored in {@link Options#weightType()} (quantized row by row with
  * {@link TensorTypes}), norms stay F32. Row {@code r} of tensor {@code name} comes from its own random
  * stream seeded by (seed, name, r): the file is the same whatever the number of threads.
@@ -329,25 +330,31 @@ public final class SyntheticModel {
             };
         }
 
+        /** 1 + 0.1 N(0,1); the output norm of a tied-output model 4 times that. */
         float[] norm(String name) {
             SplittableRandom r = rowRandom(tensorSeed(o.seed(), name), 0);
+            double scale = o.tiedOutput() && name.equals("output_norm.weight") ? 4 : 1;
             float[] w = new float[o.dim()];
-            for (int i = 0; i < w.length; i++) w[i] = (float) (1 + 0.1 * r.nextGaussian());
+            for (int i = 0; i < w.length; i++) w[i] = (float) (scale * (1 + 0.1 * r.nextGaussian()));
             return w;
         }
 
-        /** N(0,1); for planted models made orthogonal to u, plus alpha u. */
+        /**
+         * N(0,1), or N(0, 0.75^2/dim) when the output is tied to it (so logits keep a std of about 3; the
+         * output norm makes up the scale); for planted models made orthogonal to u, plus alpha u.
+         */
         void tokenEmbedding(int row, float[] out) {
             SplittableRandom r = rowRandom(tensorSeed(o.seed(), "token_embd.weight"), row);
+            double std = o.tiedOutput() ? 0.75 / Math.sqrt(o.dim()) : 1;
             if (direction == null) {
-                for (int i = 0; i < out.length; i++) out[i] = (float) r.nextGaussian();
+                for (int i = 0; i < out.length; i++) out[i] = (float) (std * r.nextGaussian());
                 return;
             }
             double[] z = new double[out.length];
             for (int i = 0; i < z.length; i++) z[i] = r.nextGaussian();
             double along = dot(z, direction);
             double alpha = PLANT_STRENGTH * Math.sqrt(o.dim());
-            for (int i = 0; i < out.length; i++) out[i] = (float) (z[i] + (alpha - along) * direction[i]);
+            for (int i = 0; i < out.length; i++) out[i] = (float) (std * (z[i] + (alpha - along) * direction[i]));
         }
 
         /** N(0, 9/dim) times exp(0.4 g - 0.16): a log-normal row factor of unit RMS. */

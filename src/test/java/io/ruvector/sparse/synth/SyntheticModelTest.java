@@ -155,6 +155,18 @@ class SyntheticModelTest {
     }
 
     @Test
+    void tiedOutputHasNoOutputTensorAndSmallEmbeddings() throws IOException {
+        Options o = Options.preset("tiny").withShape("t", 256, 1, 256, 4, 2, 300, 64).withTiedOutput(true);
+        try (GgufFile f = GgufFile.open(write(o, 2, "tied.gguf"))) {
+            assertTrue(f.tensor("output.weight").isEmpty());
+            assertEquals(SyntheticModel.tensorNames(o), f.tensors().stream().map(TensorInfo::name).toList());
+            assertEquals(0.75 / Math.sqrt(256), std(Tensor.of(f, "token_embd.weight").toFloatArray()), 0.002);
+            assertEquals(4, mean(Tensor.of(f, "output_norm.weight").toFloatArray()), 0.1);
+            assertEquals(o.parameterCount(), f.tensors().stream().mapToLong(TensorInfo::elementCount).sum());
+        }
+    }
+
+    @Test
     void vocabularyOfAnySizeIsUnique() {
         for (int size : new int[] {SyntheticVocab.MIN_SIZE, 1000, 32000, 40000}) {
             SyntheticVocab v = SyntheticVocab.llama(size);
