@@ -81,7 +81,9 @@ public final class SparseModel implements AutoCloseable {
         for (int l = 0; l < n; l++) {
             LayerWeights w = lw.get(l);
             Tensor downT = sidecar.downT(l);
-            layers[l] = new SparseLayer(l, sidecar.predictor(l), act, w.down(), o.denseAbove(), sidecar.tau(l));
+            NeuronPredictor predictor = o.oracle() ? new OraclePredictor(w.gate(), act, act.hasExactZeros() ? Math.ulp(0f) : sidecar.tau(l))
+                    : sidecar.predictor(l);
+            layers[l] = new SparseLayer(l, predictor, act, w.down(), o.denseAbove(), sidecar.tau(l));
             coldRows[l] = LayerRows.inPlace(w.gate(), w.up(), downT);
             tierLayers.add(new HotColdTiers.Layer(w.gate(), w.up(), downT));
             if (o.density() > 0) topK[l] = (int) Math.max(1, Math.round(o.density() * c.ffnDim()));

@@ -15,9 +15,11 @@ import io.ruvector.sparse.memory.ColdRowCache;
  * @param denseAbove     take the model's dense down projection when more than this fraction is selected
  *                       ({@code 1}: only when every neuron is, which makes that case bit-identical to dense)
  * @param retierEvery    re-tier the hot set from live firing counts every this many tokens; 0 = never
+ * @param oracle         replace the predictors by the exact gate ({@link OraclePredictor}): a measurement of what
+ *                       sparsity alone costs in quality, no faster than dense
  */
 public record SparseOptions(long hotBytes, long coldCacheBytes, ColdRowCache.Policy cachePolicy, int topK,
-                            double density, double denseAbove, int retierEvery) {
+                            double density, double denseAbove, int retierEvery, boolean oracle) {
 
     public SparseOptions {
         if (hotBytes < 0 || coldCacheBytes < 0) throw new IllegalArgumentException("byte budgets must be >= 0");
@@ -30,18 +32,20 @@ public record SparseOptions(long hotBytes, long coldCacheBytes, ColdRowCache.Pol
 
     /** Threshold selection, no hot tier, no cache, dense down projection only when all neurons are selected. */
     public static SparseOptions defaults() {
-        return new SparseOptions(0, 0, ColdRowCache.Policy.LRU, 0, 0, 1.0, 0);
+        return new SparseOptions(0, 0, ColdRowCache.Policy.LRU, 0, 0, 1.0, 0, false);
     }
 
-    public SparseOptions withHotBytes(long b) { return new SparseOptions(b, coldCacheBytes, cachePolicy, topK, density, denseAbove, retierEvery); }
+    public SparseOptions withHotBytes(long b) { return new SparseOptions(b, coldCacheBytes, cachePolicy, topK, density, denseAbove, retierEvery, oracle); }
 
-    public SparseOptions withColdCache(long b, ColdRowCache.Policy p) { return new SparseOptions(hotBytes, b, p, topK, density, denseAbove, retierEvery); }
+    public SparseOptions withColdCache(long b, ColdRowCache.Policy p) { return new SparseOptions(hotBytes, b, p, topK, density, denseAbove, retierEvery, oracle); }
 
-    public SparseOptions withTopK(int k) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, k, density, denseAbove, retierEvery); }
+    public SparseOptions withTopK(int k) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, k, density, denseAbove, retierEvery, oracle); }
 
-    public SparseOptions withDensity(double d) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, d, denseAbove, retierEvery); }
+    public SparseOptions withDensity(double d) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, d, denseAbove, retierEvery, oracle); }
 
-    public SparseOptions withDenseAbove(double f) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, f, retierEvery); }
+    public SparseOptions withDenseAbove(double f) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, f, retierEvery, oracle); }
 
-    public SparseOptions withRetierEvery(int tokens) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, denseAbove, tokens); }
+    public SparseOptions withRetierEvery(int tokens) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, denseAbove, tokens, oracle); }
+
+    public SparseOptions withOracle(boolean o) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, denseAbove, retierEvery, o); }
 }
