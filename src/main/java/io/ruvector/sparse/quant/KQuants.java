@@ -39,6 +39,16 @@ final class KQuants {
     static final int PARTS = Math.max(1, 16 / LANES);
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
 
+    // Lane constants as static finals: fewer nodes per use than broadcasting a scalar inside the hot loop,
+    // which keeps the kernels under C2's inlining node budget (NOTES-vector-api: the inlining cliff).
+    static final IntVector ONE = IntVector.broadcast(Simd.I, 1);
+    static final IntVector THREE = IntVector.broadcast(Simd.I, 3);
+    static final IntVector FOUR = IntVector.broadcast(Simd.I, 4);
+    static final IntVector NIBBLE = IntVector.broadcast(Simd.I, 0xF);
+    static final IntVector BIT4 = IntVector.broadcast(Simd.I, 0x10);
+    static final IntVector BITS45 = IntVector.broadcast(Simd.I, 0x30);
+    static final IntVector THIRTY_TWO = IntVector.broadcast(Simd.I, 32);
+
     private KQuants() {}
 
     /** Number of super-blocks in {@code n} values; rejects partial blocks by name. */
@@ -86,6 +96,19 @@ final class KQuants {
             s.set(ValueLayout.JAVA_BYTE, off + j, (byte) (scales[j] | (scales[j + 4] >>> 4) << 6));
             s.set(ValueLayout.JAVA_BYTE, off + j + 4, (byte) (mins[j] | (mins[j + 4] >>> 4) << 6));
             s.set(ValueLayout.JAVA_BYTE, off + j + 8, (byte) ((scales[j + 4] & 0xF) | (mins[j + 4] & 0xF) << 4));
+        }
+    }
+
+    /**
+     * The sub-block factors of a Q4_K/Q5_K block at {@code blk}: {@code d*scale_j} into {@code out[j]} and
+     * {@code -(dmin*min_j)} into {@code out[8+j]}, decoded once per block outside the vector loops.
+     */
+    static void factorsK4(MemorySegment s, long blk, float[] out) {
+        float d = f16(s, blk);
+        float dmin = f16(s, blk + 2);
+        for (int j = 0; j < 8; j++) {
+            out[j] = d * scaleK4(s, blk + 4, j);
+            out[8 + j] = -(dmin * minK4(s, blk + 4, j));
         }
     }
 

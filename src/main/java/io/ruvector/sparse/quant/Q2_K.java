@@ -12,6 +12,7 @@ import static io.ruvector.sparse.quant.KQuants.F;
 import static io.ruvector.sparse.quant.KQuants.LANES;
 import static io.ruvector.sparse.quant.KQuants.PARTS;
 import static io.ruvector.sparse.quant.KQuants.QK;
+import static io.ruvector.sparse.quant.KQuants.THREE;
 import static io.ruvector.sparse.quant.KQuants.clamp;
 import static io.ruvector.sparse.quant.KQuants.f16;
 import static io.ruvector.sparse.quant.KQuants.nearestInt;
@@ -78,31 +79,47 @@ public final class Q2_K implements TensorType {
         KQuants.axpyScalar(this, Q2_K::decodeBlock, a, src, offset, y, yOffset, n);
     }
 
-    /** Dequantized values of shift {@code j} for scale byte {@code sc}: {@code d*(sc&15)*q - dmin*(sc>>4)}. */
-    private static FloatVector values(IntVector qs, int j, int sc, float d, float dmin) {
-        return toFloat(qs.lanewise(VectorOperators.LSHR, 2 * j).and(3))
-                .fma(FloatVector.broadcast(F, d * (sc & 0xF)), FloatVector.broadcast(F, -(dmin * (sc >>> 4))));
+    /**
+     * The sub-block factors of a block: {@code d*scale_j} into {@code out[j]} and {@code -(dmin*min_j)} into
+     * {@code out[16+j]}, once per block outside the vector loops.
+     */
+    private static void factors(MemorySegment s, long blk, float[] out) {
+        float d = f16(s, blk + D);
+        float dmin = f16(s, blk + D + 2);
+        for (int j = 0; j < 16; j++) {
+            int sc = u8(s, blk + j);
+            out[j] = d * (sc & 0xF);
+            out[16 + j] = -(dmin * (sc >>> 4));
+        }
+    }
+
+    /** The 2-bit quants at shift {@code 2j} as floats. */
+    private static FloatVector quants(IntVector qs, int j) {
+        return toFloat(qs.lanewise(VectorOperators.LSHR, 2 * j).and(THREE));
     }
 
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         int nb = KQuants.blocks(this, n);
+        float[] f = new float[32];
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            float d = f16(src, blk + D);
-            float dmin = f16(src, blk + D + 2);
+            factors(src, blk, f);
             for (int c = 0; c < 2; c++) {
                 for (int h = 0; h < 2; h++) {
-                    for (int p = 0; p < PARTS; p++) {
-                        IntVector qs = widen16(src, blk + QS + 32 * c + 16 * h, p);
-                        int i = xOffset + b * QK + 128 * c + 16 * h + p * LANES;
-                        for (int j = 0; j < 4; j += 2) {
-                            int sc0 = u8(src, blk + 8 * c + 2 * j + h);
-                            int sc1 = u8(src, blk + 8 * c + 2 * j + 2 + h);
-                            acc0 = values(qs, j, sc0, d, dmin).fma(FloatVector.fromArray(F, x, i + 32 * j), acc0);
-                            acc1 = values(qs, j + 1, sc1, d, dmin).fma(FloatVector.fromArray(F, x, i + 32 * j + 32), acc1);
+                    for (int j = 0; j < 4; j += 2) {
+                        int s0 = 8 * c + 2 * j + h;
+                        FloatVector d0 = FloatVector.broadcast(F, f[s0]);
+                        FloatVector m0 = FloatVector.broadcast(F, f[16 + s0]);
+                        FloatVector d1 = FloatVector.broadcast(F, f[s0 + 2]);
+                        FloatVector m1 = FloatVector.broadcast(F, f[18 + s0]);
+                        for (int p = 0; p < PARTS; p++) {
+                            IntVector qs = widen16(src, blk + QS + 32 * c + 16 * h, p);
+                            int i = xOffset + b * QK + 128 * c + 32 * j + 16 * h + p * LANES;
+                            acc0 = quants(qs, j).fma(d0, m0).fma(FloatVector.fromArray(F, x, i), acc0);
+                            acc1 = quants(qs, j + 1).fma(d1, m1).fma(FloatVector.fromArray(F, x, i + 32), acc1);
                         }
                     }
                 }
@@ -114,20 +131,24 @@ public final class Q2_K implements TensorType {
     @Override
     public void axpy(float a, MemorySegment src, long offset, float[] y, int yOffset, int n) {
         int nb = KQuants.blocks(this, n);
+        float[] f = new float[32];
         FloatVector va = FloatVector.broadcast(F, a);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            float d = f16(src, blk + D);
-            float dmin = f16(src, blk + D + 2);
+            factors(src, blk, f);
             for (int c = 0; c < 2; c++) {
                 for (int h = 0; h < 2; h++) {
-                    for (int p = 0; p < PARTS; p++) {
-                        IntVector qs = widen16(src, blk + QS + 32 * c + 16 * h, p);
-                        int i = yOffset + b * QK + 128 * c + 16 * h + p * LANES;
-                        for (int j = 0; j < 4; j++) {
-                            int sc = u8(src, blk + 8 * c + 2 * j + h);
-                            int o = i + 32 * j;
-                            values(qs, j, sc, d, dmin).fma(va, FloatVector.fromArray(F, y, o)).intoArray(y, o);
+                    for (int j = 0; j < 4; j += 2) {
+                        int s0 = 8 * c + 2 * j + h;
+                        FloatVector d0 = FloatVector.broadcast(F, f[s0]);
+                        FloatVector m0 = FloatVector.broadcast(F, f[16 + s0]);
+                        FloatVector d1 = FloatVector.broadcast(F, f[s0 + 2]);
+                        FloatVector m1 = FloatVector.broadcast(F, f[18 + s0]);
+                        for (int p = 0; p < PARTS; p++) {
+                            IntVector qs = widen16(src, blk + QS + 32 * c + 16 * h, p);
+                            int i = yOffset + b * QK + 128 * c + 32 * j + 16 * h + p * LANES;
+                            quants(qs, j).fma(d0, m0).fma(va, FloatVector.fromArray(F, y, i)).intoArray(y, i);
+                            quants(qs, j + 1).fma(d1, m1).fma(va, FloatVector.fromArray(F, y, i + 32)).intoArray(y, i + 32);
                         }
                     }
                 }

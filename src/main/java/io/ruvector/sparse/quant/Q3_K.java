@@ -9,9 +9,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import static io.ruvector.sparse.quant.KQuants.F;
+import static io.ruvector.sparse.quant.KQuants.FOUR;
 import static io.ruvector.sparse.quant.KQuants.LANES;
 import static io.ruvector.sparse.quant.KQuants.PARTS;
 import static io.ruvector.sparse.quant.KQuants.QK;
+import static io.ruvector.sparse.quant.KQuants.THREE;
 import static io.ruvector.sparse.quant.KQuants.clamp;
 import static io.ruvector.sparse.quant.KQuants.f16;
 import static io.ruvector.sparse.quant.KQuants.nearestInt;
@@ -78,32 +80,39 @@ public final class Q3_K implements TensorType {
         KQuants.axpyScalar(this, Q3_K::decodeBlock, a, src, offset, y, yOffset, n);
     }
 
-    /** Quants {@code q - 4} of shift {@code j}: 2 bits of {@code qs} plus the hmask bit (pre-shifted by 2). */
+    /** {@code d*scale_j} of the 16 sub-blocks into {@code out}, once per block outside the vector loops. */
+    private static void factors(MemorySegment s, long blk, float[] out) {
+        float d = f16(s, blk + D);
+        for (int j = 0; j < 16; j++) out[j] = d * scaleQ3(s, blk + SCALES, j);
+    }
+
+    /** Quants {@code q - 4} of shift {@code j}: 2 bits of {@code qs} plus hmask bit {@code bit} (pre-shifted by 2). */
     private static FloatVector quants(IntVector qs, IntVector hmask4, int j, int bit) {
-        return toFloat(qs.lanewise(VectorOperators.LSHR, 2 * j).and(3)
-                .or(hmask4.lanewise(VectorOperators.LSHR, bit).and(4)).sub(4));
+        return toFloat(qs.lanewise(VectorOperators.LSHR, 2 * j).and(THREE)
+                .or(hmask4.lanewise(VectorOperators.LSHR, bit).and(FOUR)).sub(FOUR));
     }
 
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         int nb = KQuants.blocks(this, n);
+        float[] f = new float[16];
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            float d = f16(src, blk + D);
+            factors(src, blk, f);
             for (int c = 0; c < 2; c++) {
                 for (int h = 0; h < 2; h++) {
-                    for (int p = 0; p < PARTS; p++) {
-                        IntVector qs = widen16(src, blk + QS + 32 * c + 16 * h, p);
-                        IntVector hm = widen16(src, blk + 16 * h, p).lanewise(VectorOperators.LSHL, 2);
-                        int i = xOffset + b * QK + 128 * c + 16 * h + p * LANES;
-                        for (int j = 0; j < 4; j += 2) {
-                            FloatVector d0 = FloatVector.broadcast(F, d * scaleQ3(src, blk + SCALES, 8 * c + 2 * j + h));
-                            FloatVector d1 = FloatVector.broadcast(F, d * scaleQ3(src, blk + SCALES, 8 * c + 2 * j + 2 + h));
-                            acc0 = quants(qs, hm, j, 4 * c + j).mul(d0).fma(FloatVector.fromArray(F, x, i + 32 * j), acc0);
+                    for (int j = 0; j < 4; j += 2) {
+                        FloatVector d0 = FloatVector.broadcast(F, f[8 * c + 2 * j + h]);
+                        FloatVector d1 = FloatVector.broadcast(F, f[8 * c + 2 * j + 2 + h]);
+                        for (int p = 0; p < PARTS; p++) {
+                            IntVector qs = widen16(src, blk + QS + 32 * c + 16 * h, p);
+                            IntVector hm = widen16(src, blk + 16 * h, p).lanewise(VectorOperators.LSHL, 2);
+                            int i = xOffset + b * QK + 128 * c + 32 * j + 16 * h + p * LANES;
+                            acc0 = quants(qs, hm, j, 4 * c + j).mul(d0).fma(FloatVector.fromArray(F, x, i), acc0);
                             acc1 = quants(qs, hm, j + 1, 4 * c + j + 1).mul(d1)
-                                    .fma(FloatVector.fromArray(F, x, i + 32 * j + 32), acc1);
+                                    .fma(FloatVector.fromArray(F, x, i + 32), acc1);
                         }
                     }
                 }
@@ -115,19 +124,22 @@ public final class Q3_K implements TensorType {
     @Override
     public void axpy(float a, MemorySegment src, long offset, float[] y, int yOffset, int n) {
         int nb = KQuants.blocks(this, n);
+        float[] f = new float[16];
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            float d = f16(src, blk + D);
+            factors(src, blk, f);
             for (int c = 0; c < 2; c++) {
                 for (int h = 0; h < 2; h++) {
-                    for (int p = 0; p < PARTS; p++) {
-                        IntVector qs = widen16(src, blk + QS + 32 * c + 16 * h, p);
-                        IntVector hm = widen16(src, blk + 16 * h, p).lanewise(VectorOperators.LSHL, 2);
-                        int i = yOffset + b * QK + 128 * c + 16 * h + p * LANES;
-                        for (int j = 0; j < 4; j++) {
-                            FloatVector dl = FloatVector.broadcast(F, a * (d * scaleQ3(src, blk + SCALES, 8 * c + 2 * j + h)));
-                            int o = i + 32 * j;
-                            quants(qs, hm, j, 4 * c + j).fma(dl, FloatVector.fromArray(F, y, o)).intoArray(y, o);
+                    for (int j = 0; j < 4; j += 2) {
+                        FloatVector d0 = FloatVector.broadcast(F, a * f[8 * c + 2 * j + h]);
+                        FloatVector d1 = FloatVector.broadcast(F, a * f[8 * c + 2 * j + 2 + h]);
+                        for (int p = 0; p < PARTS; p++) {
+                            IntVector qs = widen16(src, blk + QS + 32 * c + 16 * h, p);
+                            IntVector hm = widen16(src, blk + 16 * h, p).lanewise(VectorOperators.LSHL, 2);
+                            int i = yOffset + b * QK + 128 * c + 32 * j + 16 * h + p * LANES;
+                            quants(qs, hm, j, 4 * c + j).fma(d0, FloatVector.fromArray(F, y, i)).intoArray(y, i);
+                            quants(qs, hm, j + 1, 4 * c + j + 1)
+                                    .fma(d1, FloatVector.fromArray(F, y, i + 32)).intoArray(y, i + 32);
                         }
                     }
                 }

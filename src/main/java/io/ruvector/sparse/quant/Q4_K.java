@@ -10,6 +10,7 @@ import java.lang.foreign.ValueLayout;
 
 import static io.ruvector.sparse.quant.KQuants.F;
 import static io.ruvector.sparse.quant.KQuants.LANES;
+import static io.ruvector.sparse.quant.KQuants.NIBBLE;
 import static io.ruvector.sparse.quant.KQuants.PARTS;
 import static io.ruvector.sparse.quant.KQuants.QK;
 import static io.ruvector.sparse.quant.KQuants.f16;
@@ -78,25 +79,23 @@ public final class Q4_K implements TensorType {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         int nb = KQuants.blocks(this, n);
+        float[] f = new float[16];
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            float d = f16(src, blk);
-            float dmin = f16(src, blk + 2);
+            KQuants.factorsK4(src, blk, f);
             for (int c = 0; c < 4; c++) {
-                FloatVector d1 = FloatVector.broadcast(F, d * scaleK4(src, blk + SCALES, 2 * c));
-                FloatVector m1 = FloatVector.broadcast(F, -(dmin * minK4(src, blk + SCALES, 2 * c)));
-                FloatVector d2 = FloatVector.broadcast(F, d * scaleK4(src, blk + SCALES, 2 * c + 1));
-                FloatVector m2 = FloatVector.broadcast(F, -(dmin * minK4(src, blk + SCALES, 2 * c + 1)));
-                long q = blk + QS + 32 * c;
-                int xi = xOffset + b * QK + 64 * c;
+                FloatVector d1 = FloatVector.broadcast(F, f[2 * c]);
+                FloatVector m1 = FloatVector.broadcast(F, f[8 + 2 * c]);
+                FloatVector d2 = FloatVector.broadcast(F, f[2 * c + 1]);
+                FloatVector m2 = FloatVector.broadcast(F, f[9 + 2 * c]);
                 for (int r = 0; r < 32; r += 16) {
                     for (int p = 0; p < PARTS; p++) {
-                        IntVector v = widen16(src, q + r, p);
-                        int i = xi + r + p * LANES;
-                        FloatVector lo = toFloat(v.and(0xF)).fma(d1, m1);
-                        FloatVector hi = toFloat(v.lanewise(VectorOperators.LSHR, 4)).fma(d2, m2);
+                        IntVector q = widen16(src, blk + QS + 32 * c + r, p);
+                        int i = xOffset + b * QK + 64 * c + r + p * LANES;
+                        FloatVector lo = toFloat(q.and(NIBBLE)).fma(d1, m1);
+                        FloatVector hi = toFloat(q.lanewise(VectorOperators.LSHR, 4)).fma(d2, m2);
                         acc0 = lo.fma(FloatVector.fromArray(F, x, i), acc0);
                         acc1 = hi.fma(FloatVector.fromArray(F, x, i + 32), acc1);
                     }
@@ -109,24 +108,22 @@ public final class Q4_K implements TensorType {
     @Override
     public void axpy(float a, MemorySegment src, long offset, float[] y, int yOffset, int n) {
         int nb = KQuants.blocks(this, n);
+        float[] f = new float[16];
         FloatVector va = FloatVector.broadcast(F, a);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            float d = f16(src, blk);
-            float dmin = f16(src, blk + 2);
+            KQuants.factorsK4(src, blk, f);
             for (int c = 0; c < 4; c++) {
-                FloatVector d1 = FloatVector.broadcast(F, d * scaleK4(src, blk + SCALES, 2 * c));
-                FloatVector m1 = FloatVector.broadcast(F, -(dmin * minK4(src, blk + SCALES, 2 * c)));
-                FloatVector d2 = FloatVector.broadcast(F, d * scaleK4(src, blk + SCALES, 2 * c + 1));
-                FloatVector m2 = FloatVector.broadcast(F, -(dmin * minK4(src, blk + SCALES, 2 * c + 1)));
-                long q = blk + QS + 32 * c;
-                int yi = yOffset + b * QK + 64 * c;
+                FloatVector d1 = FloatVector.broadcast(F, f[2 * c]);
+                FloatVector m1 = FloatVector.broadcast(F, f[8 + 2 * c]);
+                FloatVector d2 = FloatVector.broadcast(F, f[2 * c + 1]);
+                FloatVector m2 = FloatVector.broadcast(F, f[9 + 2 * c]);
                 for (int r = 0; r < 32; r += 16) {
                     for (int p = 0; p < PARTS; p++) {
-                        IntVector v = widen16(src, q + r, p);
-                        int i = yi + r + p * LANES;
-                        FloatVector lo = toFloat(v.and(0xF)).fma(d1, m1);
-                        FloatVector hi = toFloat(v.lanewise(VectorOperators.LSHR, 4)).fma(d2, m2);
+                        IntVector q = widen16(src, blk + QS + 32 * c + r, p);
+                        int i = yOffset + b * QK + 64 * c + r + p * LANES;
+                        FloatVector lo = toFloat(q.and(NIBBLE)).fma(d1, m1);
+                        FloatVector hi = toFloat(q.lanewise(VectorOperators.LSHR, 4)).fma(d2, m2);
                         lo.fma(va, FloatVector.fromArray(F, y, i)).intoArray(y, i);
                         hi.fma(va, FloatVector.fromArray(F, y, i + 32)).intoArray(y, i + 32);
                     }

@@ -9,7 +9,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import static io.ruvector.sparse.quant.KQuants.F;
+import static io.ruvector.sparse.quant.KQuants.BIT4;
 import static io.ruvector.sparse.quant.KQuants.LANES;
+import static io.ruvector.sparse.quant.KQuants.NIBBLE;
 import static io.ruvector.sparse.quant.KQuants.PARTS;
 import static io.ruvector.sparse.quant.KQuants.QK;
 import static io.ruvector.sparse.quant.KQuants.f16;
@@ -79,27 +81,27 @@ public final class Q5_K implements TensorType {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         int nb = KQuants.blocks(this, n);
+        float[] f = new float[16];
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            float d = f16(src, blk);
-            float dmin = f16(src, blk + 2);
+            KQuants.factorsK4(src, blk, f);
             for (int c = 0; c < 4; c++) {
-                FloatVector d1 = FloatVector.broadcast(F, d * scaleK4(src, blk + SCALES, 2 * c));
-                FloatVector m1 = FloatVector.broadcast(F, -(dmin * minK4(src, blk + SCALES, 2 * c)));
-                FloatVector d2 = FloatVector.broadcast(F, d * scaleK4(src, blk + SCALES, 2 * c + 1));
-                FloatVector m2 = FloatVector.broadcast(F, -(dmin * minK4(src, blk + SCALES, 2 * c + 1)));
-                long q = blk + QS + 32 * c;
-                int xi = xOffset + b * QK + 64 * c;
+                FloatVector d1 = FloatVector.broadcast(F, f[2 * c]);
+                FloatVector m1 = FloatVector.broadcast(F, f[8 + 2 * c]);
+                FloatVector d2 = FloatVector.broadcast(F, f[2 * c + 1]);
+                FloatVector m2 = FloatVector.broadcast(F, f[9 + 2 * c]);
                 for (int r = 0; r < 32; r += 16) {
                     for (int p = 0; p < PARTS; p++) {
-                        IntVector v = widen16(src, q + r, p);
-                        IntVector h = widen16(src, blk + QH + r, p).lanewise(VectorOperators.LSHR, 2 * c);
-                        int i = xi + r + p * LANES;
-                        FloatVector lo = toFloat(v.and(0xF).or(h.lanewise(VectorOperators.LSHL, 4).and(16))).fma(d1, m1);
-                        FloatVector hi = toFloat(v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHL, 3).and(16)))
-                                .fma(d2, m2);
+                        IntVector q = widen16(src, blk + QS + 32 * c + r, p);
+                        // Fifth bits of both halves, moved to bit 4 and bit 5.
+                        IntVector h = widen16(src, blk + QH + r, p).lanewise(VectorOperators.LSHR, 2 * c)
+                                .lanewise(VectorOperators.LSHL, 4);
+                        int i = xOffset + b * QK + 64 * c + r + p * LANES;
+                        FloatVector lo = toFloat(q.and(NIBBLE).or(h.and(BIT4))).fma(d1, m1);
+                        FloatVector hi = toFloat(q.lanewise(VectorOperators.LSHR, 4)
+                                .or(h.lanewise(VectorOperators.LSHR, 1).and(BIT4))).fma(d2, m2);
                         acc0 = lo.fma(FloatVector.fromArray(F, x, i), acc0);
                         acc1 = hi.fma(FloatVector.fromArray(F, x, i + 32), acc1);
                     }
@@ -112,26 +114,25 @@ public final class Q5_K implements TensorType {
     @Override
     public void axpy(float a, MemorySegment src, long offset, float[] y, int yOffset, int n) {
         int nb = KQuants.blocks(this, n);
+        float[] f = new float[16];
         FloatVector va = FloatVector.broadcast(F, a);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            float d = f16(src, blk);
-            float dmin = f16(src, blk + 2);
+            KQuants.factorsK4(src, blk, f);
             for (int c = 0; c < 4; c++) {
-                FloatVector d1 = FloatVector.broadcast(F, d * scaleK4(src, blk + SCALES, 2 * c));
-                FloatVector m1 = FloatVector.broadcast(F, -(dmin * minK4(src, blk + SCALES, 2 * c)));
-                FloatVector d2 = FloatVector.broadcast(F, d * scaleK4(src, blk + SCALES, 2 * c + 1));
-                FloatVector m2 = FloatVector.broadcast(F, -(dmin * minK4(src, blk + SCALES, 2 * c + 1)));
-                long q = blk + QS + 32 * c;
-                int yi = yOffset + b * QK + 64 * c;
+                FloatVector d1 = FloatVector.broadcast(F, f[2 * c]);
+                FloatVector m1 = FloatVector.broadcast(F, f[8 + 2 * c]);
+                FloatVector d2 = FloatVector.broadcast(F, f[2 * c + 1]);
+                FloatVector m2 = FloatVector.broadcast(F, f[9 + 2 * c]);
                 for (int r = 0; r < 32; r += 16) {
                     for (int p = 0; p < PARTS; p++) {
-                        IntVector v = widen16(src, q + r, p);
-                        IntVector h = widen16(src, blk + QH + r, p).lanewise(VectorOperators.LSHR, 2 * c);
-                        int i = yi + r + p * LANES;
-                        FloatVector lo = toFloat(v.and(0xF).or(h.lanewise(VectorOperators.LSHL, 4).and(16))).fma(d1, m1);
-                        FloatVector hi = toFloat(v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHL, 3).and(16)))
-                                .fma(d2, m2);
+                        IntVector q = widen16(src, blk + QS + 32 * c + r, p);
+                        IntVector h = widen16(src, blk + QH + r, p).lanewise(VectorOperators.LSHR, 2 * c)
+                                .lanewise(VectorOperators.LSHL, 4);
+                        int i = yOffset + b * QK + 64 * c + r + p * LANES;
+                        FloatVector lo = toFloat(q.and(NIBBLE).or(h.and(BIT4))).fma(d1, m1);
+                        FloatVector hi = toFloat(q.lanewise(VectorOperators.LSHR, 4)
+                                .or(h.lanewise(VectorOperators.LSHR, 1).and(BIT4))).fma(d2, m2);
                         lo.fma(va, FloatVector.fromArray(F, y, i)).intoArray(y, i);
                         hi.fma(va, FloatVector.fromArray(F, y, i + 32)).intoArray(y, i + 32);
                     }

@@ -8,13 +8,16 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
+import static io.ruvector.sparse.quant.KQuants.BITS45;
 import static io.ruvector.sparse.quant.KQuants.F;
 import static io.ruvector.sparse.quant.KQuants.LANES;
+import static io.ruvector.sparse.quant.KQuants.NIBBLE;
 import static io.ruvector.sparse.quant.KQuants.PARTS;
 import static io.ruvector.sparse.quant.KQuants.QK;
 import static io.ruvector.sparse.quant.KQuants.clamp;
 import static io.ruvector.sparse.quant.KQuants.f16;
 import static io.ruvector.sparse.quant.KQuants.nearestInt;
+import static io.ruvector.sparse.quant.KQuants.THIRTY_TWO;
 import static io.ruvector.sparse.quant.KQuants.s8;
 import static io.ruvector.sparse.quant.KQuants.toFloat;
 import static io.ruvector.sparse.quant.KQuants.u8;
@@ -80,74 +83,71 @@ public final class Q6_K implements TensorType {
         KQuants.axpyScalar(this, Q6_K::decodeBlock, a, src, offset, y, yOffset, n);
     }
 
+    /** {@code d*scale_j} of the 16 sub-blocks into {@code out}, once per block outside the vector loops. */
+    private static void factors(MemorySegment s, long blk, float[] out) {
+        float d = f16(s, blk + D);
+        for (int j = 0; j < 16; j++) out[j] = d * s8(s, blk + SCALES + j);
+    }
+
+    /**
+     * Quants {@code q - 32} of the values that take nibble {@code nib} of {@code ql} and, from {@code qh4}
+     * (qh shifted left by 4), the 2 bits at {@code 4*nib + 2*half}.
+     */
+    private static FloatVector quants(IntVector ql, IntVector qh4, int nib, int half) {
+        return toFloat(ql.lanewise(VectorOperators.LSHR, 4 * nib).and(NIBBLE)
+                .or(qh4.lanewise(VectorOperators.LSHR, 4 * nib + 2 * half).and(BITS45)).sub(THIRTY_TWO));
+    }
+
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         int nb = KQuants.blocks(this, n);
+        float[] f = new float[16];
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
-        FloatVector acc2 = FloatVector.zero(F);
-        FloatVector acc3 = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            float d = f16(src, blk + D);
+            factors(src, blk, f);
             for (int c = 0; c < 2; c++) {
-                for (int r = 0; r < 32; r += 16) {
-                    long sc = blk + SCALES + 8 * c + r / 16;
-                    FloatVector d0 = FloatVector.broadcast(F, d * s8(src, sc));
-                    FloatVector d1 = FloatVector.broadcast(F, d * s8(src, sc + 2));
-                    FloatVector d2 = FloatVector.broadcast(F, d * s8(src, sc + 4));
-                    FloatVector d3 = FloatVector.broadcast(F, d * s8(src, sc + 6));
-                    for (int p = 0; p < PARTS; p++) {
-                        IntVector ql0 = widen16(src, blk + 64 * c + r, p);
-                        IntVector ql1 = widen16(src, blk + 64 * c + 32 + r, p);
-                        IntVector qh = widen16(src, blk + QH + 32 * c + r, p);
-                        int i = xOffset + b * QK + 128 * c + r + p * LANES;
-                        acc0 = q(ql0.and(0xF), qh.lanewise(VectorOperators.LSHL, 4)).mul(d0)
-                                .fma(FloatVector.fromArray(F, x, i), acc0);
-                        acc1 = q(ql1.and(0xF), qh.lanewise(VectorOperators.LSHL, 2)).mul(d1)
-                                .fma(FloatVector.fromArray(F, x, i + 32), acc1);
-                        acc2 = q(ql0.lanewise(VectorOperators.LSHR, 4), qh).mul(d2)
-                                .fma(FloatVector.fromArray(F, x, i + 64), acc2);
-                        acc3 = q(ql1.lanewise(VectorOperators.LSHR, 4), qh.lanewise(VectorOperators.LSHR, 2)).mul(d3)
-                                .fma(FloatVector.fromArray(F, x, i + 96), acc3);
+                for (int nib = 0; nib < 2; nib++) {
+                    for (int r = 0; r < 32; r += 16) {
+                        // Values 128c + 64nib + r.. (first ql half) and 32 further (second half).
+                        FloatVector d0 = FloatVector.broadcast(F, f[8 * c + 4 * nib + r / 16]);
+                        FloatVector d1 = FloatVector.broadcast(F, f[8 * c + 4 * nib + 2 + r / 16]);
+                        for (int p = 0; p < PARTS; p++) {
+                            IntVector qh4 = widen16(src, blk + QH + 32 * c + r, p).lanewise(VectorOperators.LSHL, 4);
+                            int i = xOffset + b * QK + 128 * c + 64 * nib + r + p * LANES;
+                            acc0 = quants(widen16(src, blk + 64 * c + r, p), qh4, nib, 0).mul(d0)
+                                    .fma(FloatVector.fromArray(F, x, i), acc0);
+                            acc1 = quants(widen16(src, blk + 64 * c + 32 + r, p), qh4, nib, 1).mul(d1)
+                                    .fma(FloatVector.fromArray(F, x, i + 32), acc1);
+                        }
                     }
                 }
             }
         }
-        return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Signed quant {@code (low | high & 0x30) - 32} as floats; {@code high} carries the 2 bits at 0x30. */
-    private static FloatVector q(IntVector low, IntVector high) {
-        return toFloat(low.or(high.and(0x30)).sub(32));
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
     public void axpy(float a, MemorySegment src, long offset, float[] y, int yOffset, int n) {
         int nb = KQuants.blocks(this, n);
+        float[] f = new float[16];
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            float d = f16(src, blk + D);
+            factors(src, blk, f);
             for (int c = 0; c < 2; c++) {
-                for (int r = 0; r < 32; r += 16) {
-                    long sc = blk + SCALES + 8 * c + r / 16;
-                    FloatVector d0 = FloatVector.broadcast(F, a * (d * s8(src, sc)));
-                    FloatVector d1 = FloatVector.broadcast(F, a * (d * s8(src, sc + 2)));
-                    FloatVector d2 = FloatVector.broadcast(F, a * (d * s8(src, sc + 4)));
-                    FloatVector d3 = FloatVector.broadcast(F, a * (d * s8(src, sc + 6)));
-                    for (int p = 0; p < PARTS; p++) {
-                        IntVector ql0 = widen16(src, blk + 64 * c + r, p);
-                        IntVector ql1 = widen16(src, blk + 64 * c + 32 + r, p);
-                        IntVector qh = widen16(src, blk + QH + 32 * c + r, p);
-                        int i = yOffset + b * QK + 128 * c + r + p * LANES;
-                        q(ql0.and(0xF), qh.lanewise(VectorOperators.LSHL, 4))
-                                .fma(d0, FloatVector.fromArray(F, y, i)).intoArray(y, i);
-                        q(ql1.and(0xF), qh.lanewise(VectorOperators.LSHL, 2))
-                                .fma(d1, FloatVector.fromArray(F, y, i + 32)).intoArray(y, i + 32);
-                        q(ql0.lanewise(VectorOperators.LSHR, 4), qh)
-                                .fma(d2, FloatVector.fromArray(F, y, i + 64)).intoArray(y, i + 64);
-                        q(ql1.lanewise(VectorOperators.LSHR, 4), qh.lanewise(VectorOperators.LSHR, 2))
-                                .fma(d3, FloatVector.fromArray(F, y, i + 96)).intoArray(y, i + 96);
+                for (int nib = 0; nib < 2; nib++) {
+                    for (int r = 0; r < 32; r += 16) {
+                        FloatVector d0 = FloatVector.broadcast(F, a * f[8 * c + 4 * nib + r / 16]);
+                        FloatVector d1 = FloatVector.broadcast(F, a * f[8 * c + 4 * nib + 2 + r / 16]);
+                        for (int p = 0; p < PARTS; p++) {
+                            IntVector qh4 = widen16(src, blk + QH + 32 * c + r, p).lanewise(VectorOperators.LSHL, 4);
+                            int i = yOffset + b * QK + 128 * c + 64 * nib + r + p * LANES;
+                            quants(widen16(src, blk + 64 * c + r, p), qh4, nib, 0)
+                                    .fma(d0, FloatVector.fromArray(F, y, i)).intoArray(y, i);
+                            quants(widen16(src, blk + 64 * c + 32 + r, p), qh4, nib, 1)
+                                    .fma(d1, FloatVector.fromArray(F, y, i + 32)).intoArray(y, i + 32);
+                        }
                     }
                 }
             }
