@@ -61,6 +61,26 @@ final class KQuants {
         return n / QK;
     }
 
+    /**
+     * Checks a call over {@code n} values stored at {@code seg[offset..]} with floats at {@code v[vOffset..]},
+     * so bad arguments fail here with a message instead of deep inside a kernel.
+     *
+     * @return the number of super-blocks
+     */
+    static int checkRow(TensorType type, MemorySegment seg, long offset, float[] v, int vOffset, int n) {
+        int nb = blocks(type, n);
+        long bytes = (long) nb * type.blockBytes();
+        if (offset < 0 || offset > seg.byteSize() - bytes) {
+            throw new IndexOutOfBoundsException(type.ggmlType() + ": " + n + " values take " + bytes
+                    + " bytes at offset " + offset + ", the segment has " + seg.byteSize());
+        }
+        if (vOffset < 0 || vOffset > v.length - n) {
+            throw new IndexOutOfBoundsException(type.ggmlType() + ": " + n + " values at index " + vOffset
+                    + " do not fit a float[" + v.length + "]");
+        }
+        return nb;
+    }
+
     /** Quantizers reject NaN and infinities: they have no encoding and would silently poison a block. */
     static void requireFinite(TensorType type, float[] src, int offset, int n) {
         for (int i = 0; i < n; i++) {
@@ -82,14 +102,24 @@ final class KQuants {
 
     /** The 6-bit scale of sub-block {@code j} (0..7) of a Q4_K/Q5_K scale field at {@code scales}. */
     static int scaleK4(MemorySegment s, long scales, int j) {
-        return j < 4 ? u8(s, scales + j) & 63
-                : (u8(s, scales + j + 4) & 0xF) | ((u8(s, scales + j - 4) >>> 6) << 4);
+        return scaleK4(s.get(LONG, scales), s.get(INT, scales + 8), j);
     }
 
     /** The 6-bit min of sub-block {@code j} (0..7) of a Q4_K/Q5_K scale field at {@code scales}. */
     static int minK4(MemorySegment s, long scales, int j) {
-        return j < 4 ? u8(s, scales + j + 4) & 63
-                : (u8(s, scales + j + 4) >>> 4) | ((u8(s, scales + j) >>> 6) << 4);
+        return minK4(s.get(LONG, scales), s.get(INT, scales + 8), j);
+    }
+
+    /** Scale {@code j} from the field read as bytes 0-7 ({@code low}) and bytes 8-11 ({@code high}). */
+    static int scaleK4(long low, int high, int j) {
+        return j < 4 ? (int) (low >>> (8 * j)) & 63
+                : (high >>> (8 * (j - 4)) & 0xF) | ((int) (low >>> (8 * (j - 4) + 6)) & 3) << 4;
+    }
+
+    /** Min {@code j} from the field read as bytes 0-7 ({@code low}) and bytes 8-11 ({@code high}). */
+    static int minK4(long low, int high, int j) {
+        return j < 4 ? (int) (low >>> (8 * j + 32)) & 63
+                : (high >>> (8 * (j - 4) + 4) & 0xF) | ((int) (low >>> (8 * j + 6)) & 3) << 4;
     }
 
     /** Packs eight 6-bit scales and mins (each 0..63) into the 12-byte Q4_K/Q5_K field at {@code off}. */
@@ -101,32 +131,25 @@ final class KQuants {
         }
     }
 
-    /**
-     * The sub-block factors of a Q4_K/Q5_K block at {@code blk}: {@code d*scale_j} into {@code out[j]} and
-     * {@code -(dmin*min_j)} into {@code out[8+j]}, decoded once per block outside the vector loops.
-     */
-    static void factorsK4(MemorySegment s, long blk, float[] out) {
-        float d = f16(s, blk);
-        float dmin = f16(s, blk + 2);
-        // The same unpacking as scaleK4/minK4, branch-free from two loads (this runs once per 256 values).
-        long low = s.get(LONG, blk + 4);
-        int high = s.get(INT, blk + 12);
-        for (int j = 0; j < 4; j++) {
-            int sj = (int) (low >>> (8 * j));
-            int mj = (int) (low >>> (8 * j + 32));
-            int hj = high >>> (8 * j);
-            out[j] = d * (sj & 63);
-            out[8 + j] = -(dmin * (mj & 63));
-            out[4 + j] = d * ((hj & 0xF) | (sj >>> 6 & 3) << 4);
-            out[12 + j] = -(dmin * ((hj >>> 4 & 0xF) | (mj >>> 6 & 3) << 4));
-        }
-    }
-
     /** The signed scale (-32..31) of sub-block {@code j} (0..15) of a Q3_K scale field at {@code scales}. */
     static int scaleQ3(MemorySegment s, long scales, int j) {
         int low = j < 8 ? u8(s, scales + j) & 0xF : u8(s, scales + j - 8) >>> 4;
         int high = (u8(s, scales + 8 + (j & 3)) >>> (2 * (j >>> 2))) & 3;
         return (low | high << 4) - 32;
+    }
+
+    /**
+     * The sixteen 6-bit Q3_K scales of the field at {@code scales}, one per byte (still offset by 32): sub-blocks
+     * 0-7 when {@code upper} is false, 8-15 when true. Two words instead of sixteen bit-field reads per block.
+     */
+    static long scalesQ3(MemorySegment s, long scales, boolean upper) {
+        int a0 = s.get(INT, scales);
+        int a1 = s.get(INT, scales + 4);
+        int top = s.get(INT, scales + 8);
+        int shift = upper ? 4 : 0;
+        long first = ((a0 >>> shift) & 0x0F0F0F0F) | (((top >>> shift) & 0x03030303) << 4);
+        long second = ((a1 >>> shift) & 0x0F0F0F0F) | (((top >>> (shift + 2)) & 0x03030303) << 4);
+        return (first & 0xFFFFFFFFL) | second << 32;
     }
 
     /** Packs sixteen scales stored offset by 32 (each 0..63) into the 12-byte Q3_K field at {@code off}. */
@@ -172,14 +195,14 @@ final class KQuants {
 
     static void dequantize(TensorType t, BlockDecoder dec, MemorySegment src, long offset, float[] dst,
                            int dstOffset, int n) {
-        int nb = blocks(t, n);
+        int nb = checkRow(t, src, offset, dst, dstOffset, n);
         int bytes = t.blockBytes();
         for (int b = 0; b < nb; b++) dec.decode(src, offset + (long) b * bytes, dst, dstOffset + b * QK);
     }
 
     static float dotScalar(TensorType t, BlockDecoder dec, MemorySegment src, long offset, float[] x,
                            int xOffset, int n) {
-        int nb = blocks(t, n);
+        int nb = checkRow(t, src, offset, x, xOffset, n);
         float[] w = new float[QK];
         float sum = 0f;
         for (int b = 0; b < nb; b++) {
@@ -191,7 +214,7 @@ final class KQuants {
 
     static void axpyScalar(TensorType t, BlockDecoder dec, float a, MemorySegment src, long offset, float[] y,
                            int yOffset, int n) {
-        int nb = blocks(t, n);
+        int nb = checkRow(t, src, offset, y, yOffset, n);
         float[] w = new float[QK];
         for (int b = 0; b < nb; b++) {
             dec.decode(src, offset + (long) b * t.blockBytes(), w, 0);

@@ -79,20 +79,6 @@ public final class Q2_K implements TensorType {
         KQuants.axpyScalar(this, Q2_K::decodeBlock, a, src, offset, y, yOffset, n);
     }
 
-    /**
-     * The sub-block factors of a block: {@code d*scale_j} into {@code out[j]} and {@code -(dmin*min_j)} into
-     * {@code out[16+j]}, once per block outside the vector loops.
-     */
-    private static void factors(MemorySegment s, long blk, float[] out) {
-        float d = f16(s, blk + D);
-        float dmin = f16(s, blk + D + 2);
-        for (int j = 0; j < 16; j++) {
-            int sc = u8(s, blk + j);
-            out[j] = d * (sc & 0xF);
-            out[16 + j] = -(dmin * (sc >>> 4));
-        }
-    }
-
     /** The 2-bit quants at shift {@code 2j} as floats. */
     private static FloatVector quants(IntVector qs, int j) {
         return toFloat(qs.lanewise(VectorOperators.LSHR, 2 * j).and(THREE));
@@ -100,21 +86,22 @@ public final class Q2_K implements TensorType {
 
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
-        int nb = KQuants.blocks(this, n);
-        float[] f = new float[32];
+        int nb = KQuants.checkRow(this, src, offset, x, xOffset, n);
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            factors(src, blk, f);
+            float d = f16(src, blk + D);
+            float dmin = f16(src, blk + D + 2);
             for (int c = 0; c < 2; c++) {
                 for (int h = 0; h < 2; h++) {
                     for (int j = 0; j < 4; j += 2) {
-                        int s0 = 8 * c + 2 * j + h;
-                        FloatVector d0 = FloatVector.broadcast(F, f[s0]);
-                        FloatVector m0 = FloatVector.broadcast(F, f[16 + s0]);
-                        FloatVector d1 = FloatVector.broadcast(F, f[s0 + 2]);
-                        FloatVector m1 = FloatVector.broadcast(F, f[18 + s0]);
+                        int sc0 = u8(src, blk + 8 * c + 2 * j + h);
+                        int sc1 = u8(src, blk + 8 * c + 2 * j + 2 + h);
+                        FloatVector d0 = FloatVector.broadcast(F, d * (sc0 & 0xF));
+                        FloatVector m0 = FloatVector.broadcast(F, -(dmin * (sc0 >>> 4)));
+                        FloatVector d1 = FloatVector.broadcast(F, d * (sc1 & 0xF));
+                        FloatVector m1 = FloatVector.broadcast(F, -(dmin * (sc1 >>> 4)));
                         for (int p = 0; p < PARTS; p++) {
                             IntVector qs = widen16(src, blk + QS + 32 * c + 16 * h, p);
                             int i = xOffset + b * QK + 128 * c + 32 * j + 16 * h + p * LANES;
@@ -130,20 +117,21 @@ public final class Q2_K implements TensorType {
 
     @Override
     public void axpy(float a, MemorySegment src, long offset, float[] y, int yOffset, int n) {
-        int nb = KQuants.blocks(this, n);
-        float[] f = new float[32];
+        int nb = KQuants.checkRow(this, src, offset, y, yOffset, n);
         FloatVector va = FloatVector.broadcast(F, a);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            factors(src, blk, f);
+            float d = f16(src, blk + D);
+            float dmin = f16(src, blk + D + 2);
             for (int c = 0; c < 2; c++) {
                 for (int h = 0; h < 2; h++) {
                     for (int j = 0; j < 4; j += 2) {
-                        int s0 = 8 * c + 2 * j + h;
-                        FloatVector d0 = FloatVector.broadcast(F, f[s0]);
-                        FloatVector m0 = FloatVector.broadcast(F, f[16 + s0]);
-                        FloatVector d1 = FloatVector.broadcast(F, f[s0 + 2]);
-                        FloatVector m1 = FloatVector.broadcast(F, f[18 + s0]);
+                        int sc0 = u8(src, blk + 8 * c + 2 * j + h);
+                        int sc1 = u8(src, blk + 8 * c + 2 * j + 2 + h);
+                        FloatVector d0 = FloatVector.broadcast(F, d * (sc0 & 0xF));
+                        FloatVector m0 = FloatVector.broadcast(F, -(dmin * (sc0 >>> 4)));
+                        FloatVector d1 = FloatVector.broadcast(F, d * (sc1 & 0xF));
+                        FloatVector m1 = FloatVector.broadcast(F, -(dmin * (sc1 >>> 4)));
                         for (int p = 0; p < PARTS; p++) {
                             IntVector qs = widen16(src, blk + QS + 32 * c + 16 * h, p);
                             int i = yOffset + b * QK + 128 * c + 32 * j + 16 * h + p * LANES;
@@ -158,7 +146,7 @@ public final class Q2_K implements TensorType {
 
     @Override
     public void quantize(float[] src, int srcOffset, MemorySegment dst, long offset, int n) {
-        int nb = KQuants.blocks(this, n);
+        int nb = KQuants.checkRow(this, dst, offset, src, srcOffset, n);
         KQuants.requireFinite(this, src, srcOffset, n);
         int[] l = new int[QK];
         float[] scales = new float[16];

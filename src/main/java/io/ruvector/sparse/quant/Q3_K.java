@@ -80,11 +80,8 @@ public final class Q3_K implements TensorType {
         KQuants.axpyScalar(this, Q3_K::decodeBlock, a, src, offset, y, yOffset, n);
     }
 
-    /** {@code d*scale_j} of the 16 sub-blocks into {@code out}, once per block outside the vector loops. */
-    private static void factors(MemorySegment s, long blk, float[] out) {
-        float d = f16(s, blk + D);
-        for (int j = 0; j < 16; j++) out[j] = d * scaleQ3(s, blk + SCALES, j);
-    }
+    /** Signed scale {@code k} (0..7) of a half's scales as unpacked by {@link KQuants#scalesQ3}. */
+    private static int scale(long scales, int k) { return ((int) (scales >>> (8 * k)) & 0xFF) - 32; }
 
     /** Quants {@code q - 4} of shift {@code j}: 2 bits of {@code qs} plus hmask bit {@code bit} (pre-shifted by 2). */
     private static FloatVector quants(IntVector qs, IntVector hmask4, int j, int bit) {
@@ -94,18 +91,19 @@ public final class Q3_K implements TensorType {
 
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
-        int nb = KQuants.blocks(this, n);
-        float[] f = new float[16];
+        int nb = KQuants.checkRow(this, src, offset, x, xOffset, n);
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            factors(src, blk, f);
+            float d = f16(src, blk + D);
             for (int c = 0; c < 2; c++) {
+                // Scales of this half, one per byte, offset by 32: byte 2j+h is sub-block 8c+2j+h.
+                long scales = KQuants.scalesQ3(src, blk + SCALES, c == 1);
                 for (int h = 0; h < 2; h++) {
                     for (int j = 0; j < 4; j += 2) {
-                        FloatVector d0 = FloatVector.broadcast(F, f[8 * c + 2 * j + h]);
-                        FloatVector d1 = FloatVector.broadcast(F, f[8 * c + 2 * j + 2 + h]);
+                        FloatVector d0 = FloatVector.broadcast(F, d * scale(scales, 2 * j + h));
+                        FloatVector d1 = FloatVector.broadcast(F, d * scale(scales, 2 * j + 2 + h));
                         for (int p = 0; p < PARTS; p++) {
                             IntVector qs = widen16(src, blk + QS + 32 * c + 16 * h, p);
                             IntVector hm = widen16(src, blk + 16 * h, p).lanewise(VectorOperators.LSHL, 2);
@@ -123,16 +121,17 @@ public final class Q3_K implements TensorType {
 
     @Override
     public void axpy(float a, MemorySegment src, long offset, float[] y, int yOffset, int n) {
-        int nb = KQuants.blocks(this, n);
-        float[] f = new float[16];
+        int nb = KQuants.checkRow(this, src, offset, y, yOffset, n);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            factors(src, blk, f);
+            float d = f16(src, blk + D);
             for (int c = 0; c < 2; c++) {
+                // Scales of this half, one per byte, offset by 32: byte 2j+h is sub-block 8c+2j+h.
+                long scales = KQuants.scalesQ3(src, blk + SCALES, c == 1);
                 for (int h = 0; h < 2; h++) {
                     for (int j = 0; j < 4; j += 2) {
-                        FloatVector d0 = FloatVector.broadcast(F, a * f[8 * c + 2 * j + h]);
-                        FloatVector d1 = FloatVector.broadcast(F, a * f[8 * c + 2 * j + 2 + h]);
+                        FloatVector d0 = FloatVector.broadcast(F, a * (d * scale(scales, 2 * j + h)));
+                        FloatVector d1 = FloatVector.broadcast(F, a * (d * scale(scales, 2 * j + 2 + h)));
                         for (int p = 0; p < PARTS; p++) {
                             IntVector qs = widen16(src, blk + QS + 32 * c + 16 * h, p);
                             IntVector hm = widen16(src, blk + 16 * h, p).lanewise(VectorOperators.LSHL, 2);
@@ -149,7 +148,7 @@ public final class Q3_K implements TensorType {
 
     @Override
     public void quantize(float[] src, int srcOffset, MemorySegment dst, long offset, int n) {
-        int nb = KQuants.blocks(this, n);
+        int nb = KQuants.checkRow(this, dst, offset, src, srcOffset, n);
         KQuants.requireFinite(this, src, srcOffset, n);
         int[] l = new int[QK];
         float[] scales = new float[16];

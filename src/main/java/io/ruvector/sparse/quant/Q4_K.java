@@ -78,18 +78,20 @@ public final class Q4_K implements TensorType {
 
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
-        int nb = KQuants.blocks(this, n);
-        float[] f = new float[16];
+        int nb = KQuants.checkRow(this, src, offset, x, xOffset, n);
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            KQuants.factorsK4(src, blk, f);
+            float d = f16(src, blk);
+            float dmin = f16(src, blk + 2);
+            long low = src.get(KQuants.LONG, blk + SCALES);
+            int high = src.get(KQuants.INT, blk + SCALES + 8);
             for (int c = 0; c < 4; c++) {
-                FloatVector d1 = FloatVector.broadcast(F, f[2 * c]);
-                FloatVector m1 = FloatVector.broadcast(F, f[8 + 2 * c]);
-                FloatVector d2 = FloatVector.broadcast(F, f[2 * c + 1]);
-                FloatVector m2 = FloatVector.broadcast(F, f[9 + 2 * c]);
+                FloatVector d1 = FloatVector.broadcast(F, d * scaleK4(low, high, 2 * c));
+                FloatVector m1 = FloatVector.broadcast(F, -(dmin * minK4(low, high, 2 * c)));
+                FloatVector d2 = FloatVector.broadcast(F, d * scaleK4(low, high, 2 * c + 1));
+                FloatVector m2 = FloatVector.broadcast(F, -(dmin * minK4(low, high, 2 * c + 1)));
                 for (int r = 0; r < 32; r += 16) {
                     for (int p = 0; p < PARTS; p++) {
                         IntVector q = widen16(src, blk + QS + 32 * c + r, p);
@@ -107,17 +109,19 @@ public final class Q4_K implements TensorType {
 
     @Override
     public void axpy(float a, MemorySegment src, long offset, float[] y, int yOffset, int n) {
-        int nb = KQuants.blocks(this, n);
-        float[] f = new float[16];
+        int nb = KQuants.checkRow(this, src, offset, y, yOffset, n);
         FloatVector va = FloatVector.broadcast(F, a);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            KQuants.factorsK4(src, blk, f);
+            float d = f16(src, blk);
+            float dmin = f16(src, blk + 2);
+            long low = src.get(KQuants.LONG, blk + SCALES);
+            int high = src.get(KQuants.INT, blk + SCALES + 8);
             for (int c = 0; c < 4; c++) {
-                FloatVector d1 = FloatVector.broadcast(F, f[2 * c]);
-                FloatVector m1 = FloatVector.broadcast(F, f[8 + 2 * c]);
-                FloatVector d2 = FloatVector.broadcast(F, f[2 * c + 1]);
-                FloatVector m2 = FloatVector.broadcast(F, f[9 + 2 * c]);
+                FloatVector d1 = FloatVector.broadcast(F, d * scaleK4(low, high, 2 * c));
+                FloatVector m1 = FloatVector.broadcast(F, -(dmin * minK4(low, high, 2 * c)));
+                FloatVector d2 = FloatVector.broadcast(F, d * scaleK4(low, high, 2 * c + 1));
+                FloatVector m2 = FloatVector.broadcast(F, -(dmin * minK4(low, high, 2 * c + 1)));
                 for (int r = 0; r < 32; r += 16) {
                     for (int p = 0; p < PARTS; p++) {
                         IntVector q = widen16(src, blk + QS + 32 * c + r, p);
@@ -134,7 +138,7 @@ public final class Q4_K implements TensorType {
 
     @Override
     public void quantize(float[] src, int srcOffset, MemorySegment dst, long offset, int n) {
-        int nb = KQuants.blocks(this, n);
+        int nb = KQuants.checkRow(this, dst, offset, src, srcOffset, n);
         KQuants.requireFinite(this, src, srcOffset, n);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;

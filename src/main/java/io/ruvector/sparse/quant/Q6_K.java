@@ -83,12 +83,6 @@ public final class Q6_K implements TensorType {
         KQuants.axpyScalar(this, Q6_K::decodeBlock, a, src, offset, y, yOffset, n);
     }
 
-    /** {@code d*scale_j} of the 16 sub-blocks into {@code out}, once per block outside the vector loops. */
-    private static void factors(MemorySegment s, long blk, float[] out) {
-        float d = f16(s, blk + D);
-        for (int j = 0; j < 16; j++) out[j] = d * s8(s, blk + SCALES + j);
-    }
-
     /**
      * Quants {@code q - 32} of the values that take nibble {@code nib} of {@code ql} and, from {@code qh4}
      * (qh shifted left by 4), the 2 bits at {@code 4*nib + 2*half}.
@@ -100,19 +94,19 @@ public final class Q6_K implements TensorType {
 
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
-        int nb = KQuants.blocks(this, n);
-        float[] f = new float[16];
+        int nb = KQuants.checkRow(this, src, offset, x, xOffset, n);
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            factors(src, blk, f);
+            float d = f16(src, blk + D);
             for (int c = 0; c < 2; c++) {
                 for (int nib = 0; nib < 2; nib++) {
                     for (int r = 0; r < 32; r += 16) {
                         // Values 128c + 64nib + r.. (first ql half) and 32 further (second half).
-                        FloatVector d0 = FloatVector.broadcast(F, f[8 * c + 4 * nib + r / 16]);
-                        FloatVector d1 = FloatVector.broadcast(F, f[8 * c + 4 * nib + 2 + r / 16]);
+                        long sc = blk + SCALES + 8 * c + 4 * nib + r / 16;
+                        FloatVector d0 = FloatVector.broadcast(F, d * s8(src, sc));
+                        FloatVector d1 = FloatVector.broadcast(F, d * s8(src, sc + 2));
                         for (int p = 0; p < PARTS; p++) {
                             IntVector qh4 = widen16(src, blk + QH + 32 * c + r, p).lanewise(VectorOperators.LSHL, 4);
                             int i = xOffset + b * QK + 128 * c + 64 * nib + r + p * LANES;
@@ -130,16 +124,16 @@ public final class Q6_K implements TensorType {
 
     @Override
     public void axpy(float a, MemorySegment src, long offset, float[] y, int yOffset, int n) {
-        int nb = KQuants.blocks(this, n);
-        float[] f = new float[16];
+        int nb = KQuants.checkRow(this, src, offset, y, yOffset, n);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
-            factors(src, blk, f);
+            float d = f16(src, blk + D);
             for (int c = 0; c < 2; c++) {
                 for (int nib = 0; nib < 2; nib++) {
                     for (int r = 0; r < 32; r += 16) {
-                        FloatVector d0 = FloatVector.broadcast(F, a * f[8 * c + 4 * nib + r / 16]);
-                        FloatVector d1 = FloatVector.broadcast(F, a * f[8 * c + 4 * nib + 2 + r / 16]);
+                        long sc = blk + SCALES + 8 * c + 4 * nib + r / 16;
+                        FloatVector d0 = FloatVector.broadcast(F, a * (d * s8(src, sc)));
+                        FloatVector d1 = FloatVector.broadcast(F, a * (d * s8(src, sc + 2)));
                         for (int p = 0; p < PARTS; p++) {
                             IntVector qh4 = widen16(src, blk + QH + 32 * c + r, p).lanewise(VectorOperators.LSHL, 4);
                             int i = yOffset + b * QK + 128 * c + 64 * nib + r + p * LANES;
@@ -156,7 +150,7 @@ public final class Q6_K implements TensorType {
 
     @Override
     public void quantize(float[] src, int srcOffset, MemorySegment dst, long offset, int n) {
-        int nb = KQuants.blocks(this, n);
+        int nb = KQuants.checkRow(this, dst, offset, src, srcOffset, n);
         KQuants.requireFinite(this, src, srcOffset, n);
         int[] l = new int[QK];
         float[] scales = new float[16];

@@ -63,7 +63,7 @@ public final class Q8_K implements TensorType {
 
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
-        int nb = KQuants.blocks(this, n);
+        int nb = KQuants.checkRow(this, src, offset, x, xOffset, n);
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
@@ -84,7 +84,7 @@ public final class Q8_K implements TensorType {
 
     @Override
     public void axpy(float a, MemorySegment src, long offset, float[] y, int yOffset, int n) {
-        int nb = KQuants.blocks(this, n);
+        int nb = KQuants.checkRow(this, src, offset, y, yOffset, n);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
             FloatVector ad = FloatVector.broadcast(F, a * src.get(FLOAT, blk));
@@ -99,7 +99,7 @@ public final class Q8_K implements TensorType {
 
     @Override
     public void quantize(float[] src, int srcOffset, MemorySegment dst, long offset, int n) {
-        int nb = KQuants.blocks(this, n);
+        int nb = KQuants.checkRow(this, dst, offset, src, srcOffset, n);
         KQuants.requireFinite(this, src, srcOffset, n);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;

@@ -192,7 +192,7 @@ class KQuantKernelTest {
     }
 
     @Test
-    void partialBlocksAreRejectedByName() {
+    void badArgumentsAreRejectedByName() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(1024);
             for (TensorType t : new TensorType[] {Q2_K.INSTANCE, Q3_K.INSTANCE, Q4_K.INSTANCE, Q5_K.INSTANCE,
@@ -202,6 +202,13 @@ class KQuantKernelTest {
                 assertTrue(e.getMessage().contains(t.ggmlType().name()), e.getMessage());
                 assertThrows(IllegalArgumentException.class, () -> t.axpy(1f, seg, 0, new float[300], 0, 300));
                 assertThrows(IllegalArgumentException.class, () -> t.dequantize(seg, 0, new float[300], 0, 300));
+                // 1024 bytes hold fewer than 16 blocks of any K-quant; then an activation shorter than the row.
+                IndexOutOfBoundsException e2 = assertThrows(IndexOutOfBoundsException.class,
+                        () -> t.dot(seg, 0, new float[4096], 0, 4096));
+                assertTrue(e2.getMessage().contains(t.ggmlType().name()), e2.getMessage());
+                assertThrows(IndexOutOfBoundsException.class, () -> t.dot(seg, 0, new float[256], 1, 256));
+                assertThrows(IndexOutOfBoundsException.class, () -> t.axpy(1f, seg, -1, new float[256], 0, 256));
+                assertThrows(IndexOutOfBoundsException.class, () -> t.dotScalar(seg, 0, new float[255 + 256], 256, 256));
             }
         }
     }
