@@ -14,6 +14,10 @@ import static io.ruvector.sparse.quant.KQuants.nearestInt;
  * and keep the candidate with the smallest weighted error. Plain round-to-nearest is the first candidate, so
  * the search is never worse than it. Levels are written to {@code levels[lo..lo+n)} for values
  * {@code x[xo..xo+n)}.
+ *
+ * <p>Candidate order, parameters and float operations are chosen so that the K-quant encoders write the same
+ * bytes as ggml's reference quantizers ({@code quantize_row_*_ref}, what llama-quantize runs without an
+ * importance matrix); {@code KQuantGoldenTest} checks that on llama.cpp's own output.
  */
 final class KQuantFit {
 
@@ -25,7 +29,8 @@ final class KQuantFit {
      *
      * @param w        per-value error weights {@code w[0..n)}
      * @param minOut   receives min at {@code minOut[minIndex]}
-     * @param rmin     the candidate inverse scales are {@code (nmax + rmin + rdelta*k) / range}, k = 0..nstep
+     * @param rmin     candidate k (0..nstep) has inverse scale {@code (rmin + rdelta*k + nmax) / (max - offset)}
+     *                 and levels {@code round((x - offset) * inverse)}, where offset is the best min so far
      * @param absError minimise the weighted absolute error instead of the squared error
      * @return the scale
      */

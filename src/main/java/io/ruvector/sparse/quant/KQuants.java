@@ -43,7 +43,6 @@ final class KQuants {
 
     // Lane constants as static finals: fewer nodes per use than broadcasting a scalar inside the hot loop,
     // which keeps the kernels under C2's inlining node budget (NOTES-vector-api: the inlining cliff).
-    static final IntVector ONE = IntVector.broadcast(Simd.I, 1);
     static final IntVector THREE = IntVector.broadcast(Simd.I, 3);
     static final IntVector FOUR = IntVector.broadcast(Simd.I, 4);
     static final IntVector NIBBLE = IntVector.broadcast(Simd.I, 0xF);

@@ -28,9 +28,9 @@ import static io.ruvector.sparse.quant.KQuants.widen16;
  * value {@code 128c+32j+l} (j = 0..3, l = 0..31) takes bits {@code 2j..2j+1} of {@code qs[32c+l]}; its
  * scale byte is {@code 8c+2j+l/16}.
  *
- * <p>Quantizer: per sub-block a search for scale and min over 17 candidate grids minimising the
- * |x|-weighted absolute error ({@link KQuantFit#affine}), scales and mins rounded to 4 bits against the block
- * maxima, every value re-rounded to the final grid.
+ * <p>Quantizer: per sub-block a search for scale and min over plain rounding and 16 further grids, minimising
+ * the |x|-weighted absolute error ({@link KQuantFit#affine}), scales and mins rounded to 4 bits against the
+ * block maxima, every value re-rounded to the final grid: the bytes of ggml's {@code quantize_row_q2_K_ref}.
  */
 public final class Q2_K implements TensorType {
 
@@ -136,7 +136,8 @@ public final class Q2_K implements TensorType {
                             IntVector qs = widen16(src, blk + QS + 32 * c + 16 * h, p);
                             int i = yOffset + b * QK + 128 * c + 32 * j + 16 * h + p * LANES;
                             quants(qs, j).fma(d0, m0).fma(va, FloatVector.fromArray(F, y, i)).intoArray(y, i);
-                            quants(qs, j + 1).fma(d1, m1).fma(va, FloatVector.fromArray(F, y, i + 32)).intoArray(y, i + 32);
+                            quants(qs, j + 1).fma(d1, m1)
+                                    .fma(va, FloatVector.fromArray(F, y, i + 32)).intoArray(y, i + 32);
                         }
                     }
                 }

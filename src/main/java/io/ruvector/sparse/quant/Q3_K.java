@@ -30,9 +30,9 @@ import static io.ruvector.sparse.quant.KQuants.widen16;
  * half {@code c}, value {@code 128c+32j+l} (j = 0..3, l = 0..31) takes bits {@code 2j..2j+1} of
  * {@code qs[32c+l]} and bit {@code 4c+j} of {@code hmask[l]}; its scale is {@code 8c+2j+l/16}.
  *
- * <p>Quantizer: per sub-block a least-squares scale search weighted by x^2 over 19 candidate grids
- * ({@link KQuantFit#symmetric}), scales rounded to 6 signed bits against the block's largest one, every value
- * re-rounded to the final grid. (ggml refines levels one by one instead of a grid search.)
+ * <p>Quantizer: per sub-block round-to-nearest with an x^2-weighted least-squares scale, refined value by
+ * value ({@link KQuantFit#symmetric}), scales rounded to 6 signed bits against the block's largest one, every
+ * value re-rounded to the final grid: the bytes of ggml's {@code quantize_row_q3_K_ref}.
  */
 public final class Q3_K implements TensorType {
 

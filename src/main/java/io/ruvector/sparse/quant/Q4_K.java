@@ -27,9 +27,10 @@ import static io.ruvector.sparse.quant.KQuants.widen16;
  * {@link KQuants}), 128 bytes of 4-bit quants. Value = {@code d*scale_j*q - dmin*min_j}. Byte {@code 32c+l}
  * of the quants holds value {@code 64c+l} in its low nibble and value {@code 64c+32+l} in its high nibble.
  *
- * <p>Quantizer: per sub-block a weighted least-squares search for scale and min over 21 candidate grids
- * ({@link KQuantFit#affine}, weights {@code rms(x) + |x|}), then the scales and mins are rounded to 6 bits
- * against the block maxima and every value is re-rounded to the final grid.
+ * <p>Quantizer: per sub-block a weighted least-squares search for scale and min over plain rounding and 21
+ * further grids ({@link KQuantFit#affine}, weights {@code rms(x) + |x|}), then the scales and mins are rounded
+ * to 6 bits against the block maxima and every value is re-rounded to the final grid: the bytes of ggml's
+ * {@code quantize_row_q4_K_ref}.
  */
 public final class Q4_K implements TensorType {
 
@@ -145,7 +146,9 @@ public final class Q4_K implements TensorType {
             int[] l = KQuantFit.encodeScalesK4(src, srcOffset + b * QK, 15, -1f, 0.1f, 20, dst, blk);
             for (int c = 0; c < 4; c++) {
                 for (int j = 0; j < 32; j++) {
-                    dst.set(ValueLayout.JAVA_BYTE, blk + QS + 32 * c + j, (byte) (l[64 * c + j] | l[64 * c + 32 + j] << 4));
+                    int lo = l[64 * c + j];
+                    int hi = l[64 * c + 32 + j];
+                    dst.set(ValueLayout.JAVA_BYTE, blk + QS + 32 * c + j, (byte) (lo | hi << 4));
                 }
             }
         }

@@ -29,7 +29,8 @@ import static io.ruvector.sparse.quant.KQuants.widen16;
  * Values {@code 64c+l} and {@code 64c+32+l} take the low / high nibble of byte {@code 32c+l} and bits
  * {@code 2c} / {@code 2c+1} of {@code qh[l]}.
  *
- * <p>Quantizer: as Q4_K ({@link KQuantFit#encodeScalesK4}) with 31 levels and 16 candidate grids.
+ * <p>Quantizer: as Q4_K ({@link KQuantFit#encodeScalesK4}) with 31 levels and 16 further grids: the bytes
+ * of ggml's {@code quantize_row_q5_K_ref}.
  */
 public final class Q5_K implements TensorType {
 

@@ -33,7 +33,7 @@ import static io.ruvector.sparse.quant.KQuants.widen16;
  *
  * <p>Quantizer: per sub-block a least-squares scale search weighted by x^2 over 19 candidate grids
  * ({@link KQuantFit#symmetric}), sub-block scales rounded to int8 against the block's largest one, then
- * every value re-rounded to the final grid.
+ * every value re-rounded to the final grid: the bytes of ggml's {@code quantize_row_q6_K_ref}.
  */
 public final class Q6_K implements TensorType {
 
@@ -177,7 +177,8 @@ public final class Q6_K implements TensorType {
             }
             for (int c = 0; c < 2; c++) {
                 for (int i = 0; i < 32; i++) {
-                    int v0 = l[128 * c + i], v1 = l[128 * c + 32 + i], v2 = l[128 * c + 64 + i], v3 = l[128 * c + 96 + i];
+                    int o = 128 * c + i;
+                    int v0 = l[o], v1 = l[o + 32], v2 = l[o + 64], v3 = l[o + 96];
                     dst.set(ValueLayout.JAVA_BYTE, blk + 64 * c + i, (byte) ((v0 & 0xF) | (v2 & 0xF) << 4));
                     dst.set(ValueLayout.JAVA_BYTE, blk + 64 * c + 32 + i, (byte) ((v1 & 0xF) | (v3 & 0xF) << 4));
                     dst.set(ValueLayout.JAVA_BYTE, blk + QH + 32 * c + i,

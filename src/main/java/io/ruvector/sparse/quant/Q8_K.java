@@ -91,7 +91,8 @@ public final class Q8_K implements TensorType {
             for (int g = 0; g < QK; g += 16) {
                 for (int p = 0; p < PARTS; p++) {
                     int i = yOffset + b * QK + g + p * LANES;
-                    toFloat(widen16Signed(src, blk + QS + g, p)).fma(ad, FloatVector.fromArray(F, y, i)).intoArray(y, i);
+                    toFloat(widen16Signed(src, blk + QS + g, p))
+                            .fma(ad, FloatVector.fromArray(F, y, i)).intoArray(y, i);
                 }
             }
         }

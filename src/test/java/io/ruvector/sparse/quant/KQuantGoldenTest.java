@@ -4,8 +4,10 @@ import io.ruvector.sparse.Fixtures;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.TensorInfo;
+import io.ruvector.sparse.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -13,8 +15,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Our K-quant types against rows that llama.cpp quantized and dequantized ({@code quant-golden.gguf}, 8 rows
@@ -85,6 +89,34 @@ class KQuantGoldenTest {
                 long at = seg.mismatch(expected.asSlice(r * rowBytes, rowBytes));
                 assertEquals(-1L, at, name + " row " + r + " differs from ggml first at byte " + at);
             }
+        }
+    }
+
+    /**
+     * A model llama-quantize wrote (Q4_K_M: Q4_K with some Q6_K tensors): every K-quant weight reads through
+     * the registry, and each row's vector dot product agrees with its scalar twin.
+     */
+    @Test
+    void readsTheKQuantTensorsOfALlamaQuantizeModel() throws Exception {
+        try (GgufFile model = GgufFile.open(Fixtures.require("reference/syn-llama-gqa.Q4_K_M.gguf"))) {
+            Random rnd = new Random(5);
+            int kQuantTensors = 0;
+            for (TensorInfo info : model.tensors()) {
+                if (info.type() != GgmlType.Q4_K && info.type() != GgmlType.Q6_K) continue;
+                kQuantTensors++;
+                Tensor t = Tensor.of(model, info);
+                float[] x = new float[t.cols()];
+                for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                for (int r = 0; r < t.rows(); r += 1 + t.rows() / 8) {
+                    float scalar = t.type().dotScalar(t.data(), t.rowOffset(r), x, 0, t.cols());
+                    float[] w = new float[t.cols()];
+                    t.dequantizeRow(r, w, 0);
+                    double magnitude = 0;
+                    for (int i = 0; i < w.length; i++) magnitude += Math.abs((double) w[i] * x[i]);
+                    assertEquals(scalar, t.dotRow(r, x), 1e-5 * magnitude, info.name() + " row " + r);
+                }
+            }
+            assertTrue(kQuantTensors >= 16, "expected the model's Q4_K and Q6_K weights, found " + kQuantTensors);
         }
     }
 }
