@@ -98,6 +98,42 @@ public final class Q8_K implements TensorType {
         }
     }
 
+    /**
+     * {@code dst = dequantize(quantize(src))} without the encoded bytes: the values ggml-cpu's K-quant dot
+     * products see when it rounds a float activation to Q8_K. Feeding these to the float kernels of Q2_K..Q6_K
+     * reproduces llama.cpp's integer {@code vec_dot_qX_K_q8_K} up to float summation order. {@code src} and
+     * {@code dst} may be the same array.
+     */
+    public static void roundTrip(float[] src, int srcOffset, float[] dst, int dstOffset, int n) {
+        int nb = KQuants.blocks(INSTANCE, n);
+        KQuants.requireFinite(INSTANCE, src, srcOffset, n);
+        if (dstOffset < 0 || dstOffset > dst.length - n) {
+            throw new IndexOutOfBoundsException("Q8_K: " + n + " values at index " + dstOffset
+                    + " do not fit a float[" + dst.length + "]");
+        }
+        for (int b = 0; b < nb; b++) {
+            int xo = srcOffset + b * QK;
+            int yo = dstOffset + b * QK;
+            float inv = inverseScale(src, xo);
+            float d = inv == 0 ? 0f : 1 / inv;
+            for (int i = 0; i < QK; i++) dst[yo + i] = d * Math.min(127, nearestInt(inv * src[xo + i]));
+        }
+    }
+
+    /** ggml's {@code -127 / max} where max is the value of largest magnitude; 0 for an all-zero block. */
+    private static float inverseScale(float[] x, int xo) {
+        float max = 0;
+        float amax = 0;
+        for (int i = 0; i < QK; i++) {
+            float a = Math.abs(x[xo + i]);
+            if (a > amax) {
+                amax = a;
+                max = x[xo + i];
+            }
+        }
+        return amax == 0 ? 0f : -127f / max;
+    }
+
     @Override
     public void quantize(float[] src, int srcOffset, MemorySegment dst, long offset, int n) {
         int nb = KQuants.checkRow(this, dst, offset, src, srcOffset, n);
@@ -105,20 +141,11 @@ public final class Q8_K implements TensorType {
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
             int xo = srcOffset + b * QK;
-            float max = 0;
-            float amax = 0;
-            for (int i = 0; i < QK; i++) {
-                float a = Math.abs(src[xo + i]);
-                if (a > amax) {
-                    amax = a;
-                    max = src[xo + i];
-                }
-            }
-            if (amax == 0) {
+            float inv = inverseScale(src, xo);
+            if (inv == 0) {
                 dst.asSlice(blk, BYTES).fill((byte) 0);
                 continue;
             }
-            float inv = -127f / max;
             dst.set(FLOAT, blk, 1 / inv);
             for (int g = 0; g < 16; g++) {
                 int sum = 0;

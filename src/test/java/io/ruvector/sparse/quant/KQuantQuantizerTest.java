@@ -132,4 +132,25 @@ class KQuantQuantizerTest {
             }
         }
     }
+
+    @Test
+    void q8KRoundTripEqualsDequantizeOfQuantizeBitForBit() {
+        Random rnd = new Random(9);
+        int n = 4 * 256;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(Q8_K.INSTANCE.rowBytes(n));
+            for (int trial = 0; trial < 8; trial++) {
+                float[] x = gaussianRow(rnd, n);
+                if (trial == 0) java.util.Arrays.fill(x, 256, 512, 0f);
+                float[] expected = roundTrip(Q8_K.INSTANCE, x, seg);
+                float[] got = new float[n + 3];
+                Q8_K.roundTrip(x, 0, got, 3, n);
+                for (int i = 0; i < n; i++) {
+                    assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(got[3 + i]), "value " + i);
+                }
+                Q8_K.roundTrip(x, 0, x, 0, n);
+                for (int i = 0; i < n; i++) assertEquals(expected[i], x[i], 0f, "in place, value " + i);
+            }
+        }
+    }
 }
