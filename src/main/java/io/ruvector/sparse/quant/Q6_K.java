@@ -67,7 +67,6 @@ public final class Q6_K implements TensorType {
         }
     }
 
-
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         KQuants.dequantize(this, Q6_K::decodeBlock, src, offset, dst, dstOffset, n);
