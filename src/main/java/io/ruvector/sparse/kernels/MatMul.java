@@ -24,15 +24,17 @@ public final class MatMul {
     private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
 
     private final Parallel pool;
-    private final Parallel.RangeBody single = this::singleRows;
-    private final Parallel.RangeBody batched = this::batchedRows;
+    private final Parallel.RangeBody body = this::rows;
 
-    // Operands of the product in flight; written before pool.forRange, which publishes them to the workers.
-    private Tensor w;
+    // The products in flight (up to 3 matrices sharing one input), written before pool.forRange, which
+    // publishes them to the workers. Job j owns rows [start[j], start[j] + w[j].rows()) of the combined range.
+    private final Tensor[] ws = new Tensor[3];
+    private final float[][] outs = new float[3][];
+    private final int[] starts = new int[3];
+    private int jobs;
     private float[] x;
     private int xOffset;
     private int n;
-    private float[] out;
     private int outOffset;
 
     public MatMul(Parallel pool) { this.pool = pool; }
@@ -44,36 +46,81 @@ public final class MatMul {
      * with {@code rows, cols} those of {@code w}.
      */
     public void multiply(Tensor w, float[] x, int xOffset, int n, float[] out, int outOffset) {
+        check(w, x, xOffset, n, out, outOffset);
+        this.outOffset = outOffset;
+        ws[0] = w;
+        outs[0] = out;
+        run(1, x, xOffset, n);
+    }
+
+    /** {@code out[r] = row r of w . x} for one vector. */
+    public void multiply(Tensor w, float[] x, float[] out) { multiply(w, x, 0, 1, out, 0); }
+
+    /**
+     * Three products of the same {@code n} input vectors ({@code x[t*cols ..]}) in one parallel pass, e.g. the
+     * query, key and value projections: one hand-over to the pool instead of three. {@code c} may be null.
+     */
+    public void multiply(Tensor a, float[] outA, Tensor b, float[] outB, Tensor c, float[] outC, float[] x, int n) {
+        check(a, x, 0, n, outA, 0);
+        check(b, x, 0, n, outB, 0);
+        if (c != null) check(c, x, 0, n, outC, 0);
+        this.outOffset = 0;
+        ws[0] = a;
+        outs[0] = outA;
+        ws[1] = b;
+        outs[1] = outB;
+        ws[2] = c;
+        outs[2] = outC;
+        run(c == null ? 2 : 3, x, 0, n);
+    }
+
+    private static void check(Tensor w, float[] x, int xOffset, int n, float[] out, int outOffset) {
         long needX = xOffset + (long) n * w.cols();
         long needOut = outOffset + (long) n * w.rows();
         if (n < 1 || xOffset < 0 || outOffset < 0 || needX > x.length || needOut > out.length) {
             throw new IllegalArgumentException("multiply " + w.name() + " " + w.rows() + "x" + w.cols() + " by " + n
                     + " vectors: x[" + x.length + "] from " + xOffset + ", out[" + out.length + "] from " + outOffset);
         }
-        this.w = w;
+    }
+
+    private void run(int jobs, float[] x, int xOffset, int n) {
+        this.jobs = jobs;
         this.x = x;
         this.xOffset = xOffset;
         this.n = n;
-        this.out = out;
-        this.outOffset = outOffset;
+        int total = 0;
+        long work = 0;
+        for (int j = 0; j < jobs; j++) {
+            if (ws[j].cols() != ws[0].cols()) throw new IllegalArgumentException(ws[j].name() + " and " + ws[0].name() + " differ in width");
+            starts[j] = total;
+            total += ws[j].rows();
+            work += (long) ws[j].rows() * ws[j].cols() * n;
+        }
         try {
-            Parallel.RangeBody body = n == 1 ? single : batched;
-            if ((long) w.rows() * w.cols() * n < MIN_PARALLEL_WORK) body.run(0, w.rows());
-            else pool.forRange(w.rows(), body);
+            if (work < MIN_PARALLEL_WORK) body.run(0, total);
+            else pool.forRange(total, body);
         } finally {
-            this.w = null;
             this.x = null;
-            this.out = null;
+            for (int j = 0; j < 3; j++) {
+                ws[j] = null;
+                outs[j] = null;
+            }
         }
     }
 
-    /** {@code out[r] = row r of w . x} for one vector. */
-    public void multiply(Tensor w, float[] x, float[] out) { multiply(w, x, 0, 1, out, 0); }
+    /** Rows [from, to) of the combined range: each job's share, by the single or the batched kernel. */
+    private void rows(int from, int to) {
+        for (int j = 0; j < jobs; j++) {
+            int lo = Math.max(from, starts[j]) - starts[j];
+            int hi = Math.min(to, starts[j] + ws[j].rows()) - starts[j];
+            if (lo >= hi) continue;
+            if (n == 1) singleRows(ws[j], outs[j], lo, hi);
+            else batchedRows(ws[j], outs[j], lo, hi);
+        }
+    }
 
-    private void singleRows(int from, int to) {
-        Tensor w = this.w;
+    private void singleRows(Tensor w, float[] out, int from, int to) {
         float[] x = this.x;
-        float[] out = this.out;
         int xo = xOffset;
         int oo = outOffset;
         for (int r = from; r < to; r++) {
@@ -87,8 +134,7 @@ public final class MatMul {
      * then the scalar tail) whether it falls in a full tile or at an edge, so the grouping of rows into tiles
      * (which depends on the slice a thread gets) never changes a result.
      */
-    private void batchedRows(int from, int to) {
-        Tensor w = this.w;
+    private void batchedRows(Tensor w, float[] out, int from, int to) {
         int cols = w.cols();
         int rows = w.rows();
         float[] buf = ROW.get();
@@ -101,7 +147,7 @@ public final class MatMul {
             for (int k = 0; k < tileRows; k++) w.dequantizeRow(r + k, buf, k * cols);
             int t = 0;
             if (tileRows == TILE_ROWS) {
-                for (; t + 2 <= n; t += 2) tile4x2(buf, cols, t, r, rows);
+                for (; t + 2 <= n; t += 2) tile4x2(buf, cols, t, r, rows, out);
             }
             for (; t < n; t++) {
                 int xo = xOffset + t * cols;
@@ -127,7 +173,7 @@ public final class MatMul {
     }
 
     /** Rows r..r+3 (decoded in buf) times tokens t, t+1: eight {@link #dot1}s sharing their loads. */
-    private void tile4x2(float[] buf, int cols, int t, int r, int rows) {
+    private void tile4x2(float[] buf, int cols, int t, int r, int rows, float[] out) {
         int len = F.length();
         int x0 = xOffset + t * cols;
         int x1 = x0 + cols;

@@ -23,8 +23,7 @@ public final class DenseFeedForward implements FeedForward {
         int size = n * ctx.config().ffnDim();
         if (weights.gate() != null) {
             float[] up = ctx.up();
-            mm.multiply(weights.gate(), x, 0, n, h, 0);
-            mm.multiply(weights.up(), x, 0, n, up, 0);
+            mm.multiply(weights.gate(), h, weights.up(), up, null, null, x, n);
             for (int i = 0; i < size; i++) h[i] = activation.apply(h[i]) * up[i];
         } else {
             mm.multiply(weights.up(), x, 0, n, h, 0);

@@ -79,7 +79,8 @@ final class Forward implements AutoCloseable {
     /**
      * Runs {@code n <= maxBatch} tokens {@code tokens[from ..]} at positions {@code pos ..}, appending their
      * keys and values to the cache. Writes logits into {@code logits[logitsOffset ..]}: for every token
-     * ({@code n * vocab} floats) when {@code allPositions}, else for the last token only.
+     * ({@code n * vocab} floats) when {@code allPositions}, else for the last token only; none when
+     * {@code logits} is null (a prompt chunk that is not the last).
      */
     void run(int[] tokens, int from, int n, int pos, boolean allPositions, float[] logits, int logitsOffset) {
         int dim = c.dim();
@@ -92,9 +93,7 @@ final class Forward implements AutoCloseable {
 
             // Attention: x += wo . attention(rope(wq . norm(x)), rope(wk . norm(x)), wv . norm(x))
             normalize(x, lv.attnNorm(), xn, n);
-            mm.multiply(w.wq(), xn, 0, n, q, 0);
-            mm.multiply(w.wk(), xn, 0, n, k, 0);
-            mm.multiply(w.wv(), xn, 0, n, v, 0);
+            mm.multiply(w.wq(), q, w.wk(), k, w.wv(), v, xn, n);
             addBias(q, lv.bq(), n);
             addBias(k, lv.bk(), n);
             addBias(v, lv.bv(), n);
@@ -111,6 +110,7 @@ final class Forward implements AutoCloseable {
             VectorMath.add(delta, 0, x, 0, n * dim);
         }
 
+        if (logits == null) return;
         if (allPositions) {
             normalize(x, outputNorm, xn, n);
             mm.multiply(weights.output(), xn, 0, n, logits, logitsOffset);

@@ -1,6 +1,7 @@
 package io.ruvector.sparse.model;
 
 import io.ruvector.sparse.gguf.GgufFile;
+import io.ruvector.sparse.tokenizer.Tokenizer;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -37,6 +38,7 @@ public final class LanguageModel implements AutoCloseable {
     private final Rope rope;
     private final List<FeedForward> denseFfn;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    private volatile Tokenizer tokenizer;
     private volatile boolean closed;
 
     private LanguageModel(GgufFile file, ModelOptions options) {
@@ -90,6 +92,23 @@ public final class LanguageModel implements AutoCloseable {
     public GgufFile gguf() {
         ensureOpen();
         return file;
+    }
+
+    /**
+     * The model's tokenizer, built from the file's {@code tokenizer.ggml.*} metadata on first use.
+     *
+     * @throws IllegalArgumentException when the tokenizer metadata is missing or unsupported (named)
+     */
+    public Tokenizer tokenizer() {
+        ensureOpen();
+        Tokenizer t = tokenizer;
+        if (t == null) {
+            synchronized (this) {
+                t = tokenizer;
+                if (t == null) tokenizer = t = Tokenizer.fromGguf(file);
+            }
+        }
+        return t;
     }
 
     /** The weights as zero-copy tensors (for alternative {@link FeedForward} strategies). */

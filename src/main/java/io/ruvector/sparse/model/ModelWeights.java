@@ -5,6 +5,8 @@ import io.ruvector.sparse.gguf.TensorInfo;
 import io.ruvector.sparse.tensor.Tensor;
 
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 
 /**
@@ -52,11 +54,27 @@ public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor outp
                     l.matrix(p + "ffn_up.weight", c.ffnDim(), c.dim()),
                     l.matrix(p + "ffn_down.weight", c.dim(), c.ffnDim())));
         }
+        l.refuseUnusedTensors();
         return new ModelWeights(embd, outNorm, output, ropeFreqs, layers);
     }
 
     /** Looks tensors up and checks their shapes, naming the tensor in every error. */
-    private record Loader(GgufFile file) {
+    private record Loader(GgufFile file, Set<String> used) {
+        Loader(GgufFile file) { this(file, new HashSet<>()); }
+
+        /**
+         * A tensor we do not read (an output bias, a per-head norm, ...) would change the model's function:
+         * ignoring it would give wrong logits, so it is refused by name instead.
+         */
+        void refuseUnusedTensors() {
+            for (TensorInfo t : file.tensors()) {
+                if (used.contains(t.name()) || t.name().endsWith(".attn_rot_embd")) continue;  // unused by llama.cpp too
+                throw new UnsupportedOperationException(file.path().getFileName() + ": tensor " + t.name()
+                        + " is not part of the supported " + file.getString("general.architecture", "?")
+                        + " layout (it would be ignored, giving wrong results)");
+            }
+        }
+
         Tensor matrix(String name, int rows, int cols) {
             TensorInfo info = file.requireTensor(name);
             if (info.nDims() > 2 || info.rowLength() != cols || info.rows() != rows) {
@@ -76,6 +94,7 @@ public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor outp
         }
 
         private Tensor view(TensorInfo info) {
+            used.add(info.name());
             try {
                 return Tensor.of(file, info);
             } catch (UnsupportedOperationException e) {

@@ -57,9 +57,8 @@ public final class Session implements AutoCloseable {
         for (int from = 0; from < tokens.length; from += batch) {
             int n = Math.min(batch, tokens.length - from);
             boolean last = from + n == tokens.length;
-            forward.run(tokens, from, n, position, false, logits, 0);
+            forward.run(tokens, from, n, position, false, last ? logits : null, 0);
             position += n;
-            if (last) break;
         }
         return logitsView;
     }

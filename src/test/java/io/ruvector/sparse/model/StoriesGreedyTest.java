@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 /** The golden output of stories260K: greedy from BOS, 200 steps, as llama2.c writes it. */
 class StoriesGreedyTest {
@@ -35,6 +37,25 @@ class StoriesGreedyTest {
                 if (i + 1 < got.length) next = session.evaluate(next).argmax();
             }
             assertArrayEquals(EXPECTED, got);
+        }
+    }
+
+    /** Text in, text out: tokenize, evaluate, decode, as the README of the test models gives it. */
+    @Test
+    void continuesOnceUponATimeWithTheKnownStory() throws Exception {
+        Path path = Fixtures.require("models/stories260K.gguf");
+        try (LanguageModel model = LanguageModel.open(path, ModelOptions.defaults().withThreads(1));
+             Session session = model.newSession()) {
+            int[] prompt = model.tokenizer().encode("Once upon a time");
+            assertArrayEquals(new int[]{1, 403, 407, 261, 378}, prompt);
+            int[] generated = new int[11];
+            int next = session.evaluate(prompt).argmax();
+            for (int i = 0; i < generated.length; i++) {
+                generated[i] = next;
+                next = session.evaluate(next).argmax();
+            }
+            assertEquals(", there was a little girl named Lily.", model.tokenizer().decode(generated));
+            assertSame(model.tokenizer(), model.tokenizer());
         }
     }
 }
