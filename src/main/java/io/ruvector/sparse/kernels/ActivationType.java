@@ -1,10 +1,5 @@
 package io.ruvector.sparse.kernels;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
-
 import java.util.Locale;
 
 /**
@@ -12,9 +7,9 @@ import java.util.Locale;
  *
  * <p>Every FFN of a llama-family model is gated: {@code h = act(gate . x) * (up . x)}. {@link #gated(float, float)}
  * computes one neuron's {@code h}; {@link #gated(float[], float[], float[], int)} a whole vector of them. The
- * dense and the sparse FFN both go through these two methods and nothing else, so that a neuron's value does
- * not depend on which path computed it (the array form treats every element the same way, whatever its
- * position, so a neuron gives the same bits whether it sits in a full or a compacted array).
+ * dense and the sparse FFN both go through these methods and nothing else, so that a neuron's value does not
+ * depend on which path computed it (the array form treats every element the same way, whatever its position,
+ * so a neuron gives the same bits whether it sits in a full or a compacted array).
  *
  * <p>{@link #DRELU} is TurboSparse's dReLU: ReLU on both the gate and the up branch, {@code relu(g) * relu(u)}.
  * For the plain (not gated) form, {@link #apply(float)} is the activation alone.
@@ -38,7 +33,6 @@ public enum ActivationType {
     /** No activation: {@code h = gate * up} (bilinear GLU) or {@code h = x}. */
     IDENTITY;
 
-    private static final VectorSpecies<Float> F = Simd.F;
     private static final double SQRT_HALF = 0.7071067811865476;
     private static final double SQRT_2_OVER_PI = 0.7978845608028654;
 
@@ -66,10 +60,10 @@ public enum ActivationType {
     }
 
     /**
-     * {@code h[i] = gated(gate[i], up[i])} for {@code i < n}. Elements are independent: each one's result is
-     * the same as {@link #gated(float, float)} would give for the same inputs on this JVM's vector width (SiLU's
-     * vector exponential may differ from {@link Math#exp} in the last bit, so the scalar and array forms of
-     * SiLU are not interchangeable; every FFN uses the array form).
+     * {@code h[i] = gated(gate[i], up[i])} for {@code i < n} ({@code h} may be {@code gate} or {@code up}).
+     * Plain scalar code on purpose: every element is computed by the same instructions as
+     * {@link #gated(float, float)}, whatever its index, and there is no vector code whose speed depends on how
+     * the JIT inlines it into its caller (the activation is a small share of an FFN's time).
      */
     public void gated(float[] gate, float[] up, float[] h, int n) {
         if (n > gate.length || n > up.length || n > h.length) {
@@ -77,9 +71,12 @@ public enum ActivationType {
                     + gate.length + ", " + up.length + ", " + h.length);
         }
         switch (this) {
-            case SILU -> siluGated(gate, up, h, n);
-            case RELU -> reluGated(gate, up, h, n, false);
-            case DRELU -> reluGated(gate, up, h, n, true);
+            case SILU -> {
+                for (int i = 0; i < n; i++) h[i] = silu(gate[i]) * up[i];
+            }
+            case RELU -> {
+                for (int i = 0; i < n; i++) h[i] = Math.max(gate[i], 0f) * up[i];
+            }
             default -> {
                 for (int i = 0; i < n; i++) h[i] = gated(gate[i], up[i]);
             }
@@ -120,7 +117,7 @@ public enum ActivationType {
     // ---- scalar functions ----
 
     static float silu(float x) {
-        return x / (1f + (float) Math.exp(-x));
+        return (float) (x / (1.0 + Math.exp(-x)));
     }
 
     static float gelu(float x) {
@@ -147,31 +144,5 @@ public enum ActivationType {
                 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
         double r = t * Math.exp(-z * z + p);
         return x >= 0 ? r : 2.0 - r;
-    }
-
-    // ---- vector forms ----
-
-    private static void siluGated(float[] gate, float[] up, float[] h, int n) {
-        int len = F.length();
-        for (int i = 0; i < n; i += len) {
-            // Every element goes through the same vector code, tail included (masked), so its value does not
-            // depend on its index.
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector g = FloatVector.fromArray(F, gate, i, m);
-            FloatVector u = FloatVector.fromArray(F, up, i, m);
-            FloatVector e = g.neg().lanewise(VectorOperators.EXP).add(1f);
-            g.div(e).mul(u).intoArray(h, i, m);
-        }
-    }
-
-    private static void reluGated(float[] gate, float[] up, float[] h, int n, boolean reluUp) {
-        int len = F.length();
-        for (int i = 0; i < n; i += len) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector g = FloatVector.fromArray(F, gate, i, m).max(0f);
-            FloatVector u = FloatVector.fromArray(F, up, i, m);
-            if (reluUp) u = u.max(0f);
-            g.mul(u).intoArray(h, i, m);
-        }
     }
 }

@@ -130,7 +130,7 @@ public final class SparseModel implements AutoCloseable {
 
     /** The model's activation as an {@link ActivationType}. */
     static ActivationType activationOf(LanguageModel model) {
-        return ActivationType.fromName(model.config().activation().name());
+        return model.config().activation();
     }
 
     /** The fingerprint of a model's FFN weights, as stored in sidecars. */
