@@ -73,7 +73,14 @@ class SparseModelTest {
         }
     }
 
-    static float[][] decode(Session s, int steps) {
+    /** Logits of {@code steps} greedy steps after {@link #PROMPT}; closes the session. */
+    static float[][] decode(Session session, int steps) {
+        try (Session s = session) {
+            return decodeOpen(s, steps);
+        }
+    }
+
+    static float[][] decodeOpen(Session s, int steps) {
         float[][] out = new float[steps][];
         int tok = s.evaluate(PROMPT).argmax();
         for (int i = 0; i < steps; i++) {
@@ -88,12 +95,8 @@ class SparseModelTest {
         try (LanguageModel m = LanguageModel.open(model, ModelOptions.defaults().withThreads(2));
              SparseModel sm = SparseModel.attach(m, sidecar, SparseOptions.defaults().withDensity(1.0))) {
             float[][] dense, sparse;
-            try (Session s = m.newSession()) {
-                dense = decode(s, 6);
-            }
-            try (Session s = sm.newSession()) {
-                sparse = decode(s, 6);
-            }
+            dense = decode(m.newSession(), 6);
+            sparse = decode(sm.newSession(), 6);
             for (int i = 0; i < dense.length; i++) assertArrayEquals(dense[i], sparse[i], "step " + i);
             assertEquals(1.0, sm.stats().density(0, TinyModels.SMALL.ffn()));
         }
@@ -139,7 +142,7 @@ class SparseModelTest {
                      io.ruvector.sparse.memory.ColdRowCache.Policy.LFU));
              Session s = sm.newSession()) {
             sm.setMeasureRecall(true);
-            decode(s, 16);
+            decodeOpen(s, 16);
             SparseStats st = sm.stats();
             assertTrue(st.recall() > 0.95, "recall " + st.recall());
             assertTrue(sm.tiers().hotNeurons() > 0);
