@@ -2,6 +2,7 @@ package io.ruvector.sparse.quant;
 
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.Simd;
+import io.ruvector.sparse.kernels.VectorMath;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -93,7 +94,7 @@ public final class IQ4_NL implements TensorType, Int8DotProduct {
             acc1 = blockDot(src, bo + BYTES, table, x, xOffset + b * QK + QK, acc1);
         }
         if (b < nb) acc0 = blockDot(src, offset + (long) b * BYTES, table, x, xOffset + b * QK, acc0);
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return VectorMath.sum(acc0.add(acc1));
     }
 
     private static FloatVector blockDot(MemorySegment src, long bo, ByteVector table, float[] x, int xb, FloatVector acc) {
@@ -173,7 +174,7 @@ public final class IQ4_NL implements TensorType, Int8DotProduct {
             acc1 = blockDotQ8(src, bo + BYTES, table, q, xOffset + b * QK + QK, dx[xb0 + b + 1], acc1);
         }
         if (b < nb) acc0 = blockDotQ8(src, offset + (long) b * BYTES, table, q, xOffset + b * QK, dx[xb0 + b], acc0);
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return VectorMath.sum(acc0.add(acc1));
     }
 
     private static FloatVector blockDotQ8(MemorySegment src, long bo, ByteVector table, short[] q, int qb, float dx,

@@ -2,6 +2,7 @@ package io.ruvector.sparse.quant;
 
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.Simd;
+import io.ruvector.sparse.kernels.VectorMath;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -88,7 +89,7 @@ public final class Q5_1 implements TensorType, Int8DotProduct {
             acc1 = blockDot(src, bo + BYTES, x, xOffset + b * QK + QK, acc1);
         }
         if (b < nb) acc0 = blockDot(src, offset + (long) b * BYTES, x, xOffset + b * QK, acc0);
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return VectorMath.sum(acc0.add(acc1));
     }
 
     private static FloatVector blockDot(MemorySegment src, long bo, float[] x, int xb, FloatVector acc) {
@@ -216,7 +217,7 @@ public final class Q5_1 implements TensorType, Int8DotProduct {
             acc0 = blockDotQ8(src, bo, q, xOffset + b * QK, dx[xb0 + b], acc0);
             min0 = Math.fma(Fp16.read(src, bo + 2), sx[xb0 + b], min0);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD) + (min0 + min1);
+        return VectorMath.sum(acc0.add(acc1)) + (min0 + min1);
     }
 
     private static FloatVector blockDotQ8(MemorySegment src, long bo, short[] q, int qb, float dx, FloatVector acc) {
