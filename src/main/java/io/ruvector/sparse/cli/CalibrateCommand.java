@@ -61,6 +61,10 @@ public final class CalibrateCommand implements Callable<Integer> {
             description = "storage of the predictors: q8_0, f16 or f32 (falls back when rows do not fit; default ${DEFAULT-VALUE})")
     private String predictorType;
 
+    @Option(names = "--down-type", paramLabel = "TYPE",
+            description = "type of the transposed down projection: auto (the model's if 8-bit or wider, else Q8_0), model, or a type name")
+    private String downType = "auto";
+
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "0", description = "use at most N calibration tokens (0: all)")
     private int maxTokens;
 
@@ -112,7 +116,8 @@ public final class CalibrateCommand implements Callable<Integer> {
                     .withPredictorTypes(predictorTypes(predictorType));
             if (ranks != null) fit = fit.withRanks(ranks);
             Calibrator.Options o = Calibrator.Options.defaults().withFit(fit).withMaxSamples(maxSamples)
-                    .withSampleBytes(sampleMemoryMb << 20).withSequenceLength(sequenceLength);
+                    .withSampleBytes(sampleMemoryMb << 20).withSequenceLength(sequenceLength)
+                    .withDownType(downType(downType, m.weights().layers().get(0).down().ggmlType()));
             err.printf(Locale.ROOT, "calibrating %s on %d tokens (%d layers, %d neurons per layer)%n",
                     model.getFileName(), tokens.length, m.config().layers(), m.config().ffnDim());
             long t0 = System.nanoTime();
@@ -129,6 +134,17 @@ public final class CalibrateCommand implements Callable<Integer> {
         String name = model.getFileName().toString();
         String base = name.endsWith(".gguf") ? name.substring(0, name.length() - 5) : name;
         return model.resolveSibling(base + ".sparse.gguf");
+    }
+
+    static GgmlType downType(String name, GgmlType model) {
+        String n = name.trim().toUpperCase(Locale.ROOT);
+        if (n.equals("AUTO")) return null;
+        if (n.equals("MODEL")) return model;
+        try {
+            return GgmlType.valueOf(n);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown --down-type '" + name + "' (auto, model, or a type such as Q8_0, F16)");
+        }
     }
 
     static List<GgmlType> predictorTypes(String name) {

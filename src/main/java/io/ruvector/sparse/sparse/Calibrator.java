@@ -31,8 +31,10 @@ public final class Calibrator {
      * @param sequenceLength tokens per dense pass (each pass starts a fresh context, with BOS when the model has one)
      * @param fit            predictor fitting options
      * @param seed           seed of the reservoir
+     * @param downType       stored type of {@code ffn_down_t}; null for {@link SidecarWriter#downTType(Tensor)}'s choice
      */
-    public record Options(long sampleBytes, int maxSamples, int sequenceLength, PredictorTrainer.Options fit, long seed) {
+    public record Options(long sampleBytes, int maxSamples, int sequenceLength, PredictorTrainer.Options fit, long seed,
+                          GgmlType downType) {
         public Options {
             if (sampleBytes < 1 || maxSamples < 20 || sequenceLength < 2) {
                 throw new IllegalArgumentException("bad calibration options: sample bytes " + sampleBytes + ", max samples "
@@ -42,16 +44,19 @@ public final class Calibrator {
 
         /** 256 MiB of samples, at most 4096 per layer, sequences of 256 tokens, default fitting. */
         public static Options defaults() {
-            return new Options(256L << 20, 4096, 256, PredictorTrainer.Options.defaults(), 1234);
+            return new Options(256L << 20, 4096, 256, PredictorTrainer.Options.defaults(), 1234, null);
         }
 
-        public Options withFit(PredictorTrainer.Options f) { return new Options(sampleBytes, maxSamples, sequenceLength, f, seed); }
+        public Options withFit(PredictorTrainer.Options f) { return new Options(sampleBytes, maxSamples, sequenceLength, f, seed, downType); }
 
-        public Options withMaxSamples(int n) { return new Options(sampleBytes, n, sequenceLength, fit, seed); }
+        public Options withMaxSamples(int n) { return new Options(sampleBytes, n, sequenceLength, fit, seed, downType); }
 
-        public Options withSequenceLength(int n) { return new Options(sampleBytes, maxSamples, n, fit, seed); }
+        public Options withSequenceLength(int n) { return new Options(sampleBytes, maxSamples, n, fit, seed, downType); }
 
-        public Options withSampleBytes(long b) { return new Options(b, maxSamples, sequenceLength, fit, seed); }
+        public Options withSampleBytes(long b) { return new Options(b, maxSamples, sequenceLength, fit, seed, downType); }
+
+        /** Stores {@code ffn_down_t} as {@code t} (when its rows fit; null: the default choice). */
+        public Options withDownType(GgmlType t) { return new Options(sampleBytes, maxSamples, sequenceLength, fit, seed, t); }
     }
 
     /** Told how far a step is; {@code phase} is "record", "fit" or "write". */
@@ -125,7 +130,7 @@ public final class Calibrator {
         int samples = rec.sampleCount(0);
         for (int l = 0; l < c.layers(); l++) {
             LayerWeights w = model.weights().layers().get(l);
-            GgmlType downT = SidecarWriter.downTType(w.down());
+            GgmlType downT = downType(w.down(), o);
             long neuronBytes = w.gate().rowBytes() + w.up().rowBytes() + downT.bytesFor(c.dim());
             var weights = new PredictorTrainer.FfnWeights(w.gate(), w.up(), act, neuronBytes);
             PredictorTrainer.LayerFit fit = PredictorTrainer.fit(l, rec.samples(l), rec.sampleCount(l), weights, o.fit(), pool);
@@ -140,6 +145,10 @@ public final class Calibrator {
         return new Result(List.copyOf(fits), rec.tokens(), samples);
     }
 
+    private static GgmlType downType(io.ruvector.sparse.tensor.Tensor down, Options o) {
+        return o.downType() == null ? SidecarWriter.downTType(down) : SidecarWriter.downTType(down, o.downType());
+    }
+
     /** Writes the sidecar for {@code r} to {@code out} atomically. */
     public static void write(Path out, LanguageModel model, Result r, Options o, Parallel pool,
                              Progress p) throws IOException {
@@ -148,7 +157,7 @@ public final class Calibrator {
         for (int l = 0; l < c.layers(); l++) {
             LayerWeights w = model.weights().layers().get(l);
             PredictorTrainer.LayerFit f = r.fits().get(l);
-            layers.add(new SidecarWriter.Layer(f.predictor(), f.frequency(), f.report(), w.down(), SidecarWriter.downTType(w.down())));
+            layers.add(new SidecarWriter.Layer(f.predictor(), f.frequency(), f.report(), w.down(), downType(w.down(), o)));
         }
         var header = new SidecarWriter.Header(c.architecture(), c.dim(), c.ffnDim(), SparseModel.fingerprint(model),
                 SparseModel.activationOf(model), o.fit().targetRecall(), o.fit().targetDensity(), r.tokens(), r.samples());
