@@ -151,6 +151,28 @@ class SparseModelTest {
     }
 
     @Test
+    void liveFiringCountsReTierTheHotSet() throws Exception {
+        long slot = 3L * 128 * 34 / 32; // gate, up and down_t rows of one neuron, Q8_0
+        try (LanguageModel m = LanguageModel.open(model, ModelOptions.defaults().withThreads(2));
+             SparseModel sm = SparseModel.attach(m, sidecar, SparseOptions.defaults().withHotBytes(40 * slot).withRetierEvery(64));
+             Session s = sm.newSession()) {
+            assertEquals(40, sm.tiers().hotNeurons());
+            assertEquals(0, sm.tiers().generation());
+            int tok = s.evaluate(PROMPT).argmax();
+            for (int i = 0; i < 140; i++) tok = s.evaluate(tok).argmax();
+            assertTrue(sm.tiers().generation() >= 1, "live counts differ from calibration: the hot set moved");
+            assertEquals(40, sm.tiers().hotNeurons());
+            // Results do not depend on where rows are read from (re-tiered hot arena or the files).
+            s.reset();
+            float[][] tiered = decodeOpen(s, 8);
+            try (SparseModel plain = SparseModel.attach(m, sidecar, SparseOptions.defaults())) {
+                float[][] files = decode(plain.newSession(), 8);
+                for (int i = 0; i < files.length; i++) assertArrayEquals(files[i], tiered[i], "step " + i);
+            }
+        }
+    }
+
+    @Test
     void aSidecarForAnotherModelIsRefused() throws Exception {
         Path other = TinyModels.write(dir.resolve("other.gguf"), TinyModels.SMALL, GgmlType.Q8_0, "relu", 4);
         try (LanguageModel m = LanguageModel.open(other)) {
