@@ -78,15 +78,18 @@ typedef struct si_model_info {
     int32_t eos_token;      /* -1 when the model has none */
 } si_model_info;
 
-/* Sampling parameters. temperature 0 means greedy (argmax); the other fields then do not matter. */
+/* Sampling parameters, applied in llama.cpp's order: penalties, top-k, top-p, min-p, temperature.
+ * temperature 0 means greedy (the most likely token, lowest id on ties); the filters then do not matter. */
 typedef struct si_sampler_params {
     float temperature;
-    int32_t top_k;          /* 0 = off */
-    float top_p;            /* 1 = off */
-    float min_p;            /* 0 = off */
-    float repeat_penalty;   /* 1 = off */
-    int32_t repeat_last_n;  /* how many recent tokens the penalty looks at */
-    uint64_t seed;          /* same seed, same text */
+    int32_t top_k;           /* 0 = off */
+    float top_p;             /* 1 = off */
+    float min_p;             /* 0 = off */
+    float repeat_penalty;    /* 1 = off */
+    int32_t repeat_last_n;   /* how many recent tokens the penalties look at; 0 = off */
+    float frequency_penalty; /* 0 = off */
+    float presence_penalty;  /* 0 = off */
+    uint64_t seed;           /* same seed, same logits, same tokens */
 } si_sampler_params;
 
 /* Called by generate once per generated token, on the calling thread. piece/piece_len are the UTF-8
@@ -141,12 +144,16 @@ typedef struct si_api {
     si_status (*evaluate)(si_session *session, const int32_t *tokens, size_t count,
                           float *logits, size_t capacity);
 
-    /* A sampler keeps its random state and the recent tokens the repetition penalty needs. */
-    si_status (*new_sampler)(const si_sampler_params *params, si_sampler **out_sampler);
+    /* A sampler for the model's vocabulary; it keeps its random state and the recent tokens the
+     * penalties look at. */
+    si_status (*new_sampler)(si_model *model, const si_sampler_params *params, si_sampler **out_sampler);
 
-    /* Picks the next token from logits (vocab_size values; the sampler may reorder or modify them in
-     * place) and remembers it for the repetition penalty. */
-    si_status (*sample)(si_sampler *sampler, float *logits, size_t count, int32_t *out_token);
+    /* Records tokens fed to the model other than sampled ones (e.g. the prompt) for the penalties. */
+    si_status (*sampler_accept)(si_sampler *sampler, const int32_t *tokens, size_t count);
+
+    /* Picks the next token from logits (count must be vocab_size; they are not changed) and records it
+     * for the penalties. */
+    si_status (*sample)(si_sampler *sampler, const float *logits, size_t count, int32_t *out_token);
 
     void (*free_sampler)(si_sampler *sampler);
 

@@ -29,8 +29,9 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     si_status (*tokenize)(si_model *, const char *, size_t, int32_t, int32_t *, size_t, size_t *);
  *     si_status (*detokenize)(si_model *, const int32_t *, size_t, char *, size_t, size_t *);
  *     si_status (*evaluate)(si_session *, const int32_t *, size_t, float *, size_t);
- *     si_status (*new_sampler)(const si_sampler_params *, si_sampler **);
- *     si_status (*sample)(si_sampler *, float *, size_t, int32_t *);
+ *     si_status (*new_sampler)(si_model *, const si_sampler_params *, si_sampler **);
+ *     si_status (*sampler_accept)(si_sampler *, const int32_t *, size_t);
+ *     si_status (*sample)(si_sampler *, const float *, size_t, int32_t *);
  *     void (*free_sampler)(si_sampler *);
  *     si_status (*generate)(si_session *, const int32_t *, size_t, int32_t, const si_sampler_params *, si_token_callback, void *, size_t *);
  *     si_status (*cancel)(si_session *);
@@ -59,6 +60,7 @@ public class si_api {
         SparseInfer.C_POINTER.withName("detokenize"),
         SparseInfer.C_POINTER.withName("evaluate"),
         SparseInfer.C_POINTER.withName("new_sampler"),
+        SparseInfer.C_POINTER.withName("sampler_accept"),
         SparseInfer.C_POINTER.withName("sample"),
         SparseInfer.C_POINTER.withName("free_sampler"),
         SparseInfer.C_POINTER.withName("generate"),
@@ -1325,7 +1327,7 @@ public class si_api {
 
     /**
      * {@snippet lang=c :
-     * si_status (*new_sampler)(const si_sampler_params *, si_sampler **)
+     * si_status (*new_sampler)(si_model *, const si_sampler_params *, si_sampler **)
      * }
      */
     public final static class new_sampler {
@@ -1338,11 +1340,12 @@ public class si_api {
          * The function pointer signature, expressed as a functional interface
          */
         public interface Function {
-            int apply(MemorySegment _x0, MemorySegment _x1);
+            int apply(MemorySegment _x0, MemorySegment _x1, MemorySegment _x2);
         }
 
         private static final FunctionDescriptor $DESC = FunctionDescriptor.of(
             SparseInfer.C_INT,
+            SparseInfer.C_POINTER,
             SparseInfer.C_POINTER,
             SparseInfer.C_POINTER
         );
@@ -1369,9 +1372,9 @@ public class si_api {
         /**
          * Invoke the upcall stub {@code funcPtr}, with given parameters
          */
-        public static int invoke(MemorySegment funcPtr, MemorySegment _x0, MemorySegment _x1) {
+        public static int invoke(MemorySegment funcPtr, MemorySegment _x0, MemorySegment _x1, MemorySegment _x2) {
             try {
-                return (int) DOWN$MH.invokeExact(funcPtr, _x0, _x1);
+                return (int) DOWN$MH.invokeExact(funcPtr, _x0, _x1, _x2);
             } catch (Error | RuntimeException ex) {
                 throw ex;
             } catch (Throwable ex$) {
@@ -1385,7 +1388,7 @@ public class si_api {
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * si_status (*new_sampler)(const si_sampler_params *, si_sampler **)
+     * si_status (*new_sampler)(si_model *, const si_sampler_params *, si_sampler **)
      * }
      */
     public static final AddressLayout new_sampler$layout() {
@@ -1397,7 +1400,7 @@ public class si_api {
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * si_status (*new_sampler)(const si_sampler_params *, si_sampler **)
+     * si_status (*new_sampler)(si_model *, const si_sampler_params *, si_sampler **)
      * }
      */
     public static final long new_sampler$offset() {
@@ -1407,7 +1410,7 @@ public class si_api {
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * si_status (*new_sampler)(const si_sampler_params *, si_sampler **)
+     * si_status (*new_sampler)(si_model *, const si_sampler_params *, si_sampler **)
      * }
      */
     public static MemorySegment new_sampler(MemorySegment struct) {
@@ -1417,7 +1420,7 @@ public class si_api {
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * si_status (*new_sampler)(const si_sampler_params *, si_sampler **)
+     * si_status (*new_sampler)(si_model *, const si_sampler_params *, si_sampler **)
      * }
      */
     public static void new_sampler(MemorySegment struct, MemorySegment fieldValue) {
@@ -1426,7 +1429,109 @@ public class si_api {
 
     /**
      * {@snippet lang=c :
-     * si_status (*sample)(si_sampler *, float *, size_t, int32_t *)
+     * si_status (*sampler_accept)(si_sampler *, const int32_t *, size_t)
+     * }
+     */
+    public final static class sampler_accept {
+
+        private sampler_accept() {
+            // Should not be called directly
+        }
+
+        /**
+         * The function pointer signature, expressed as a functional interface
+         */
+        public interface Function {
+            int apply(MemorySegment _x0, MemorySegment _x1, long _x2);
+        }
+
+        private static final FunctionDescriptor $DESC = FunctionDescriptor.of(
+            SparseInfer.C_INT,
+            SparseInfer.C_POINTER,
+            SparseInfer.C_POINTER,
+            SparseInfer.C_LONG
+        );
+
+        /**
+         * The descriptor of this function pointer
+         */
+        public static FunctionDescriptor descriptor() {
+            return $DESC;
+        }
+
+        private static final MethodHandle UP$MH = SparseInfer.upcallHandle(sampler_accept.Function.class, "apply", $DESC);
+
+        /**
+         * Allocates a new upcall stub, whose implementation is defined by {@code fi}.
+         * The lifetime of the returned segment is managed by {@code arena}
+         */
+        public static MemorySegment allocate(sampler_accept.Function fi, Arena arena) {
+            return Linker.nativeLinker().upcallStub(UP$MH.bindTo(fi), $DESC, arena);
+        }
+
+        private static final MethodHandle DOWN$MH = Linker.nativeLinker().downcallHandle($DESC);
+
+        /**
+         * Invoke the upcall stub {@code funcPtr}, with given parameters
+         */
+        public static int invoke(MemorySegment funcPtr, MemorySegment _x0, MemorySegment _x1, long _x2) {
+            try {
+                return (int) DOWN$MH.invokeExact(funcPtr, _x0, _x1, _x2);
+            } catch (Error | RuntimeException ex) {
+                throw ex;
+            } catch (Throwable ex$) {
+                throw new AssertionError("should not reach here", ex$);
+            }
+        }
+    }
+
+    private static final AddressLayout sampler_accept$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("sampler_accept"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * si_status (*sampler_accept)(si_sampler *, const int32_t *, size_t)
+     * }
+     */
+    public static final AddressLayout sampler_accept$layout() {
+        return sampler_accept$LAYOUT;
+    }
+
+    private static final long sampler_accept$OFFSET = $LAYOUT.byteOffset(groupElement("sampler_accept"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * si_status (*sampler_accept)(si_sampler *, const int32_t *, size_t)
+     * }
+     */
+    public static final long sampler_accept$offset() {
+        return sampler_accept$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * si_status (*sampler_accept)(si_sampler *, const int32_t *, size_t)
+     * }
+     */
+    public static MemorySegment sampler_accept(MemorySegment struct) {
+        return struct.get(sampler_accept$LAYOUT, sampler_accept$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * si_status (*sampler_accept)(si_sampler *, const int32_t *, size_t)
+     * }
+     */
+    public static void sampler_accept(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(sampler_accept$LAYOUT, sampler_accept$OFFSET, fieldValue);
+    }
+
+    /**
+     * {@snippet lang=c :
+     * si_status (*sample)(si_sampler *, const float *, size_t, int32_t *)
      * }
      */
     public final static class sample {
@@ -1488,7 +1593,7 @@ public class si_api {
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * si_status (*sample)(si_sampler *, float *, size_t, int32_t *)
+     * si_status (*sample)(si_sampler *, const float *, size_t, int32_t *)
      * }
      */
     public static final AddressLayout sample$layout() {
@@ -1500,7 +1605,7 @@ public class si_api {
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * si_status (*sample)(si_sampler *, float *, size_t, int32_t *)
+     * si_status (*sample)(si_sampler *, const float *, size_t, int32_t *)
      * }
      */
     public static final long sample$offset() {
@@ -1510,7 +1615,7 @@ public class si_api {
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * si_status (*sample)(si_sampler *, float *, size_t, int32_t *)
+     * si_status (*sample)(si_sampler *, const float *, size_t, int32_t *)
      * }
      */
     public static MemorySegment sample(MemorySegment struct) {
@@ -1520,7 +1625,7 @@ public class si_api {
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * si_status (*sample)(si_sampler *, float *, size_t, int32_t *)
+     * si_status (*sample)(si_sampler *, const float *, size_t, int32_t *)
      * }
      */
     public static void sample(MemorySegment struct, MemorySegment fieldValue) {

@@ -21,6 +21,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     float min_p;
  *     float repeat_penalty;
  *     int32_t repeat_last_n;
+ *     float frequency_penalty;
+ *     float presence_penalty;
  *     uint64_t seed;
  * }
  * }
@@ -38,6 +40,8 @@ public class si_sampler_params {
         SparseInfer.C_FLOAT.withName("min_p"),
         SparseInfer.C_FLOAT.withName("repeat_penalty"),
         SparseInfer.C_INT.withName("repeat_last_n"),
+        SparseInfer.C_FLOAT.withName("frequency_penalty"),
+        SparseInfer.C_FLOAT.withName("presence_penalty"),
         SparseInfer.C_LONG.withName("seed")
     ).withName("si_sampler_params");
 
@@ -310,6 +314,94 @@ public class si_sampler_params {
      */
     public static void repeat_last_n(MemorySegment struct, int fieldValue) {
         struct.set(repeat_last_n$LAYOUT, repeat_last_n$OFFSET, fieldValue);
+    }
+
+    private static final OfFloat frequency_penalty$LAYOUT = (OfFloat)$LAYOUT.select(groupElement("frequency_penalty"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * float frequency_penalty
+     * }
+     */
+    public static final OfFloat frequency_penalty$layout() {
+        return frequency_penalty$LAYOUT;
+    }
+
+    private static final long frequency_penalty$OFFSET = $LAYOUT.byteOffset(groupElement("frequency_penalty"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * float frequency_penalty
+     * }
+     */
+    public static final long frequency_penalty$offset() {
+        return frequency_penalty$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * float frequency_penalty
+     * }
+     */
+    public static float frequency_penalty(MemorySegment struct) {
+        return struct.get(frequency_penalty$LAYOUT, frequency_penalty$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * float frequency_penalty
+     * }
+     */
+    public static void frequency_penalty(MemorySegment struct, float fieldValue) {
+        struct.set(frequency_penalty$LAYOUT, frequency_penalty$OFFSET, fieldValue);
+    }
+
+    private static final OfFloat presence_penalty$LAYOUT = (OfFloat)$LAYOUT.select(groupElement("presence_penalty"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * float presence_penalty
+     * }
+     */
+    public static final OfFloat presence_penalty$layout() {
+        return presence_penalty$LAYOUT;
+    }
+
+    private static final long presence_penalty$OFFSET = $LAYOUT.byteOffset(groupElement("presence_penalty"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * float presence_penalty
+     * }
+     */
+    public static final long presence_penalty$offset() {
+        return presence_penalty$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * float presence_penalty
+     * }
+     */
+    public static float presence_penalty(MemorySegment struct) {
+        return struct.get(presence_penalty$LAYOUT, presence_penalty$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * float presence_penalty
+     * }
+     */
+    public static void presence_penalty(MemorySegment struct, float fieldValue) {
+        struct.set(presence_penalty$LAYOUT, presence_penalty$OFFSET, fieldValue);
     }
 
     private static final OfLong seed$LAYOUT = (OfLong)$LAYOUT.select(groupElement("seed"));
