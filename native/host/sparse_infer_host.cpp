@@ -250,10 +250,10 @@ int main(int argc, char **argv) {
 
     // 4. Tokenize the prompt (BOS alone when it is empty), asking for the size first.
     size_t count = 0;
-    si_status st = api.tokenize(model, args.prompt.data(), args.prompt.size(), 1, nullptr, 0, &count);
+    si_status st = api.tokenize(model, args.prompt.data(), args.prompt.size(), SI_TOKENIZE_ADD_BOS, nullptr, 0, &count);
     if (st != SI_ERR_BUFFER_TOO_SMALL) check(api, st, "tokenize (size)");
     std::vector<int32_t> prompt(count);
-    check(api, api.tokenize(model, args.prompt.data(), args.prompt.size(), 1, prompt.data(), prompt.size(), &count),
+    check(api, api.tokenize(model, args.prompt.data(), args.prompt.size(), SI_TOKENIZE_ADD_BOS, prompt.data(), prompt.size(), &count),
           "tokenize");
 
     // 5. Generate greedily, streaming each token's text from the callback.

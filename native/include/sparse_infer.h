@@ -55,6 +55,10 @@ typedef int32_t si_status;
 #define SI_ERR_ABI_MISMATCH      7 /* bootstrap: abi_version or struct_size do not match the engine */
 #define SI_ERR_INTERNAL          8 /* a bug in the engine; last_error() says what */
 
+/* Flags of tokenize. */
+#define SI_TOKENIZE_ADD_BOS       1 /* prepend the model's BOS token when it has one */
+#define SI_TOKENIZE_PARSE_SPECIAL 2 /* text such as <|im_start|> becomes that special token (trusted text only) */
+
 /* Opaque handles. */
 typedef struct si_model si_model;
 typedef struct si_session si_session;
@@ -79,13 +83,14 @@ typedef struct si_model_info {
 } si_model_info;
 
 /* Sampling parameters, applied in llama.cpp's order: penalties, top-k, top-p, min-p, temperature.
- * temperature 0 means greedy (the most likely token, lowest id on ties); the filters then do not matter. */
+ * temperature 0 means greedy (the most likely token, lowest id on ties). A zero-filled struct is greedy
+ * decoding with every filter off: for top_p and repeat_penalty, 0 means off as 1 does. */
 typedef struct si_sampler_params {
     float temperature;
     int32_t top_k;           /* 0 = off */
-    float top_p;             /* 1 = off */
+    float top_p;             /* 0 or 1 = off */
     float min_p;             /* 0 = off */
-    float repeat_penalty;    /* 1 = off */
+    float repeat_penalty;    /* 0 or 1 = off */
     int32_t repeat_last_n;   /* how many recent tokens the penalties look at; 0 = off */
     float frequency_penalty; /* 0 = off */
     float presence_penalty;  /* 0 = off */
@@ -129,9 +134,9 @@ typedef struct si_api {
 
     void (*free_session)(si_session *session);
 
-    /* Text to token ids. add_bos != 0 prepends the model's BOS token when it has one. When capacity is too
-     * small, returns SI_ERR_BUFFER_TOO_SMALL and *out_count is the count needed. */
-    si_status (*tokenize)(si_model *model, const char *text, size_t text_len, int32_t add_bos,
+    /* Text to token ids; flags is a combination of SI_TOKENIZE_*. When capacity is too small (tokens may
+     * then be NULL), returns SI_ERR_BUFFER_TOO_SMALL and *out_count is the count needed. */
+    si_status (*tokenize)(si_model *model, const char *text, size_t text_len, int32_t flags,
                           int32_t *tokens, size_t capacity, size_t *out_count);
 
     /* Token ids to UTF-8 text (not NUL-terminated). Buffer protocol as for tokenize. */

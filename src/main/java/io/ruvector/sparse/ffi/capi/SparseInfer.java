@@ -113,5 +113,23 @@ public class SparseInfer extends SparseInfer$shared {
     public static int SI_ERR_INTERNAL() {
         return SI_ERR_INTERNAL;
     }
+    private static final int SI_TOKENIZE_ADD_BOS = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define SI_TOKENIZE_ADD_BOS 1
+     * }
+     */
+    public static int SI_TOKENIZE_ADD_BOS() {
+        return SI_TOKENIZE_ADD_BOS;
+    }
+    private static final int SI_TOKENIZE_PARSE_SPECIAL = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define SI_TOKENIZE_PARSE_SPECIAL 2
+     * }
+     */
+    public static int SI_TOKENIZE_PARSE_SPECIAL() {
+        return SI_TOKENIZE_PARSE_SPECIAL;
+    }
 }
 
