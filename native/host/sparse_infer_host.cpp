@@ -11,7 +11,7 @@
 //
 // Run:
 //   target/sparse-infer-host MODEL.gguf [--prompt TEXT] [-n TOKENS] [--threads N] [--from-memory]
-//                            [--jar PATH] [--ids]
+//                            [--class-path PATH] [--ids]
 
 #include "sparse_infer.h"
 
@@ -40,7 +40,7 @@ using Clock = std::chrono::steady_clock;
 struct Args {
     std::string model;
     std::string prompt;
-    std::string jar;
+    std::string class_path;
     int tokens = 200;
     int threads = 0;
     bool from_memory = false;
@@ -51,7 +51,7 @@ struct Args {
     std::fprintf(stderr,
                  "sparse-infer-host: %s\n"
                  "usage: sparse-infer-host MODEL.gguf [--prompt TEXT] [-n TOKENS] [--threads N] [--from-memory]\n"
-                 "                         [--jar PATH] [--ids]\n",
+                 "                         [--class-path PATH] [--ids]\n",
                  msg);
     std::exit(1);
 }
@@ -67,7 +67,7 @@ Args parse_args(int argc, char **argv) {
         if (s == "--prompt" || s == "-p") a.prompt = value();
         else if (s == "-n" || s == "--tokens") a.tokens = std::atoi(value().c_str());
         else if (s == "--threads" || s == "-t") a.threads = std::atoi(value().c_str());
-        else if (s == "--jar") a.jar = value();
+        else if (s == "--class-path" || s == "--jar") a.class_path = value();
         else if (s == "--from-memory") a.from_memory = true;
         else if (s == "--ids") a.print_ids = true;
         else if (!s.empty() && s[0] == '-') usage(("unknown option " + s).c_str());
@@ -123,10 +123,10 @@ std::string find_libjvm() {
     return best;
 }
 
-// The engine's jar: --jar, else $SPARSE_INFER_JAR, else sparse-infer.jar beside this program (both live
-// in target/), else target/sparse-infer.jar under the current directory.
-std::string find_jar(const Args &a, const char *argv0) {
-    if (!a.jar.empty()) return a.jar;
+// The engine's class path: --class-path, else $SPARSE_INFER_JAR, else sparse-infer.jar beside this
+// program (both live in target/), else target/sparse-infer.jar under the current directory.
+std::string find_class_path(const Args &a, const char *argv0) {
+    if (!a.class_path.empty()) return a.class_path;
     if (const char *env = std::getenv("SPARSE_INFER_JAR"); env && *env) return env;
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -178,17 +178,19 @@ int main(int argc, char **argv) {
     // 1. Start a JVM in this process.
     std::string libjvm_path = find_libjvm();
     if (libjvm_path.empty()) usage("no JDK >= 22 found (set JAVA_HOME)");
-    std::string jar = find_jar(args, argv[0]);
-    if (!is_file(jar)) usage(("engine jar " + jar + " not found: run `mvn package`, or pass --jar").c_str());
+    std::string class_path = find_class_path(args, argv[0]);
+    if (class_path.find(':') == std::string::npos && !is_file(class_path)) {
+        usage(("engine jar " + class_path + " not found: run `mvn package`, or pass --class-path").c_str());
+    }
     void *libjvm = dlopen(libjvm_path.c_str(), RTLD_NOW | RTLD_GLOBAL);
     if (!libjvm) usage(dlerror());
     using CreateJavaVM = jint (*)(JavaVM **, void **, void *);
     auto create_vm = reinterpret_cast<CreateJavaVM>(dlsym(libjvm, "JNI_CreateJavaVM"));
     if (!create_vm) usage("libjvm.so has no JNI_CreateJavaVM");
 
-    std::string class_path = "-Djava.class.path=" + jar;
+    std::string class_path_option = "-Djava.class.path=" + class_path;
     JavaVMOption options[] = {
-        {const_cast<char *>(class_path.c_str()), nullptr},
+        {const_cast<char *>(class_path_option.c_str()), nullptr},
         {const_cast<char *>("--add-modules=jdk.incubator.vector"), nullptr},
         {const_cast<char *>("--enable-native-access=ALL-UNNAMED"), nullptr},
     };
