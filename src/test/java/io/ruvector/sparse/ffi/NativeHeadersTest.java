@@ -72,6 +72,22 @@ class NativeHeadersTest {
         assertTrue(r.ok(), "a generated layout disagrees with gcc:\n" + r.output() + "\n" + src);
     }
 
+    @Test
+    void theReadmeExampleCompiles() throws Exception {
+        Path gxx = Toolchain.require("g++", "compiling the C++ example in native/README.md");
+        Path root = BindingDriftTest.projectRoot();
+        String readme = Files.readString(root.resolve("native/README.md"));
+        int start = readme.indexOf("```cpp\n");
+        assertTrue(start >= 0, "native/README.md has no ```cpp example");
+        String example = readme.substring(start + 7, readme.indexOf("```", start + 7));
+        Path file = tmp.resolve("example.cpp");
+        Files.writeString(file, example);
+        Path javaHome = Path.of(System.getProperty("java.home"));
+        var r = compile(gxx, List.of("-std=c++17", "-fsyntax-only", "-Wall", "-Werror", "-I", root.resolve("native/include").toString(),
+                "-I", javaHome.resolve("include").toString(), "-I", javaHome.resolve("include/linux").toString()), file);
+        assertTrue(r.ok(), "the README example does not compile:\n" + r.output());
+    }
+
     /** Appends static assertions of the layout's size and every named member's offset. */
     private static void assertLayout(StringBuilder src, String struct, GroupLayout layout) {
         src.append("_Static_assert(sizeof(struct ").append(struct).append(") == ").append(layout.byteSize())
