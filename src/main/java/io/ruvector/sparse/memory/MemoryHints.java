@@ -48,21 +48,75 @@ public final class MemoryHints {
      * @throws IllegalStateException    when the segment's memory has been released
      */
     public static boolean advise(MemorySegment segment, Advice advice) {
+        checkAdvisable(segment, advice);
+        if (!LINUX || !segment.isNative() || segment.byteSize() == 0) return false;
+        return madvise(segment.address(), segment.address() + segment.byteSize(), advice);
+    }
+
+    /**
+     * Advises some rows of a row-major tensor at once, e.g. the cold rows a predictor chose for the next
+     * token: row {@code r} is bytes {@code [r * rowBytes, (r + 1) * rowBytes)} of {@code tensor}. Rows whose
+     * pages touch are merged into one {@code madvise} call, so the cost follows the pages, not the rows.
+     *
+     * @param rows  row indices, ascending (repeats allowed); only {@code rows[0 .. count)} are read
+     * @return the number of {@code madvise} calls made (0 where hints do not reach the kernel)
+     * @throws IllegalArgumentException when the rows are not ascending or lie outside the tensor, or for
+     *                                  {@link Advice#DONTNEED} on memory that is not a file mapping
+     */
+    public static int adviseRows(MemorySegment tensor, long rowBytes, int[] rows, int count, Advice advice) {
+        checkAdvisable(tensor, advice);
+        if (rowBytes <= 0) throw new IllegalArgumentException("row size must be > 0, not " + rowBytes);
+        if (count < 0 || count > rows.length) throw new IllegalArgumentException(count + " rows of " + rows.length);
+        long totalRows = tensor.byteSize() / rowBytes;
+        for (int i = 0; i < count; i++) {
+            if (rows[i] < 0 || rows[i] >= totalRows) {
+                throw new IllegalArgumentException("row " + rows[i] + " is outside the tensor's " + totalRows + " rows");
+            }
+            if (i > 0 && rows[i] < rows[i - 1]) {
+                throw new IllegalArgumentException("rows must be ascending: " + rows[i - 1] + " then " + rows[i]);
+            }
+        }
+        if (!LINUX || !tensor.isNative() || count == 0) return 0;
+        long page = pageSize(), base = tensor.address();
+        int calls = 0;
+        long start = base + rows[0] * rowBytes, end = start + rowBytes;
+        for (int i = 1; i < count; i++) {
+            long rowStart = base + rows[i] * rowBytes;
+            if (roundDown(rowStart, page) <= roundUp(end, page)) {
+                end = Math.max(end, rowStart + rowBytes); // shares or adjoins a page: one call covers both
+            } else {
+                madvise(start, end, advice);
+                calls++;
+                start = rowStart;
+                end = rowStart + rowBytes;
+            }
+        }
+        madvise(start, end, advice);
+        return calls + 1;
+    }
+
+    private static void checkAdvisable(MemorySegment segment, Advice advice) {
         if (!segment.scope().isAlive()) throw new IllegalStateException("advise: the segment's memory was released");
         if (advice == Advice.DONTNEED && !segment.isMapped()) {
             throw new IllegalArgumentException("advise(DONTNEED) is only safe on file mappings; this segment is "
                     + (segment.isNative() ? "anonymous native memory, whose contents it would zero" : "on the heap"));
         }
-        if (!LINUX || !segment.isNative() || segment.byteSize() == 0) return false;
+    }
+
+    /**
+     * madvise of the bytes [from, to), widened to whole pages, or narrowed for DONTNEED so that no byte
+     * outside is dropped.
+     */
+    private static boolean madvise(long from, long to, Advice advice) {
         long page = pageSize();
         long start, end;
         if (advice == Advice.DONTNEED) {
-            start = roundUp(segment.address(), page);
-            end = roundDown(segment.address() + segment.byteSize(), page);
+            start = roundUp(from, page);
+            end = roundDown(to, page);
             if (end <= start) return true; // no whole page inside: nothing to drop
         } else {
-            start = roundDown(segment.address(), page);
-            end = segment.address() + segment.byteSize();
+            start = roundDown(from, page);
+            end = to;
         }
         return Libc.madvise(MemorySegment.ofAddress(start), end - start, advice.linuxValue()) == 0;
     }

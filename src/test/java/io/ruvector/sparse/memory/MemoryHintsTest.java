@@ -66,6 +66,27 @@ class MemoryHintsTest {
     }
 
     @Test
+    void rowsSharingPagesAreAdvisedTogether() throws IOException {
+        Assumptions.assumeTrue(MemoryHints.pageSize() == 4096, "the row layout below assumes 4 KiB pages");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment tensor = mappedFile("rows.bin", 5 * MIB, arena); // 5242 rows of 1000 bytes
+            int[] rows = {0, 1, 2, 50, 51, 4000, 4000, 4001, 99};
+            assertEquals(3, MemoryHints.adviseRows(tensor, 1000, rows, 8, Advice.WILLNEED), "pages 0, 12, 976-977");
+            assertEquals(1, MemoryHints.adviseRows(tensor, 1000, new int[] {0, 4}, 2, Advice.RANDOM), "rows 0 and 4 share page 0");
+            assertEquals(1, MemoryHints.adviseRows(tensor, 1000, new int[] {3, 8}, 2, Advice.RANDOM), "pages 0-1 adjoin page 1");
+            byte before = tensor.get(ValueLayout.JAVA_BYTE, 9000);
+            assertEquals(1, MemoryHints.adviseRows(tensor, 1000, new int[] {8, 9, 10, 11, 12}, 5, Advice.DONTNEED));
+            assertEquals(before, tensor.get(ValueLayout.JAVA_BYTE, 9000), "a dropped file page reads back from the file");
+            assertEquals(0, MemoryHints.adviseRows(tensor, 1000, rows, 0, Advice.WILLNEED));
+            var e = assertThrows(IllegalArgumentException.class, () -> MemoryHints.adviseRows(tensor, 1000, rows, 9, Advice.WILLNEED));
+            assertTrue(e.getMessage().contains("ascending"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> MemoryHints.adviseRows(tensor, 1000, new int[] {5242}, 1, Advice.WILLNEED));
+            assertTrue(e.getMessage().contains("outside"), e.getMessage());
+        }
+    }
+
+    @Test
     void dontNeedIsRefusedWhereItWouldDestroyData() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment anonymous = arena.allocate(MIB);
