@@ -159,7 +159,7 @@ public record ModelConfig(
         if (v <= 0) throw new IllegalArgumentException(what + " must be positive, not " + v);
     }
 
-    private static String name(GgufFile file) { return String.valueOf(file.path().getFileName()); }
+    private static String name(GgufFile file) { return file.name(); }
 
     /** Typed access to {@code <arch>.*} keys with errors naming the key. */
     private record Keys(GgufFile file, String arch) {
