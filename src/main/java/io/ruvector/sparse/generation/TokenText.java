@@ -6,7 +6,8 @@ public interface TokenText {
     /**
      * Tokenizes {@code text}.
      *
-     * @param addSpecial   add the model's start tokens (BOS) and end tokens as its metadata asks
+     * @param addSpecial   add the model's start token (BOS) when its metadata asks for one and the text
+     *                     does not already begin with it
      * @param parseSpecial turn special-token text such as {@code <|im_start|>} into the special token
      *                     (needed for rendered chat templates; never for untrusted user text)
      */
