@@ -112,7 +112,7 @@ public final class Generator {
         long promptNanos = System.nanoTime() - promptStart;
 
         long generationStart = System.nanoTime();
-        TokenText.Decoder decoder = tokenText.newDecoder();
+        TokenText.Decoder decoder = tokenText.newDecoder(prompt[prompt.length - 1]);
         StopStringGate gate = new StopStringGate(options.stopStrings());
         StringBuilder text = new StringBuilder();
         int[] generated = new int[Math.min(options.maxTokens(), 256)];

@@ -16,8 +16,11 @@ public interface TokenText {
     /** True for tokens that end a generation (end of sequence, end of turn). */
     boolean isEndOfGeneration(int token);
 
-    /** A fresh decoder for one stream of tokens. */
-    Decoder newDecoder();
+    /**
+     * A fresh decoder for the tokens that follow {@code previousToken} (the last prompt token): after
+     * BOS a SentencePiece model's leading space is dropped, as at the start of a text; elsewhere it is kept.
+     */
+    Decoder newDecoder(int previousToken);
 
     /** Turns a stream of tokens into text, returning only whole UTF-8 characters. */
     interface Decoder {

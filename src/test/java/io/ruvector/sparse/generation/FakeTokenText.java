@@ -54,7 +54,7 @@ final class FakeTokenText implements TokenText {
     public boolean isEndOfGeneration(int token) { return token == EOS; }
 
     @Override
-    public Decoder newDecoder() {
+    public Decoder newDecoder(int previousToken) {
         return new Decoder() {
             final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
 
