@@ -41,7 +41,7 @@ public final class Chat {
 
     /**
      * Adds the user's message, generates the assistant's reply (streamed to {@code listener}) and adds it
-     * to the conversation. A cancelled reply is kept as far as it got.
+     * to the conversation, without surrounding whitespace. A cancelled reply is kept as far as it got.
      *
      * @throws IllegalArgumentException when the template rejects the conversation or it no longer fits in
      *                                  the context (the user's message is then not kept)
@@ -63,7 +63,7 @@ public final class Chat {
             int[] now = Arrays.copyOf(tokens, tokens.length + Math.max(0, generated.length - 1));
             System.arraycopy(generated, 0, now, tokens.length, now.length - tokens.length);
             held = now;
-            messages.add(ChatMessage.assistant(result.text()));
+            messages.add(ChatMessage.assistant(result.text().strip()));
             return result;
         } catch (RuntimeException e) {
             messages.removeLast();

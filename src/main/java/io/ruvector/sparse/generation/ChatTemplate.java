@@ -5,6 +5,8 @@ import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import io.ruvector.sparse.gguf.GgufFile;
+import io.ruvector.sparse.tokenizer.Tokenizer;
 
 import java.time.LocalDate;
 import java.time.format.DateTimeFormatter;
@@ -13,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -81,6 +84,20 @@ public final class ChatTemplate {
     public static ChatTemplate of(String source, String bosToken, String eosToken) {
         if (source == null || source.isBlank()) throw new IllegalArgumentException("chat template is empty");
         return new ChatTemplate(source, bosToken, eosToken, false);
+    }
+
+    /**
+     * The template a GGUF file carries in {@code tokenizer.chat_template}, with {@code bos_token} and
+     * {@code eos_token} taken from its tokenizer; empty when the file has none.
+     */
+    public static Optional<ChatTemplate> fromGguf(GgufFile gguf, Tokenizer tokenizer) {
+        String source = gguf.getString("tokenizer.chat_template", null);
+        if (source == null || source.isBlank()) return Optional.empty();
+        return Optional.of(of(source, tokenText(tokenizer, tokenizer.bosId()), tokenText(tokenizer, tokenizer.eosId())));
+    }
+
+    private static String tokenText(Tokenizer tokenizer, int id) {
+        return id == Tokenizer.NO_TOKEN ? "" : tokenizer.tokenText(id);
     }
 
     /** The plain "User: / Assistant:" transcript used for models without a template. */

@@ -1,6 +1,8 @@
 package io.ruvector.sparse.generation;
 
+import io.ruvector.sparse.model.Session;
 import io.ruvector.sparse.sampling.Sampler;
+import io.ruvector.sparse.tokenizer.Tokenizer;
 
 import java.util.Arrays;
 import java.util.Objects;
@@ -11,7 +13,7 @@ import java.util.Objects;
  * cancellation.
  *
  * <pre>{@code
- * Generator generator = new Generator(session, tokenizer);
+ * Generator generator = Generator.of(session, tokenizer);
  * GenerationResult r = generator.generate("Once upon a time",
  *         GenerationOptions.of(SamplerConfig.defaults(42), 100),
  *         (token, text) -> System.out.print(text), new Cancellation());
@@ -39,6 +41,13 @@ public final class Generator {
     public Generator(LogitsSource model, TokenText tokenText) {
         this.model = Objects.requireNonNull(model, "model session");
         this.tokenText = Objects.requireNonNull(tokenText, "tokenizer");
+    }
+
+    /** A generator for an engine session and its model's tokenizer. */
+    public static Generator of(Session session, Tokenizer tokenizer) {
+        Objects.requireNonNull(session, "session");
+        Objects.requireNonNull(tokenizer, "tokenizer");
+        return new Generator(new SessionLogits(session), new TokenizerText(tokenizer));
     }
 
     /** The session this generator drives. */
