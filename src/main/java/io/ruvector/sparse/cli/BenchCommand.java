@@ -23,8 +23,8 @@ import java.util.concurrent.Callable;
  * {@code sparse-infer bench}: prompt processing and token generation speed, llama-bench style.
  *
  * <p>{@code ppN} evaluates N prompt tokens in one call; {@code tgN} generates N tokens one at a time
- * (each the most likely after the last), both from an empty context. Each test runs once to warm up the
- * JIT, then R timed times. Reported: tokens/s (median, mean, standard deviation, min, max), the bytes of
+ * (each the most likely after the last), both from an empty context. Each test runs untimed to warm up
+ * the JIT ({@code --warmup}, once by default), then R timed times. Reported: tokens/s (median, mean, standard deviation, min, max), the bytes of
  * weights read per token, and the bytes the JVM allocated per token (all threads).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
@@ -46,6 +46,9 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = {"-r", "--repetitions"}, paramLabel = "R", description = "timed repetitions (default: ${DEFAULT-VALUE})")
     private int repetitions = 5;
+
+    @Option(names = {"-w", "--warmup"}, paramLabel = "N", description = "untimed runs first, for the JIT (default: ${DEFAULT-VALUE})")
+    private int warmup = 1;
 
     @Option(names = "--json", description = "one JSON object per result, one per line")
     private boolean json;
@@ -104,6 +107,7 @@ public final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("-p and -n must be >= 0, and not both 0");
         }
         if (repetitions < 1) throw new IllegalArgumentException("-r must be >= 1, not " + repetitions);
+        if (warmup < 0) throw new IllegalArgumentException("--warmup must be >= 0, not " + warmup);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         List<Result> results = new ArrayList<>();
@@ -149,9 +153,9 @@ public final class BenchCommand implements Callable<Integer> {
     private Result run(String name, long modelBytes, int threads, String test, int nPrompt, int nGen, double weightBytesPerToken,
                        double bandwidthBytesPerSecond, PrintWriter err, Runnable body) {
         int tokens = nPrompt + nGen;
-        err.println("running " + test + " (1 warm-up + " + repetitions + " repetitions) ...");
+        err.println("running " + test + " (" + warmup + " warm-up + " + repetitions + " repetitions) ...");
         err.flush();
-        body.run();
+        for (int w = 0; w < warmup; w++) body.run();
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         double[] tps = new double[repetitions];
         long allocated = 0;

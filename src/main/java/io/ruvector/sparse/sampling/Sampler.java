@@ -1,5 +1,6 @@
 package io.ruvector.sparse.sampling;
 
+import java.util.Arrays;
 import java.util.random.RandomGenerator;
 import java.util.random.RandomGeneratorFactory;
 
@@ -151,8 +152,8 @@ public final class Sampler {
 
     /** The tokens the filters kept at the last non-greedy {@link #sample}, sorted by id (for tests). */
     int[] lastKept() {
-        int[] ids = java.util.Arrays.copyOf(kept, keptCount);
-        java.util.Arrays.sort(ids);
+        int[] ids = Arrays.copyOf(kept, keptCount);
+        Arrays.sort(ids);
         return ids;
     }
 
