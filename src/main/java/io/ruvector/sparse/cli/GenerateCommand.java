@@ -76,8 +76,11 @@ public final class GenerateCommand implements Callable<Integer> {
         GenerationOptions options = new GenerationOptions(sampling,
                 maxTokens == -1 ? GenerationOptions.UNLIMITED : maxTokens, stops);
 
-        try (LanguageModel model = modelArgs.open(err); Session session = model.newSession()) {
+        java.nio.file.Path path = modelArgs.resolve(err);
+        long loadStart = System.nanoTime();
+        try (LanguageModel model = LanguageModel.open(path, modelArgs.options()); Session session = model.newSession()) {
             Tokenizer tokenizer = Tokenizer.fromGguf(model.gguf());
+            double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             Generator generator = Generator.of(session, tokenizer);
             if (samplingArgs.seedWorthPrinting(sampling)) err.println("seed: " + sampling.seed());
             err.flush();
@@ -88,7 +91,7 @@ public final class GenerateCommand implements Callable<Integer> {
             }, new Cancellation());
             out.println();
             out.flush();
-            err.println(summary(r));
+            err.printf(Locale.ROOT, "load: %.3f s | %s%n", loadSeconds, summary(r));
             err.flush();
         }
         return Main.EXIT_OK;
