@@ -73,7 +73,7 @@ public final class ChatCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         if (maxTokens == 0 || maxTokens < -1) throw new IllegalArgumentException("-n must be >= 1 or -1, not " + maxTokens);
         try (LanguageModel model = modelArgs.open(err); Session session = model.newSession()) {
-            Tokenizer tokenizer = Tokenizer.fromGguf(model.gguf());
+            Tokenizer tokenizer = model.tokenizer();
             ChatTemplate template = template(model, tokenizer, err);
             SamplerConfig sampling = samplingArgs.config();
             GenerationOptions options = new GenerationOptions(sampling,

@@ -79,7 +79,7 @@ public final class GenerateCommand implements Callable<Integer> {
         java.nio.file.Path path = modelArgs.resolve(err);
         long loadStart = System.nanoTime();
         try (LanguageModel model = LanguageModel.open(path, modelArgs.options()); Session session = model.newSession()) {
-            Tokenizer tokenizer = Tokenizer.fromGguf(model.gguf());
+            Tokenizer tokenizer = model.tokenizer();
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             Generator generator = Generator.of(session, tokenizer);
             if (samplingArgs.seedWorthPrinting(sampling)) err.println("seed: " + sampling.seed());

@@ -13,7 +13,7 @@ import java.util.Objects;
  * cancellation.
  *
  * <pre>{@code
- * Generator generator = Generator.of(session, tokenizer);
+ * Generator generator = Generator.of(session);
  * GenerationResult r = generator.generate("Once upon a time",
  *         GenerationOptions.of(SamplerConfig.defaults(42), 100),
  *         (token, text) -> System.out.print(text), new Cancellation());
@@ -43,7 +43,13 @@ public final class Generator {
         this.tokenText = Objects.requireNonNull(tokenText, "tokenizer");
     }
 
-    /** A generator for an engine session and its model's tokenizer. */
+    /** A generator for an engine session, with its model's tokenizer. */
+    public static Generator of(Session session) {
+        Objects.requireNonNull(session, "session");
+        return of(session, session.model().tokenizer());
+    }
+
+    /** A generator for an engine session and a tokenizer (normally its model's). */
     public static Generator of(Session session, Tokenizer tokenizer) {
         Objects.requireNonNull(session, "session");
         Objects.requireNonNull(tokenizer, "tokenizer");

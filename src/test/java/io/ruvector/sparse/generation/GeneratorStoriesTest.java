@@ -32,7 +32,7 @@ class GeneratorStoriesTest {
         int[] expected = readmeIds();
         try (LanguageModel model = LanguageModel.open(Fixtures.require("models/stories260K.gguf"), ModelOptions.defaults().withThreads(1));
              Session session = model.newSession()) {
-            Tokenizer tokenizer = Tokenizer.fromGguf(model.gguf());
+            Tokenizer tokenizer = model.tokenizer();
             Generator g = Generator.of(session, tokenizer);
             GenerationResult r = g.generate(new int[]{tokenizer.bosId()}, GenerationOptions.of(SamplerConfig.greedy(), 200),
                     TokenListener.NONE, new Cancellation());
