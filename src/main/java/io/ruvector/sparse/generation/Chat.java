@@ -12,7 +12,8 @@ import java.util.Objects;
  * <p>Each turn renders the whole conversation, tokenizes it, and evaluates only what the session does not
  * hold yet: the session is rewound to the longest prefix it shares with the new tokens (the reply as
  * re-tokenized from text may differ from the tokens that were sampled), so a long conversation costs
- * only its new tokens per turn.
+ * only its new tokens per turn. The chat remembers what it put into the session, so the session must
+ * not be used for anything else meanwhile; like the session, a chat serves one thread at a time.
  */
 public final class Chat {
 
