@@ -56,8 +56,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--bandwidth", description = "also measure memory read bandwidth (1 GiB buffer) and report decode as a fraction of it")
     private boolean bandwidth;
 
-    @Option(names = "--verbose", description = "show stack traces on errors")
-    private boolean verbose;
+    @Mixin
+    private CommonOptions common;
 
     /** What one test measured. */
     record Result(String model, long modelBytes, int threads, String test, int nPrompt, int nGen, int repetitions,

@@ -64,8 +64,8 @@ public final class ChatCommand implements Callable<Integer> {
             description = "most tokens per reply; -1 = until the end of the turn (default: ${DEFAULT-VALUE})")
     private int maxTokens = -1;
 
-    @Option(names = "--verbose", description = "show stack traces on errors")
-    private boolean verbose;
+    @Mixin
+    private CommonOptions common;
 
     @Override
     public Integer call() throws IOException {

@@ -63,8 +63,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--no-display-prompt", description = "print only the generated text, not the prompt")
     private boolean noDisplayPrompt;
 
-    @Option(names = "--verbose", description = "show stack traces on errors")
-    private boolean verbose;
+    @Mixin
+    private CommonOptions common;
 
     @Override
     public Integer call() throws IOException {
