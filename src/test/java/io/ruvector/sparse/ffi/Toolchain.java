@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -39,11 +40,19 @@ final class Toolchain {
     }
 
     static Result run(List<String> command, Path workDir, long timeoutSeconds) throws IOException, InterruptedException {
+        return run(command, workDir, Map.of(), timeoutSeconds);
+    }
+
+    /** Runs {@code command} with {@code env} added to this process's environment. */
+    static Result run(List<String> command, Path workDir, Map<String, String> env, long timeoutSeconds)
+            throws IOException, InterruptedException {
         // Output goes to a file so that a chatty child never blocks on a full pipe and the timeout holds.
         Path log = Files.createTempFile("sparse-infer-cmd", ".log");
         try {
-            Process p = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true)
-                    .redirectOutput(log.toFile()).start();
+            ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true)
+                    .redirectOutput(log.toFile());
+            pb.environment().putAll(env);
+            Process p = pb.start();
             if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                 p.destroyForcibly().waitFor();
                 throw new AssertionError(String.join(" ", command) + " did not finish in " + timeoutSeconds
