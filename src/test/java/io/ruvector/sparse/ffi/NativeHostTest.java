@@ -1,12 +1,16 @@
 package io.ruvector.sparse.ffi;
 
 import io.ruvector.sparse.Fixtures;
+import io.ruvector.sparse.cli.Main;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.Logits;
 import io.ruvector.sparse.model.ModelOptions;
 import io.ruvector.sparse.model.Session;
 import org.junit.jupiter.api.Test;
 
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -16,11 +20,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Builds the C++ host in native/host with the documented g++ line and runs it on stories260K: it must
- * produce the same greedy tokens as the Java API. Skipped (with a message) without g++.
+ * produce the same greedy tokens as the Java API, and the same text as the CLI's {@code generate --temp 0}.
+ * Skipped (with a message) without g++.
  *
  * <p>The host runs the engine from the classes this build just compiled (the test's own class path,
  * passed with --jar), so it works in Maven's test phase, before the jar is packaged.
@@ -47,6 +53,7 @@ class NativeHostTest {
         assertTrue(build.ok(), "g++ failed:\n" + build.output());
 
         int[] expected = javaGreedy(model);
+        String cliText = cliGreedyText(model);
         Map<String, String> env = Map.of("JAVA_HOME", javaHome.toString());
         String classPath = System.getProperty("java.class.path");
         for (List<String> mode : List.of(List.<String>of(), List.of("--from-memory"))) {
@@ -57,7 +64,8 @@ class NativeHostTest {
             assertTrue(run.ok(), "host " + mode + " failed:\n" + run.output());
             assertArrayEquals(expected, ids(run.output()), "host " + mode + " tokens differ; output:\n" + run.output());
             assertTrue(run.output().contains("tokens/s"), run.output());
-            assertTrue(run.output().contains(" there was a little girl named Lily"), run.output());
+            assertTrue(run.output().contains(cliText), "host " + mode + " text differs from the CLI's:\n" + cliText
+                    + "\nhost output:\n" + run.output());
         }
     }
 
@@ -74,6 +82,18 @@ class NativeHostTest {
             }
             return out;
         }
+    }
+
+    /** What {@code sparse-infer generate} prints for the same greedy continuation. */
+    private static String cliGreedyText(Path model) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.run(InputStream.nullInputStream(), new PrintWriter(out), new PrintWriter(err), "generate",
+                "-m", model.toString(), "-p", PROMPT, "--no-display-prompt", "--temp", "0", "-n",
+                Integer.toString(STEPS), "-t", "1");
+        assertEquals(0, code, err.toString());
+        String text = out.toString().strip();
+        assertTrue(text.startsWith(", there was a little girl named Lily"), text);
+        return text;
     }
 
     private static int[] ids(String output) {
