@@ -69,6 +69,23 @@ class NativeHostTest {
         }
     }
 
+    @Test
+    void cmakeBuildsTheHost() throws Exception {
+        Path cmake = Toolchain.require("cmake", "the CMake build of the C++ host");
+        Toolchain.require("g++", "the CMake build of the C++ host");
+        Path root = BindingDriftTest.projectRoot();
+        Path build = root.resolve("target/native-test/cmake-build");
+        Map<String, String> env = Map.of("JAVA_HOME", System.getProperty("java.home"));
+        var configure = Toolchain.run(List.of(cmake.toString(), "-S", root.resolve("native/host").toString(), "-B",
+                build.toString()), root, env, 180);
+        assertTrue(configure.ok(), "cmake configure failed:\n" + configure.output());
+        var make = Toolchain.run(List.of(cmake.toString(), "--build", build.toString()), root, env, 180);
+        assertTrue(make.ok(), "cmake build failed:\n" + make.output());
+        var usage = Toolchain.run(List.of(root.resolve("target/sparse-infer-host").toString()), root, env, 60);
+        assertEquals(1, usage.exitCode(), usage.output());
+        assertTrue(usage.output().contains("no model given"), usage.output());
+    }
+
     /** Greedy continuation of the prompt, with the Java API. */
     private static int[] javaGreedy(Path model) throws Exception {
         try (LanguageModel m = LanguageModel.open(model, ModelOptions.defaults().withThreads(1));
