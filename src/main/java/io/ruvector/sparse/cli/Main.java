@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "sparse-infer", mixinStandardHelpOptions = true, version = "sparse-infer 0.1.0",
         description = "LLM inference from GGUF files on the JVM, with activation sparsity.",
-        subcommands = {CommandLine.HelpCommand.class, InspectCommand.class, SynthCommand.class, TokenizeCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, InspectCommand.class, LogitsCommand.class, SynthCommand.class, TokenizeCommand.class})
 public final class Main {
 
     public static final int EXIT_OK = 0;
