@@ -45,6 +45,7 @@ class ModelVariantsTest {
         boolean biases = false;
         int vocab = 40;
         String extraTensor = null;
+        int experts = 0;
         String skipTensor = null;
         long seed = 5;
 
@@ -68,6 +69,7 @@ class ModelVariantsTest {
         if (s.ropeBase > 0) w.putF32(a + ".rope.freq_base", s.ropeBase);
         if (s.scalingType != null) w.putString(a + ".rope.scaling.type", s.scalingType).putF32(a + ".rope.scaling.factor", s.scalingFactor);
         if (s.activation != null) w.putString(a + ".feed_forward_activation", s.activation);
+        if (s.experts > 0) w.putU32(a + ".expert_count", s.experts);
         int hd = s.headDim();
         int q = s.heads * hd;
         int kv = s.kvHeads * hd;
@@ -200,6 +202,9 @@ class ModelVariantsTest {
         yarn.scalingType = "yarn";
         yarn.scalingFactor = 4;
         assertMessage(yarn, IllegalArgumentException.class, "yarn");
+        Spec moe = new Spec();
+        moe.experts = 8;
+        assertMessage(moe, IllegalArgumentException.class, "expert_count");
         Spec act = new Spec();
         act.activation = "mish";
         assertMessage(act, IllegalArgumentException.class, "mish");
