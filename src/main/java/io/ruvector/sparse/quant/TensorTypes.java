@@ -12,6 +12,12 @@ public final class TensorTypes {
 
     static {
         register(F32.INSTANCE);
+        register(Q2_K.INSTANCE);
+        register(Q3_K.INSTANCE);
+        register(Q4_K.INSTANCE);
+        register(Q5_K.INSTANCE);
+        register(Q6_K.INSTANCE);
+        register(Q8_K.INSTANCE);
     }
 
     private TensorTypes() {}
