@@ -98,6 +98,11 @@ public record ModelConfig(
         };
         Keys k = new Keys(file, arch);
 
+        int experts = k.intOr("expert_count", 0);
+        if (experts > 0) {
+            throw new IllegalArgumentException(name(file) + ": mixture-of-experts models (" + arch + ".expert_count = "
+                    + experts + ") are not supported");
+        }
         int dim = k.requireInt("embedding_length");
         int layers = k.requireInt("block_count");
         int ffnDim = k.requireInt("feed_forward_length");
