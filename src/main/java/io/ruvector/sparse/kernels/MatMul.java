@@ -138,8 +138,9 @@ public final class MatMul {
         int cols = w.cols();
         int rows = w.rows();
         float[] buf = ROW.get();
-        if (buf.length < TILE_ROWS * cols) {
-            buf = new float[TILE_ROWS * cols];
+        int lanesAt = TILE_ROWS * cols;   // after the decoded rows: room for 8 accumulators' lanes
+        if (buf.length < lanesAt + 8 * F.length()) {
+            buf = new float[lanesAt + 8 * F.length()];
             ROW.set(buf);
         }
         for (int r = from; r < to; r += TILE_ROWS) {
@@ -147,11 +148,11 @@ public final class MatMul {
             for (int k = 0; k < tileRows; k++) w.dequantizeRow(r + k, buf, k * cols);
             int t = 0;
             if (tileRows == TILE_ROWS) {
-                for (; t + 2 <= n; t += 2) tile4x2(buf, cols, t, r, rows, out);
+                for (; t + 2 <= n; t += 2) tile4x2(buf, cols, t, r, rows, out, lanesAt);
             }
             for (; t < n; t++) {
                 int xo = xOffset + t * cols;
-                for (int k = 0; k < tileRows; k++) out[outOffset + t * rows + r + k] = dot1(buf, k * cols, x, xo, cols);
+                for (int k = 0; k < tileRows; k++) out[outOffset + t * rows + r + k] = dot1(buf, k * cols, x, xo, cols, lanesAt);
             }
         }
     }
@@ -159,21 +160,24 @@ public final class MatMul {
     private static final int TILE_ROWS = 4;
     private static final VectorSpecies<Float> F = Simd.F;
 
-    /** The reference arithmetic of one batched output. */
-    private static float dot1(float[] a, int ao, float[] b, int bo, int n) {
+    /** The reference arithmetic of one batched output; {@code buf[lanesAt ..]} is scratch for the lane sum. */
+    private static float dot1(float[] a, int ao, float[] b, int bo, int n, int lanesAt) {
         int len = F.length();
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
         for (int upper = n - len; i <= upper; i += len) {
             acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
         }
-        float sum = VectorMath.sum(acc);
-        for (; i < n; i++) sum += a[ao + i] * b[bo + i];
-        return sum;
+        acc.intoArray(a, lanesAt);
+        return tail(sumLanes(a, lanesAt), a, ao, b, bo, i, n);
     }
 
-    /** Rows r..r+3 (decoded in buf) times tokens t, t+1: eight {@link #dot1}s sharing their loads. */
-    private void tile4x2(float[] buf, int cols, int t, int r, int rows, float[] out) {
+    /**
+     * Rows r..r+3 (decoded in buf) times tokens t, t+1: eight {@link #dot1}s sharing their loads. The
+     * accumulators are summed through {@code buf[lanesAt ..]} by {@link #sumLanes}, not by a vector method
+     * call: this method is too large for C2 to inline one, and a call would box all eight vectors.
+     */
+    private void tile4x2(float[] buf, int cols, int t, int r, int rows, float[] out, int lanesAt) {
         int len = F.length();
         int x0 = xOffset + t * cols;
         int x1 = x0 + cols;
@@ -199,16 +203,32 @@ public final class MatMul {
             a21 = r2.fma(v1, a21);
             a31 = r3.fma(v1, a31);
         }
+        a00.intoArray(buf, lanesAt);
+        a10.intoArray(buf, lanesAt + len);
+        a20.intoArray(buf, lanesAt + 2 * len);
+        a30.intoArray(buf, lanesAt + 3 * len);
+        a01.intoArray(buf, lanesAt + 4 * len);
+        a11.intoArray(buf, lanesAt + 5 * len);
+        a21.intoArray(buf, lanesAt + 6 * len);
+        a31.intoArray(buf, lanesAt + 7 * len);
         int o0 = outOffset + t * rows + r;
         int o1 = o0 + rows;
-        out[o0] = tail(VectorMath.sum(a00), buf, 0, x, x0, i, cols);
-        out[o0 + 1] = tail(VectorMath.sum(a10), buf, w1, x, x0, i, cols);
-        out[o0 + 2] = tail(VectorMath.sum(a20), buf, w2, x, x0, i, cols);
-        out[o0 + 3] = tail(VectorMath.sum(a30), buf, w3, x, x0, i, cols);
-        out[o1] = tail(VectorMath.sum(a01), buf, 0, x, x1, i, cols);
-        out[o1 + 1] = tail(VectorMath.sum(a11), buf, w1, x, x1, i, cols);
-        out[o1 + 2] = tail(VectorMath.sum(a21), buf, w2, x, x1, i, cols);
-        out[o1 + 3] = tail(VectorMath.sum(a31), buf, w3, x, x1, i, cols);
+        out[o0] = tail(sumLanes(buf, lanesAt), buf, 0, x, x0, i, cols);
+        out[o0 + 1] = tail(sumLanes(buf, lanesAt + len), buf, w1, x, x0, i, cols);
+        out[o0 + 2] = tail(sumLanes(buf, lanesAt + 2 * len), buf, w2, x, x0, i, cols);
+        out[o0 + 3] = tail(sumLanes(buf, lanesAt + 3 * len), buf, w3, x, x0, i, cols);
+        out[o1] = tail(sumLanes(buf, lanesAt + 4 * len), buf, 0, x, x1, i, cols);
+        out[o1 + 1] = tail(sumLanes(buf, lanesAt + 5 * len), buf, w1, x, x1, i, cols);
+        out[o1 + 2] = tail(sumLanes(buf, lanesAt + 6 * len), buf, w2, x, x1, i, cols);
+        out[o1 + 3] = tail(sumLanes(buf, lanesAt + 7 * len), buf, w3, x, x1, i, cols);
+    }
+
+    /** Sum of one accumulator's lanes stored at {@code lanes[at ..]}, in the fixed tree order of {@link VectorMath#sum}. */
+    private static float sumLanes(float[] lanes, int at) {
+        for (int half = F.length() >> 1; half > 0; half >>= 1) {
+            for (int i = 0; i < half; i++) lanes[at + i] += lanes[at + i + half];
+        }
+        return lanes[at];
     }
 
     private static float tail(float sum, float[] a, int ao, float[] b, int bo, int from, int n) {

@@ -79,6 +79,23 @@ public final class LanguageModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads the model from an already open GGUF file, e.g. one {@linkplain GgufFile#fromSegment read from
+     * memory} a native host mapped. The model takes the file over: closing the model closes it, and so does
+     * a failure here.
+     *
+     * @throws IllegalArgumentException      when it is not a supported model (named as for {@link #open(Path, ModelOptions)})
+     * @throws UnsupportedOperationException when a tensor type or option is not supported (named)
+     */
+    public static LanguageModel open(GgufFile gguf, ModelOptions options) {
+        try {
+            return new LanguageModel(gguf, options);
+        } catch (RuntimeException | Error e) {
+            gguf.close();
+            throw e;
+        }
+    }
+
     /** {@link #open(Path, ModelOptions)} with {@link ModelOptions#defaults()}. */
     public static LanguageModel open(Path gguf) throws IOException { return open(gguf, ModelOptions.defaults()); }
 
@@ -157,7 +174,7 @@ public final class LanguageModel implements AutoCloseable {
     }
 
     void ensureOpen() {
-        if (closed) throw new IllegalStateException("model " + file.path().getFileName() + " is closed");
+        if (closed) throw new IllegalStateException("model " + file.name() + " is closed");
     }
 
     void sessionClosed(Session s) { sessions.remove(s); }

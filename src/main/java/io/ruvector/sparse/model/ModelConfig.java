@@ -99,6 +99,11 @@ public record ModelConfig(
         };
         Keys k = new Keys(file, arch);
 
+        int experts = k.intOr("expert_count", 0);
+        if (experts > 0) {
+            throw new IllegalArgumentException(name(file) + ": mixture-of-experts models (" + arch + ".expert_count = "
+                    + experts + ") are not supported");
+        }
         int dim = k.requireInt("embedding_length");
         int layers = k.requireInt("block_count");
         int ffnDim = k.requireInt("feed_forward_length");
@@ -160,7 +165,7 @@ public record ModelConfig(
         if (v <= 0) throw new IllegalArgumentException(what + " must be positive, not " + v);
     }
 
-    private static String name(GgufFile file) { return String.valueOf(file.path().getFileName()); }
+    private static String name(GgufFile file) { return file.name(); }
 
     /** Typed access to {@code <arch>.*} keys with errors naming the key. */
     private record Keys(GgufFile file, String arch) {

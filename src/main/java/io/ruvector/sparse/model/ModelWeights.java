@@ -69,7 +69,7 @@ public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor outp
         void refuseUnusedTensors() {
             for (TensorInfo t : file.tensors()) {
                 if (used.contains(t.name()) || t.name().endsWith(".attn_rot_embd")) continue;  // unused by llama.cpp too
-                throw new UnsupportedOperationException(file.path().getFileName() + ": tensor " + t.name()
+                throw new UnsupportedOperationException(file.name() + ": tensor " + t.name()
                         + " is not part of the supported " + file.getString("general.architecture", "?")
                         + " layout (it would be ignored, giving wrong results)");
             }
@@ -78,7 +78,7 @@ public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor outp
         Tensor matrix(String name, int rows, int cols) {
             TensorInfo info = file.requireTensor(name);
             if (info.nDims() > 2 || info.rowLength() != cols || info.rows() != rows) {
-                throw new IllegalArgumentException(file.path().getFileName() + ": tensor " + name + " has shape "
+                throw new IllegalArgumentException(file.name() + ": tensor " + name + " has shape "
                         + java.util.Arrays.toString(info.dims()) + ", expected [" + cols + ", " + rows + "]");
             }
             return view(info);
@@ -87,7 +87,7 @@ public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor outp
         Tensor vector(String name, int n) {
             TensorInfo info = file.requireTensor(name);
             if (info.elementCount() != n || info.rowLength() != n) {
-                throw new IllegalArgumentException(file.path().getFileName() + ": tensor " + name + " has shape "
+                throw new IllegalArgumentException(file.name() + ": tensor " + name + " has shape "
                         + java.util.Arrays.toString(info.dims()) + ", expected [" + n + "]");
             }
             return view(info);
@@ -98,7 +98,7 @@ public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor outp
             try {
                 return Tensor.of(file, info);
             } catch (UnsupportedOperationException e) {
-                throw new UnsupportedOperationException(file.path().getFileName() + ": tensor " + info.name() + ": "
+                throw new UnsupportedOperationException(file.name() + ": tensor " + info.name() + ": "
                         + e.getMessage(), e);
             }
         }

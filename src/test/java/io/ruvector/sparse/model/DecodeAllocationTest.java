@@ -1,6 +1,7 @@
 package io.ruvector.sparse.model;
 
 import io.ruvector.sparse.Fixtures;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -41,6 +42,28 @@ class DecodeAllocationTest {
             }
             System.out.printf("%d thread(s): %d bytes allocated per decoded token%n", threads, best);
             assertTrue(best < 64, best + " bytes allocated per decoded token");
+        }
+    }
+
+    /** Prompt processing (batched products, batched attention) allocates nothing either, once compiled. */
+    @Test
+    void promptBatchesAllocateNothing() throws Exception {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long self = Thread.currentThread().threadId();
+        try (LanguageModel m = LanguageModel.open(Fixtures.require("reference/syn-llama-gqa.F32.gguf"),
+                ModelOptions.defaults().withThreads(1).withBatchSize(8));
+             Session s = m.newSession()) {
+            int[] prompt = new int[24];
+            for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + 37 * i;
+            long best = Long.MAX_VALUE;
+            for (int round = 0; round < 200 && best > 0; round++) {
+                s.reset();
+                long before = mx.getThreadAllocatedBytes(self);
+                s.evaluate(prompt);
+                if (round >= 100) best = Math.min(best, mx.getThreadAllocatedBytes(self) - before);
+            }
+            System.out.printf("prompt of %d: %d bytes allocated%n", prompt.length, best);
+            assertTrue(best < 64, best + " bytes allocated by a prompt of " + prompt.length + " tokens");
         }
     }
 

@@ -4,7 +4,10 @@ import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.GgufValueType;
 import io.ruvector.sparse.gguf.TensorInfo;
+import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.kernels.Parallel;
+import io.ruvector.sparse.model.LanguageModel;
+import io.ruvector.sparse.model.Session;
 import io.ruvector.sparse.quant.TensorTypes;
 import io.ruvector.sparse.synth.SyntheticModel.FfnActivation;
 import io.ruvector.sparse.synth.SyntheticModel.Options;
@@ -19,6 +22,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -246,6 +250,45 @@ class SyntheticModelTest {
         assertTrue(top > 0.65 * total, "top 20% of neurons give " + (double) top / total + " of the firings");
         assertTrue(sorted[ffn - 1] > tokens / 2, "the busiest neuron fires for most tokens");
         assertTrue(sorted[ffn / 2] < tokens * 0.05, "the median neuron fires rarely: " + sorted[ffn / 2]);
+    }
+
+    /**
+     * The same pattern through every layer of the dense engine (real attention over a sequence, residual
+     * growth): each layer stays near the target density with a heavy-tailed per-neuron distribution.
+     */
+    @Test
+    void reluDensityHoldsInEveryLayerOfTheDenseEngine() throws IOException {
+        Options o = Options.preset("tiny").withShape("relu-deep", 256, 8, 1024, 8, 2, 600, 128)
+                .withActivation(FfnActivation.RELU, 0.1);
+        Path p = write(o, 2, "relu-deep.gguf");
+        int tokens = 48;
+        long[] fired = new long[o.layers()];
+        int[][] perNeuron = new int[o.layers()][o.ffn()];
+        try (LanguageModel m = LanguageModel.open(p); Session s = m.newSession()) {
+            assertEquals(ActivationType.RELU, m.config().activation());
+            s.setFfnObserver((layer, x, h) -> {
+                for (int j = 0; j < h.length; j++) {
+                    if (h[j] != 0) {
+                        fired[layer]++;
+                        perNeuron[layer][j]++;
+                    }
+                }
+            });
+            SplittableRandom r = new SplittableRandom(1);
+            int[] ids = new int[tokens];
+            ids[0] = SyntheticVocab.BOS;
+            for (int i = 1; i < tokens; i++) ids[i] = SyntheticVocab.FIRST_BYTE + 256 + r.nextInt(o.vocab() - 259);
+            s.evaluate(ids);
+        }
+        for (int l = 0; l < o.layers(); l++) {
+            double density = (double) fired[l] / tokens / o.ffn();
+            assertEquals(0.10, density, 0.03, "layer " + l + " density");
+            int[] c = perNeuron[l].clone();
+            Arrays.sort(c);
+            long top = 0;
+            for (int j = c.length - c.length / 5; j < c.length; j++) top += c[j];
+            assertTrue(top > 0.65 * fired[l], "layer " + l + ": top 20% of neurons give " + (double) top / fired[l]);
+        }
     }
 
     @Test
