@@ -21,10 +21,10 @@ class CalibrateCommandTest {
     @TempDir
     Path dir;
 
-    record Run(int code, String out, String err) {}
+    public record Run(int code, String out, String err) {}
 
     /** Runs the CLI in-process with stdout and stderr captured. */
-    static synchronized Run run(String... args) {
+    public static synchronized Run run(String... args) {
         PrintStream savedOut = System.out, savedErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         try {

@@ -13,15 +13,15 @@ import java.util.Random;
  * a ReLU activation each neuron fires for a minority of tokens (frequencies spread over neurons) and the
  * firing is predictable from a few directions of the input, as in real ReLU models.
  */
-final class TinyModels {
+public final class TinyModels {
 
-    record Shape(int dim, int layers, int ffn, int heads, int kvHeads, int vocab, int latent) {}
+    public record Shape(int dim, int layers, int ffn, int heads, int kvHeads, int vocab, int latent) {}
 
-    static final Shape SMALL = new Shape(128, 2, 512, 4, 2, 256, 12);
+    public static final Shape SMALL = new Shape(128, 2, 512, 4, 2, 256, 12);
 
     private TinyModels() {}
 
-    static Path write(Path path, Shape s, GgmlType type, String activation, long seed) throws IOException {
+    public static Path write(Path path, Shape s, GgmlType type, String activation, long seed) throws IOException {
         Random r = new Random(seed);
         int d = s.dim();
         GgufWriter w = new GgufWriter();
@@ -85,7 +85,7 @@ final class TinyModels {
         return v;
     }
 
-    static int[] randomTokens(int n, int vocab, long seed) {
+    public static int[] randomTokens(int n, int vocab, long seed) {
         Random r = new Random(seed);
         int[] t = new int[n];
         for (int i = 0; i < n; i++) t[i] = r.nextInt(vocab);
