@@ -30,6 +30,9 @@ final class SparseArgs {
             description = "with --sparse: pack the rows of the most frequently firing neurons into MB of memory (default 0)")
     long hotMb;
 
+    @Option(names = "--sparse-lock-hot", description = "with --sparse-hot-mb: lock the hot rows in RAM (mlock)")
+    boolean lockHot;
+
     @Option(names = "--sparse-cold-cache-mb", paramLabel = "MB",
             description = "with --sparse: per-session cache of cold rows, for models on slow storage (default 0)")
     long coldCacheMb;
@@ -54,7 +57,7 @@ final class SparseArgs {
             default -> throw new IllegalArgumentException("--sparse-cache-policy must be lru or lfu, not '" + cachePolicy + "'");
         };
         SparseOptions o = SparseOptions.defaults().withHotBytes(hotMb << 20).withColdCache(coldCacheMb << 20, policy)
-                .withDensity(density).withRetierEvery(retierEvery);
+                .withDensity(density).withRetierEvery(retierEvery).withLockHot(lockHot);
         return SparseModel.attach(model, sidecar, o);
     }
 

@@ -34,13 +34,15 @@ public final class HotColdTiers implements AutoCloseable {
 
     private final List<Layer> layers;
     private final long budget;
+    private final boolean lock;
     private final Object swapLock = new Object();
     private volatile Tier current;
     private boolean closed;
 
-    private HotColdTiers(List<Layer> layers, long budget) {
+    private HotColdTiers(List<Layer> layers, long budget, boolean lock) {
         this.layers = List.copyOf(layers);
         this.budget = budget;
+        this.lock = lock;
     }
 
     /**
@@ -50,8 +52,17 @@ public final class HotColdTiers implements AutoCloseable {
      * @throws IllegalArgumentException when the frequencies do not match the layers, or the budget is negative
      */
     public static HotColdTiers build(List<Layer> layers, float[][] frequency, long budgetBytes) {
+        return build(layers, frequency, budgetBytes, false);
+    }
+
+    /**
+     * {@link #build(List, float[][], long)}, and with {@code lock} every hot arena is locked in RAM
+     * ({@code mlock}, where RLIMIT_MEMLOCK allows; {@link #lockMessage()} says what happened), so hot rows are
+     * never paged out.
+     */
+    public static HotColdTiers build(List<Layer> layers, float[][] frequency, long budgetBytes, boolean lock) {
         if (budgetBytes < 0) throw new IllegalArgumentException("hot-tier budget must be >= 0, not " + budgetBytes);
-        HotColdTiers t = new HotColdTiers(layers, budgetBytes);
+        HotColdTiers t = new HotColdTiers(layers, budgetBytes, lock);
         t.current = t.buildTier(frequency);
         return t;
     }
@@ -64,6 +75,12 @@ public final class HotColdTiers implements AutoCloseable {
 
     /** Hot neurons of one layer. */
     public int hotNeurons(int layer) { return current().rows[layer].hotCount(); }
+
+    /** What locking the current hot arena did ("not requested" without the lock option). */
+    public String lockMessage() {
+        MemoryLock l = current().lock;
+        return l == null ? "not requested" : l.message();
+    }
 
     /** The byte budget the hot tier was built for. */
     public long budget() { return budget; }
@@ -211,7 +228,8 @@ public final class HotColdTiers implements AutoCloseable {
                 }
                 rows[l] = LayerRows.withHot(layer.gate(), layer.up(), layer.downT(), seg, slots[l].clone());
             }
-            return new Tier(arena, rows, slots, total, hot, generation);
+            MemoryLock memoryLock = lock && total > 0 ? MemoryHints.lock(all) : null;
+            return new Tier(arena, rows, slots, total, hot, generation, memoryLock);
         } catch (RuntimeException | Error e) {
             if (arena != null) arena.close();
             throw e;
@@ -226,16 +244,18 @@ public final class HotColdTiers implements AutoCloseable {
         final long bytes;
         final int hotNeurons;
         final int generation;
+        final MemoryLock lock;
         /** 1 for being current plus 1 per open snapshot; the arena closes when it reaches 0. */
         final AtomicInteger refs = new AtomicInteger(1);
 
-        Tier(Arena arena, LayerRows[] rows, int[][] slots, long bytes, int hotNeurons, int generation) {
+        Tier(Arena arena, LayerRows[] rows, int[][] slots, long bytes, int hotNeurons, int generation, MemoryLock lock) {
             this.arena = arena;
             this.rows = rows;
             this.slots = slots;
             this.bytes = bytes;
             this.hotNeurons = hotNeurons;
             this.generation = generation;
+            this.lock = lock;
         }
 
         boolean tryAcquire() {
@@ -248,7 +268,10 @@ public final class HotColdTiers implements AutoCloseable {
 
         void release() {
             int r = refs.decrementAndGet();
-            if (r == 0 && arena != null) arena.close();
+            if (r == 0) {
+                if (lock != null) lock.close();
+                if (arena != null) arena.close();
+            }
             if (r < 0) throw new IllegalStateException("hot tier released more often than acquired");
         }
     }

@@ -99,7 +99,7 @@ public final class SparseModel implements AutoCloseable {
             for (int l = 0; l < n; l++) {
                 freq[l] = calibratedFrequency[l] != null ? calibratedFrequency[l] : new float[c.ffnDim()];
             }
-            this.tiers = HotColdTiers.build(tierLayers, freq, o.hotBytes());
+            this.tiers = HotColdTiers.build(tierLayers, freq, o.hotBytes(), o.lockHot());
         } else {
             this.tiers = null;
         }

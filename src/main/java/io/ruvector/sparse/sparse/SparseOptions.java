@@ -17,9 +17,10 @@ import io.ruvector.sparse.memory.ColdRowCache;
  * @param retierEvery    re-tier the hot set from live firing counts every this many tokens; 0 = never
  * @param oracle         replace the predictors by the exact gate ({@link OraclePredictor}): a measurement of what
  *                       sparsity alone costs in quality, no faster than dense
+ * @param lockHot        lock the hot tier in RAM ({@code mlock}, where the memlock limit allows)
  */
 public record SparseOptions(long hotBytes, long coldCacheBytes, ColdRowCache.Policy cachePolicy, int topK,
-                            double density, double denseAbove, int retierEvery, boolean oracle) {
+                            double density, double denseAbove, int retierEvery, boolean oracle, boolean lockHot) {
 
     public SparseOptions {
         if (hotBytes < 0 || coldCacheBytes < 0) throw new IllegalArgumentException("byte budgets must be >= 0");
@@ -32,20 +33,22 @@ public record SparseOptions(long hotBytes, long coldCacheBytes, ColdRowCache.Pol
 
     /** Threshold selection, no hot tier, no cache, dense down projection only when all neurons are selected. */
     public static SparseOptions defaults() {
-        return new SparseOptions(0, 0, ColdRowCache.Policy.LRU, 0, 0, 1.0, 0, false);
+        return new SparseOptions(0, 0, ColdRowCache.Policy.LRU, 0, 0, 1.0, 0, false, false);
     }
 
-    public SparseOptions withHotBytes(long b) { return new SparseOptions(b, coldCacheBytes, cachePolicy, topK, density, denseAbove, retierEvery, oracle); }
+    public SparseOptions withHotBytes(long b) { return new SparseOptions(b, coldCacheBytes, cachePolicy, topK, density, denseAbove, retierEvery, oracle, lockHot); }
 
-    public SparseOptions withColdCache(long b, ColdRowCache.Policy p) { return new SparseOptions(hotBytes, b, p, topK, density, denseAbove, retierEvery, oracle); }
+    public SparseOptions withColdCache(long b, ColdRowCache.Policy p) { return new SparseOptions(hotBytes, b, p, topK, density, denseAbove, retierEvery, oracle, lockHot); }
 
-    public SparseOptions withTopK(int k) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, k, density, denseAbove, retierEvery, oracle); }
+    public SparseOptions withTopK(int k) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, k, density, denseAbove, retierEvery, oracle, lockHot); }
 
-    public SparseOptions withDensity(double d) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, d, denseAbove, retierEvery, oracle); }
+    public SparseOptions withDensity(double d) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, d, denseAbove, retierEvery, oracle, lockHot); }
 
-    public SparseOptions withDenseAbove(double f) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, f, retierEvery, oracle); }
+    public SparseOptions withDenseAbove(double f) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, f, retierEvery, oracle, lockHot); }
 
-    public SparseOptions withRetierEvery(int tokens) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, denseAbove, tokens, oracle); }
+    public SparseOptions withRetierEvery(int tokens) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, denseAbove, tokens, oracle, lockHot); }
 
-    public SparseOptions withOracle(boolean o) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, denseAbove, retierEvery, o); }
+    public SparseOptions withOracle(boolean o) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, denseAbove, retierEvery, o, lockHot); }
+
+    public SparseOptions withLockHot(boolean l) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, denseAbove, retierEvery, oracle, l); }
 }

@@ -146,6 +146,25 @@ class HotColdTiersTest {
     }
 
     @Test
+    void hotArenaCanBeLockedInRamAndIsUnlockedWithItsTier() {
+        List<HotColdTiers.Layer> ls = layers(1, 16, 8);
+        float[][] a = {new float[16]}, b = {new float[16]};
+        for (int i = 0; i < 16; i++) {
+            a[0][i] = i + 1;
+            b[0][i] = 16 - i;
+        }
+        try (HotColdTiers t = HotColdTiers.build(ls, a, 4 * 96, true)) {
+            String first = t.lockMessage();
+            assertTrue(first.startsWith("locked") || first.contains("not locked"), first);
+            assertTrue(t.retier(b));
+            assertTrue(t.lockMessage().startsWith("locked") || t.lockMessage().contains("not locked"));
+        }
+        try (HotColdTiers t = HotColdTiers.build(ls, a, 4 * 96)) {
+            assertEquals("not requested", t.lockMessage());
+        }
+    }
+
+    @Test
     void badInputIsNamed() {
         List<HotColdTiers.Layer> ls = layers(1, 8, 8);
         assertThrows(IllegalArgumentException.class, () -> HotColdTiers.build(ls, new float[2][8], 100));
