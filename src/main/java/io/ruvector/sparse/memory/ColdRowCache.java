@@ -51,7 +51,7 @@ public final class ColdRowCache {
         this.slots = slots;
         this.stride = slotBytes;
         // An automatic arena: the cache lives as long as its session's scratch, which has no close hook.
-        this.buffer = Arena.ofAuto().allocate(Math.multiplyExact(slotBytes, (long) slots), 64);
+        this.buffer = RamSegments.allocate(Arena.ofAuto(), Math.multiplyExact(slotBytes, (long) slots));
         this.slotOf = new int[neuronsPerLayer.length][];
         for (int l = 0; l < slotOf.length; l++) {
             slotOf[l] = new int[neuronsPerLayer[l]];

@@ -205,7 +205,7 @@ public final class HotColdTiers implements AutoCloseable {
         }
         Arena arena = total == 0 ? null : Arena.ofShared();
         try {
-            MemorySegment all = arena == null ? MemorySegment.NULL : arena.allocate(total, 64);
+            MemorySegment all = arena == null ? MemorySegment.NULL : RamSegments.allocate(arena, total);
             LayerRows[] rows = new LayerRows[layers.size()];
             for (int l = 0; l < layers.size(); l++) {
                 Layer layer = layers.get(l);
