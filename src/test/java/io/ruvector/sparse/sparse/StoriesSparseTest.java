@@ -64,6 +64,8 @@ class StoriesSparseTest {
             sm.setMeasureRecall(true);
             for (int t : heldOut) s.evaluate(t);
             SparseStats st = sm.stats();
+            System.out.printf("held-out recall %.4f%n", st.recall());
+            assertTrue(st.recall() >= 0.99, "recall over all layers " + st.recall());
             for (int l = 0; l < st.layers(); l++) {
                 assertTrue(st.recall(l) >= 0.98, "layer " + l + " recall " + st.recall(l));
                 double d = st.density(l, m.config().ffnDim());
