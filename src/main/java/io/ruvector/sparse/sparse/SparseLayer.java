@@ -41,6 +41,7 @@ public final class SparseLayer {
     private final int layer;
     private final NeuronPredictor predictor;
     private final ActivationType activation;
+    private final boolean exactZeros;
     private final Tensor down;
     private final int denseCutoff;
     private final float tau;
@@ -71,6 +72,7 @@ public final class SparseLayer {
         this.layer = layer;
         this.predictor = predictor;
         this.activation = activation;
+        this.exactZeros = activation.hasExactZeros();
         this.down = down;
         this.dim = predictor.inputDim();
         this.neurons = predictor.neurons();
@@ -147,10 +149,13 @@ public final class SparseLayer {
             } else {
                 int outGranules = (dim + OUTPUT_GRANULE - 1) / OUTPUT_GRANULE;
                 pool.forRange(outGranules, s.downBody);
-                int nonZero = 0;
-                for (int k = 0; k < count; k++) if (s.hc[k] != 0f) nonZero++;
-                s.stats.record(layer, count, nonZero, false, predictor.bytes(),
-                        count * (rows.gate().rowBytes() + rows.up().rowBytes()) + nonZero * rows.downT().rowBytes());
+                int nonZero = 0, upRows = 0;
+                for (int k = 0; k < count; k++) {
+                    if (s.hc[k] != 0f) nonZero++;
+                    if (!exactZeros || !(s.gc[k] <= 0f)) upRows++;
+                }
+                s.stats.record(layer, count, nonZero, false, predictor.bytes(), count * rows.gate().rowBytes()
+                        + upRows * rows.up().rowBytes() + nonZero * rows.downT().rowBytes());
             }
             if (s.measureRecall) measureRecall(s, x, rows, pool);
         } finally {
@@ -188,8 +193,12 @@ public final class SparseLayer {
     private void gateUp(SparseScratch s, int i) {
         LayerRows rows = s.rows;
         Tensor gate = rows.gate(), up = rows.up();
-        s.g[i] = gate.type().dot(rows.gateSegment(i), rows.gateOffset(i), s.x, 0, dim);
-        s.u[i] = up.type().dot(rows.upSegment(i), rows.upOffset(i), s.x, 0, dim);
+        float g = gate.type().dot(rows.gateSegment(i), rows.gateOffset(i), s.x, 0, dim);
+        s.g[i] = g;
+        // A ReLU-like neuron the predictor picked but whose gate is not positive has h = 0 whatever its up
+        // value: its up row is not read (0 instead of 0 * u changes at most the sign of a zero term).
+        s.u[i] = exactZeros && !(g > 0f) && !Float.isNaN(g) ? 0f
+                : up.type().dot(rows.upSegment(i), rows.upOffset(i), s.x, 0, dim);
     }
 
     void downRange(SparseScratch s, int fromGranule, int toGranule) {
