@@ -1,17 +1,25 @@
 package io.ruvector.sparse.kernels;
 
-import java.util.concurrent.Future;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A dedicated pool that splits a range of rows into one contiguous slice per thread.
+ * A dedicated pool that splits a range of rows into one contiguous slice per thread, built for the ~150
+ * short parallel loops a decoded token needs.
  *
- * <p>Each output element is computed by exactly one thread, whole, so results never depend on the
- * thread count: work is divided by output rows, never inside one dot product.
+ * <p>Dispatch is cheap: the workers are persistent threads that, after finishing a slice, spin for a short
+ * while ({@link #SPIN_NANOS}; not at all when the pool has more threads than the machine has processors)
+ * watching a generation counter and only then park; the caller publishes a job by
+ * bumping the counter and runs slice 0 itself, then waits (spin, then park) for the others. No task objects,
+ * no futures, no allocation per call.
+ *
+ * <p>Slices are static: with {@code p} parts, part {@code k} is {@code [n*k/p, n*(k+1)/p)}. Each output element
+ * is computed by exactly one thread, whole, so results never depend on the thread count.
+ *
+ * <p>Calls from several threads are serialized; a call made from inside a running body (nested parallelism)
+ * runs serially on the calling thread. Use after {@link #close()} throws {@link IllegalStateException}.
  */
 public final class Parallel implements AutoCloseable {
 
@@ -21,17 +29,36 @@ public final class Parallel implements AutoCloseable {
         void run(int from, int to);
     }
 
+    /** How long an idle thread spins before it parks: long enough to cover the gap between two matvecs. */
+    public static final long SPIN_NANOS = 100_000;
+
+    /** {@link #SPIN_NANOS}, or 0 when there are more threads than processors and spinning would steal their time. */
+    private final long spinNanos;
+
     private final int threads;
-    private final ExecutorService pool;
+    private final Worker[] workers;
+    private final ReentrantLock dispatch = new ReentrantLock();
+    private final AtomicInteger pending = new AtomicInteger();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+    // The current job, written by the dispatching thread before the volatile generation bump.
+    private RangeBody body;
+    private int n;
+    private int parts;
+    private volatile long generation;
+    private volatile Thread waiter;
+    private volatile boolean waiterParked;
+    private volatile boolean closed;
 
     public Parallel(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, not " + threads);
         this.threads = threads;
-        this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
-            Thread t = new Thread(r, "sparse-infer-worker");
-            t.setDaemon(true);
-            return t;
-        });
+        this.spinNanos = threads <= Runtime.getRuntime().availableProcessors() ? SPIN_NANOS : 0;
+        this.workers = new Worker[threads - 1];
+        for (int k = 0; k < workers.length; k++) {
+            workers[k] = new Worker(k + 1);
+            workers[k].thread.start();
+        }
     }
 
     /** A pool with one thread per available processor. */
@@ -39,37 +66,126 @@ public final class Parallel implements AutoCloseable {
 
     public int threads() { return threads; }
 
+    /** The slice part {@code k} of {@code parts} gets of {@code [0, n)}: its start (end = start of k+1). */
+    public static int sliceStart(int n, int parts, int k) { return (int) ((long) n * k / parts); }
+
     /** Runs {@code body} over {@code [0, n)} split into one contiguous slice per thread; returns when all are done. */
     public void forRange(int n, RangeBody body) {
+        if (closed) throw new IllegalStateException("Parallel pool is closed");
+        if (n < 0) throw new IllegalArgumentException("negative range " + n);
         int parts = Math.min(threads, n);
-        if (parts <= 1) {
+        if (parts <= 1 || dispatch.isHeldByCurrentThread() || Thread.currentThread() instanceof WorkerThread) {
             if (n > 0) body.run(0, n);
             return;
         }
-        List<Future<?>> futures = new ArrayList<>(parts - 1);
-        for (int p = 1; p < parts; p++) {
-            int from = (int) ((long) n * p / parts);
-            int to = (int) ((long) n * (p + 1) / parts);
-            futures.add(pool.submit(() -> body.run(from, to)));
-        }
-        body.run(0, (int) ((long) n / parts));
-        for (Future<?> f : futures) {
+        dispatch.lock();
+        try {
+            if (closed) throw new IllegalStateException("Parallel pool is closed");
+            this.body = body;
+            this.n = n;
+            this.parts = parts;
+            // Every worker acknowledges every job (idle ones too), so none can lag into the next job's fields.
+            pending.set(workers.length);
+            waiter = Thread.currentThread();
+            generation = generation + 1;
+            for (Worker w : workers) {
+                if (w.sleeping) LockSupport.unpark(w.thread);
+            }
+            Throwable own = null;
             try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted", e);
-            } catch (ExecutionException e) {
-                Throwable c = e.getCause();
-                if (c instanceof RuntimeException re) throw re;
-                if (c instanceof Error err) throw err;
-                throw new IllegalStateException(c);
+                body.run(0, sliceStart(n, parts, 1));
+            } catch (Throwable t) {
+                own = t;
+            }
+            awaitWorkers();
+            this.body = null;
+            Throwable t = own != null ? own : failure.getAndSet(null);
+            failure.set(null);
+            if (t instanceof RuntimeException re) throw re;
+            if (t instanceof Error err) throw err;
+            if (t != null) throw new IllegalStateException(t);
+        } finally {
+            dispatch.unlock();
+        }
+    }
+
+    private void awaitWorkers() {
+        long start = 0;
+        int spins = 0;
+        while (pending.get() != 0) {
+            if (++spins < 1024 && spinNanos > 0) {
+                Thread.onSpinWait();
+            } else if (start == 0) {
+                start = System.nanoTime();
+            } else if (System.nanoTime() - start < spinNanos) {
+                Thread.onSpinWait();
+            } else {
+                waiterParked = true;
+                if (pending.get() != 0) LockSupport.parkNanos(this, 1_000_000);
+                waiterParked = false;
             }
         }
     }
 
     @Override
     public void close() {
-        if (pool != null) pool.shutdownNow();
+        closed = true;
+        for (Worker w : workers) LockSupport.unpark(w.thread);
+    }
+
+    private static final class WorkerThread extends Thread {
+        WorkerThread(Runnable r, String name) {
+            super(r, name);
+            setDaemon(true);
+        }
+    }
+
+    private final class Worker implements Runnable {
+        final int index;
+        final Thread thread;
+        volatile boolean sleeping;
+
+        Worker(int index) {
+            this.index = index;
+            this.thread = new WorkerThread(this, "sparse-infer-worker-" + index);
+        }
+
+        @Override
+        public void run() {
+            // Generation 0 is the state before any job; reading the field here instead could skip a job
+            // published before this thread got to run.
+            long seen = 0;
+            while (true) {
+                long g = awaitJob(seen);
+                if (g < 0) return;
+                seen = g;
+                if (index < parts) {
+                    try {
+                        body.run(sliceStart(n, parts, index), sliceStart(n, parts, index + 1));
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                    }
+                }
+                if (pending.decrementAndGet() == 0 && waiterParked) LockSupport.unpark(waiter);
+            }
+        }
+
+        /** Spins, then parks, until the generation moves past {@code seen}; -1 when the pool closed. */
+        private long awaitJob(long seen) {
+            long start = System.nanoTime();
+            int spins = 0;
+            while (true) {
+                long g = generation;
+                if (g != seen) return g;
+                if (closed) return -1;
+                if (spinNanos > 0 && ((++spins & 255) != 0 || System.nanoTime() - start < spinNanos)) {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                sleeping = true;
+                if (generation == seen && !closed) LockSupport.park(this);
+                sleeping = false;
+            }
+        }
     }
 }
