@@ -55,7 +55,10 @@ public final class MatVec {
 
     /**
      * Batched product for prompt processing: {@code out[t*rows + r] = row r of w . xs[t*cols .. (t+1)*cols)} for
-     * {@code t < nTokens}, float activations. Each weight row is read from memory once for all tokens.
+     * {@code t < nTokens}, float activations. Each weight row is read from memory once for all tokens: it is
+     * decoded once into a per-thread float scratch row (in L1/L2) and multiplied with four tokens at a time, so
+     * the decoding cost is shared by the batch. Results agree with {@link #matvec} to float rounding (another
+     * summation order), and are identical for any thread count.
      */
     public static void matmul(Tensor w, float[] xs, int nTokens, float[] out, Parallel pool) {
         matmul(w, xs, null, nTokens, out, pool);
@@ -64,7 +67,7 @@ public final class MatVec {
     /**
      * Batched product as {@link #matmul(Tensor, float[], int, float[], Parallel)}; when {@code xsq} is not null it
      * must hold all {@code nTokens * cols} values of {@code xs} quantized, and is used for types with an int8
-     * kernel.
+     * kernel (one int8 dot product per row and token, like {@link #matvec}).
      */
     public static void matmul(Tensor w, float[] xs, Q8Activation xsq, int nTokens, float[] out, Parallel pool) {
         checkShapes(w, xs, nTokens, out);
@@ -136,12 +139,23 @@ public final class MatVec {
                     long off = r * rowBytes;
                     for (int t = 0; t < tokens; t++) out[t * rows + r] = int8.dotQ8(data, off, xq, t * cols, cols);
                 }
+            } else if (tokens == 1) {
+                for (int r = from; r < to; r++) out[r] = type.dot(data, r * rowBytes, x, 0, cols);
             } else {
+                float[] row = ROW.get();
+                if (row.length < cols) {
+                    row = new float[cols];
+                    ROW.set(row);
+                }
                 for (int r = from; r < to; r++) {
-                    long off = r * rowBytes;
-                    for (int t = 0; t < tokens; t++) out[t * rows + r] = type.dot(data, off, x, t * cols, cols);
+                    java.util.Arrays.fill(row, 0, cols, 0f);
+                    type.axpy(1f, data, r * rowBytes, row, 0, cols);
+                    RowDots.dots(row, cols, x, tokens, out, rows, r);
                 }
             }
         }
     }
+
+    /** Per worker thread: the decoded weight row of {@link #matmul} (the pool's threads are persistent). */
+    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
 }

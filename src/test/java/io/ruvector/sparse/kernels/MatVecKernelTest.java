@@ -83,31 +83,47 @@ class MatVecKernelTest {
 
     @ParameterizedTest
     @MethodSource("types")
-    void batchedProductEqualsOneTokenAtATime(TensorType t) {
+    void batchedProductAgreesWithOneTokenAtATime(TensorType t) {
         Random rnd = new Random(100 + t.ggmlType().id());
         int block = Math.max(32, t.blockSize());
-        int rows = 1 + rnd.nextInt(70);
-        int cols = block * (1 + rnd.nextInt(Math.max(1, 768 / block)));
-        int tokens = 1 + rnd.nextInt(6);
-        try (Arena arena = Arena.ofShared()) {
-            Tensor w = randomTensor(arena, t, rnd, rows, cols);
-            float[] xs = QuantTestData.values(rnd, tokens * cols);
-            Q8Activation xsq = new Q8Activation(tokens * cols);
-            xsq.quantize(xs, 0, tokens * cols);
-            for (Q8Activation q : new Q8Activation[] {null, xsq}) {
-                float[] batched = new float[tokens * rows];
-                MatVec.matmul(w, xs, q, tokens, batched, pools[2]);
-                for (int tok = 0; tok < tokens; tok++) {
-                    float[] x = java.util.Arrays.copyOfRange(xs, tok * cols, (tok + 1) * cols);
-                    Q8Activation xq = null;
-                    if (q != null) {
-                        xq = new Q8Activation(cols);
-                        xq.quantize(x, 0, cols);
+        for (int round = 0; round < 2; round++) {
+            int rows = 1 + rnd.nextInt(70);
+            int cols = block * (1 + rnd.nextInt(Math.max(1, 768 / block)));
+            int tokens = 2 + rnd.nextInt(9);
+            try (Arena arena = Arena.ofShared()) {
+                Tensor w = randomTensor(arena, t, rnd, rows, cols);
+                float[] xs = QuantTestData.values(rnd, tokens * cols);
+                Q8Activation xsq = new Q8Activation(tokens * cols);
+                xsq.quantize(xs, 0, tokens * cols);
+                float[] decoded = w.toFloatArray();
+                for (Q8Activation q : new Q8Activation[] {null, xsq}) {
+                    float[] batched = new float[tokens * rows];
+                    MatVec.matmul(w, xs, q, tokens, batched, pools[0]);
+                    for (Parallel pool : pools) {
+                        float[] again = new float[tokens * rows];
+                        MatVec.matmul(w, xs, q, tokens, again, pool);
+                        assertArrayEquals(batched, again, t.ggmlType() + " matmul with " + pool.threads() + " threads");
                     }
-                    float[] one = new float[rows];
-                    MatVec.matvec(w, x, xq, one, pools[1]);
-                    assertArrayEquals(one, java.util.Arrays.copyOfRange(batched, tok * rows, (tok + 1) * rows),
-                            t.ggmlType() + " token " + tok + (q == null ? " f32" : " int8"));
+                    for (int tok = 0; tok < tokens; tok++) {
+                        float[] x = java.util.Arrays.copyOfRange(xs, tok * cols, (tok + 1) * cols);
+                        Q8Activation xq = null;
+                        if (q != null) {
+                            xq = new Q8Activation(cols);
+                            xq.quantize(x, 0, cols);
+                        }
+                        float[] one = new float[rows];
+                        MatVec.matvec(w, x, xq, one, pools[1]);
+                        for (int r = 0; r < rows; r++) {
+                            String where = t.ggmlType() + (q == null ? " f32" : " int8") + " token " + tok + " row " + r;
+                            if (q != null && t instanceof Int8DotProduct) {
+                                assertEquals(one[r], batched[tok * rows + r], 0f, where);
+                            } else {
+                                double mag = 0;
+                                for (int i = 0; i < cols; i++) mag += Math.abs((double) decoded[r * cols + i] * x[i]);
+                                assertEquals(one[r], batched[tok * rows + r], 1e-6 * (8 + Math.sqrt(cols)) * mag + 1e-30, where);
+                            }
+                        }
+                    }
                 }
             }
         }
