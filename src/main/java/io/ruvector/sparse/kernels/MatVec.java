@@ -55,9 +55,9 @@ public final class MatVec {
 
     /**
      * Batched product for prompt processing: {@code out[t*rows + r] = row r of w . xs[t*cols .. (t+1)*cols)} for
-     * {@code t < nTokens}, float activations. Each weight row is read from memory once for all tokens: it is
-     * decoded once into a per-thread float scratch row (in L1/L2) and multiplied with four tokens at a time, so
-     * the decoding cost is shared by the batch. Results agree with {@link #matvec} to float rounding (another
+     * {@code t < nTokens}, float activations. Each weight row is read from memory once for all tokens: rows are
+     * decoded four at a time into a per-thread float scratch (in cache) and multiplied with four tokens at a time,
+     * so decoding is shared by the batch and each loaded vector feeds four multiply-adds. Results agree with {@link #matvec} to float rounding (another
      * summation order), and are identical for any thread count.
      */
     public static void matmul(Tensor w, float[] xs, int nTokens, float[] out, Parallel pool) {
@@ -142,20 +142,24 @@ public final class MatVec {
             } else if (tokens == 1) {
                 for (int r = from; r < to; r++) out[r] = type.dot(data, r * rowBytes, x, 0, cols);
             } else {
-                float[] row = ROW.get();
-                if (row.length < cols) {
-                    row = new float[cols];
-                    ROW.set(row);
+                float[] tile = ROWS.get();
+                if (tile.length < TILE_ROWS * cols) {
+                    tile = new float[TILE_ROWS * cols];
+                    ROWS.set(tile);
                 }
-                for (int r = from; r < to; r++) {
-                    java.util.Arrays.fill(row, 0, cols, 0f);
-                    type.axpy(1f, data, r * rowBytes, row, 0, cols);
-                    RowDots.dots(row, cols, x, tokens, out, rows, r);
+                for (int r = from; r < to; r += TILE_ROWS) {
+                    int nRows = Math.min(TILE_ROWS, to - r);
+                    java.util.Arrays.fill(tile, 0, nRows * cols, 0f);
+                    for (int k = 0; k < nRows; k++) type.axpy(1f, data, (r + k) * rowBytes, tile, k * cols, cols);
+                    RowDots.dots(tile, nRows, cols, x, tokens, out, rows, r);
                 }
             }
         }
     }
 
-    /** Per worker thread: the decoded weight row of {@link #matmul} (the pool's threads are persistent). */
-    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
+    /** Rows decoded at a time by {@link #matmul}: a 4 x 4 (rows x tokens) register tile. */
+    private static final int TILE_ROWS = 4;
+
+    /** Per worker thread: the decoded weight rows of {@link #matmul} (the pool's threads are persistent). */
+    private static final ThreadLocal<float[]> ROWS = ThreadLocal.withInitial(() -> new float[0]);
 }

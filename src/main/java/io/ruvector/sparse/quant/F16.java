@@ -67,7 +67,7 @@ public final class F16 implements TensorType {
         for (int upper = n - L; i <= upper; i += L) {
             acc0 = load(src, offset + 2L * i).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sum(acc0.add(acc1));
         for (; i < n; i++) sum += value(src, offset, i) * x[xOffset + i];
         return sum;
     }

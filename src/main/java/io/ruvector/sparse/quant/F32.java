@@ -50,7 +50,7 @@ public final class F32 implements TensorType {
             FloatVector w0 = FloatVector.fromMemorySegment(S, src, offset + 4L * i, Simd.LE);
             acc0 = w0.fma(FloatVector.fromArray(S, x, xOffset + i), acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sum(acc0.add(acc1));
         for (; i < n; i++) sum += src.get(LAYOUT, offset + 4L * i) * x[xOffset + i];
         return sum;
     }

@@ -71,16 +71,17 @@ public final class Q4_0 implements TensorType, Int8DotProduct {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         int nb = Blocks.count(n, QK, "Q4_0");
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        int b = 0;
-        for (; b + 1 < nb; b += 2) {
-            long bo = offset + (long) b * BYTES;
-            acc0 = blockDot(src, bo, x, xOffset + b * QK, acc0);
-            acc1 = blockDot(src, bo + BYTES, x, xOffset + b * QK + QK, acc1);
+        // Two accumulators on alternate blocks (each chain waits only on every other block), rotated so that
+        // the block body has one call site: a second inlined copy can push C2 past its inlining budget, and a
+        // call left out of line boxes its vectors.
+        FloatVector acc = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++) {
+            FloatVector next = blockDot(src, offset + (long) b * BYTES, x, xOffset + b * QK, other);
+            other = acc;
+            acc = next;
         }
-        if (b < nb) acc0 = blockDot(src, offset + (long) b * BYTES, x, xOffset + b * QK, acc0);
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return Simd.sum(acc.add(other));
     }
 
     private static FloatVector blockDot(MemorySegment src, long bo, float[] x, int xb, FloatVector acc) {
@@ -103,11 +104,11 @@ public final class Q4_0 implements TensorType, Int8DotProduct {
     private static final float MAGIC_PLUS_8 = 0x1p23f + 8;
 
     private static FloatVector low(IntVector bytes) {
-        return bytes.and(0xF).or(MAGIC).reinterpretAsFloats().sub(MAGIC_PLUS_8);
+        return bytes.and(0xF).or(MAGIC).viewAsFloatingLanes().sub(MAGIC_PLUS_8);
     }
 
     private static FloatVector high(IntVector bytes) {
-        return bytes.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(MAGIC_PLUS_8);
+        return bytes.lanewise(VectorOperators.LSHR, 4).or(MAGIC).viewAsFloatingLanes().sub(MAGIC_PLUS_8);
     }
 
     @Override
@@ -195,28 +196,25 @@ public final class Q4_0 implements TensorType, Int8DotProduct {
         int[] sums = x.sum;
         int xb0 = xOffset / QK;
         // sum_j (code_j - 8) a_j = sum_j code_j a_j - 8 sum_j a_j: the lanes take the first term, the exact
-        // per-block activation sums the second (two scalar chains so their latency overlaps).
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        float off0 = 0f;
-        float off1 = 0f;
-        int b = 0;
-        for (; b + 1 < nb; b += 2) {
+        // per-block activation sums the second.
+        // Two accumulators on alternate blocks (each chain waits only on every other block), rotated so that
+        // the block body has one call site: a second inlined copy can push C2 past its inlining budget, and a
+        // call left out of line boxes its vectors.
+        FloatVector acc = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
+        float off = 0f;
+        float otherOff = 0f;
+        for (int b = 0; b < nb; b++) {
             long bo = offset + (long) b * BYTES;
-            float s0 = Fp16.read(src, bo) * dx[xb0 + b];
-            float s1 = Fp16.read(src, bo + BYTES) * dx[xb0 + b + 1];
-            acc0 = blockDotQ8(src, bo, q, xOffset + b * QK, s0, acc0);
-            acc1 = blockDotQ8(src, bo + BYTES, q, xOffset + b * QK + QK, s1, acc1);
-            off0 = Math.fma(s0, sums[xb0 + b], off0);
-            off1 = Math.fma(s1, sums[xb0 + b + 1], off1);
+            float scale = Fp16.read(src, bo) * dx[xb0 + b];
+            FloatVector next = blockDotQ8(src, bo, q, xOffset + b * QK, scale, other);
+            float nextOff = Math.fma(scale, sums[xb0 + b], otherOff);
+            other = acc;
+            acc = next;
+            otherOff = off;
+            off = nextOff;
         }
-        if (b < nb) {
-            long bo = offset + (long) b * BYTES;
-            float s0 = Fp16.read(src, bo) * dx[xb0 + b];
-            acc0 = blockDotQ8(src, bo, q, xOffset + b * QK, s0, acc0);
-            off0 = Math.fma(s0, sums[xb0 + b], off0);
-        }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD) - 8 * (off0 + off1);
+        return Simd.sum(acc.add(other)) - 8 * (off + otherOff);
     }
 
     /** Lanes of scale * sum_j code_j a_j for one block (codes 0..15, not yet offset by 8), added to acc. */
