@@ -3,6 +3,9 @@ package io.ruvector.sparse.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.io.InputStream;
+import java.io.PrintWriter;
+
 /**
  * The {@code sparse-infer} command line: a thin shell over the library API.
  *
@@ -11,14 +14,20 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "sparse-infer", mixinStandardHelpOptions = true, version = "sparse-infer 0.1.0",
         description = "LLM inference from GGUF files on the JVM, with activation sparsity.",
-        subcommands = {CommandLine.HelpCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, InspectCommand.class, SynthCommand.class, TokenizeCommand.class,
+                GenerateCommand.class, ChatCommand.class, BenchCommand.class, LogitsCommand.class})
 public final class Main {
 
     public static final int EXIT_OK = 0;
     public static final int EXIT_USAGE = 1;
     public static final int EXIT_BAD_INPUT = 2;
 
-    private Main() {}
+    private final InputStream stdin;
+
+    private Main(InputStream stdin) { this.stdin = stdin; }
+
+    /** Standard input of this run: commands read prompts and chat input from here. */
+    InputStream stdin() { return stdin; }
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -26,7 +35,19 @@ public final class Main {
 
     /** Runs the CLI and returns its exit code (the library never calls {@code System.exit}). */
     public static int run(String... args) {
-        CommandLine cl = new CommandLine(new Main());
+        return run(System.in, null, null, args);
+    }
+
+    /**
+     * Runs the CLI with these streams instead of the process's (for embedding and tests).
+     *
+     * @param out standard output, or null for the process's
+     * @param err standard error, or null for the process's
+     */
+    public static int run(InputStream in, PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cl = new CommandLine(new Main(in));
+        if (out != null) cl.setOut(out);
+        if (err != null) cl.setErr(err);
         cl.setExitCodeExceptionMapper(e -> EXIT_BAD_INPUT);
         cl.setExecutionExceptionHandler(new BadInputHandler());
         cl.setParameterExceptionHandler((ex, a) -> {

@@ -50,11 +50,20 @@ public abstract class GgufArray {
         return out;
     }
 
-    /** An in-memory array of scalars or strings (for the writer). */
+    /**
+     * An in-memory array (for the writer). Elements are {@link GgufValue}s of {@code elementType}, or plain
+     * values: {@link Number} for integer and float types, {@link Boolean}, {@link String}, {@link GgufArray}
+     * (for {@link GgufValueType#ARRAY}, whose elements may have different element types).
+     *
+     * @throws IllegalArgumentException when an element does not fit the type (see {@link GgufValue#checked})
+     */
     public static GgufArray of(GgufValueType elementType, List<?> values) {
         List<GgufValue> copy = new ArrayList<>(values.size());
         for (Object v : values) {
-            copy.add(v instanceof GgufValue gv ? gv : new GgufValue(elementType, normalize(elementType, v)));
+            if (v instanceof GgufValue gv && gv.type() != elementType) {
+                throw new IllegalArgumentException("element of type " + gv.type() + " in an array of " + elementType);
+            }
+            copy.add(GgufValue.checked(elementType, v instanceof GgufValue gv ? gv.value() : v));
         }
         return new InMemory(elementType, List.copyOf(copy));
     }
@@ -75,11 +84,13 @@ public abstract class GgufArray {
         return of(GgufValueType.STRING, List.of(values));
     }
 
-    private static Object normalize(GgufValueType t, Object v) {
-        if (t.isInteger() && v instanceof Number n) return n.longValue();
-        if (t == GgufValueType.FLOAT32 && v instanceof Number n) return n.floatValue();
-        if (t == GgufValueType.FLOAT64 && v instanceof Number n) return n.doubleValue();
-        return v;
+    public static GgufArray ofStrings(List<String> values) {
+        return of(GgufValueType.STRING, values);
+    }
+
+    /** An array of arrays. */
+    public static GgufArray ofArrays(GgufArray... values) {
+        return of(GgufValueType.ARRAY, List.of(values));
     }
 
     private static final class InMemory extends GgufArray {
@@ -94,6 +105,24 @@ public abstract class GgufArray {
         @Override public GgufValueType elementType() { return type; }
         @Override public int size() { return values.size(); }
         @Override public GgufValue get(int i) { return values.get(i); }
+    }
+
+    /** Arrays are equal when their element types and elements are equal, wherever they live. */
+    @Override
+    public final boolean equals(Object o) {
+        if (this == o) return true;
+        if (!(o instanceof GgufArray a) || a.elementType() != elementType() || a.size() != size()) return false;
+        for (int i = 0; i < size(); i++) {
+            if (!get(i).equals(a.get(i))) return false;
+        }
+        return true;
+    }
+
+    @Override
+    public final int hashCode() {
+        int h = elementType().hashCode() * 31 + size();
+        for (int i = 0, n = Math.min(size(), 16); i < n; i++) h = h * 31 + get(i).hashCode();
+        return h;
     }
 
     @Override

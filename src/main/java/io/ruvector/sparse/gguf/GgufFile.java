@@ -18,6 +18,9 @@ import java.util.Optional;
  * <p>The whole file is mapped read-only into one {@link MemorySegment} owned by a shared {@link Arena}
  * whose life is this object's: tensors are zero-copy slices of it, metadata arrays are lazy views over it.
  * After {@link #close()} every access to the file's memory throws {@link IllegalStateException}.
+ *
+ * <p>{@link #fromSegment} reads GGUF bytes that someone else already holds in memory (e.g. a C host's own
+ * mapping); such an instance does not own that memory, whose lifetime stays with its segment's scope.
  */
 public final class GgufFile implements AutoCloseable {
 
@@ -28,7 +31,9 @@ public final class GgufFile implements AutoCloseable {
     public static final int DEFAULT_ALIGNMENT = 32;
 
     private final Path path;
-    private final Arena arena;
+    private final String name;
+    private final Arena arena; // null when the memory belongs to the caller
+    private volatile boolean closed;
     private final MemorySegment file;
     private final int version;
     private final boolean powerInfer;
@@ -39,8 +44,9 @@ public final class GgufFile implements AutoCloseable {
     private final long dataOffset;
     private final MemorySegment data;
 
-    private GgufFile(Path path, Arena arena, MemorySegment file, GgufHeader header) {
+    private GgufFile(Path path, String name, Arena arena, MemorySegment file, GgufHeader header) {
         this.path = path;
+        this.name = name;
         this.arena = arena;
         this.file = file;
         this.version = header.version();
@@ -68,14 +74,29 @@ public final class GgufFile implements AutoCloseable {
             MemorySegment file = size == 0 ? MemorySegment.ofArray(new byte[0])
                     : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             GgufHeader header = GgufHeader.parse(file);
-            return new GgufFile(path, arena, file, header);
+            return new GgufFile(path, String.valueOf(path.getFileName()), arena, file, header);
         } catch (IOException | RuntimeException | Error e) {
             arena.close();
             throw e;
         }
     }
 
+    /**
+     * Parses GGUF bytes already in memory, in place. The returned file does not own {@code bytes}: closing it
+     * leaves them alone, and they must stay valid (their scope alive) while it is used.
+     *
+     * @param name what messages call the file, e.g. the host's name for it
+     * @throws GgufFormatException when the bytes are not a valid GGUF file
+     */
+    public static GgufFile fromSegment(MemorySegment bytes, String name) throws GgufFormatException {
+        return new GgufFile(null, name, null, bytes, GgufHeader.parse(bytes));
+    }
+
+    /** The file's path, or null when it was read {@linkplain #fromSegment from memory}. */
     public Path path() { return path; }
+
+    /** The file name, or the name given to {@link #fromSegment}. */
+    public String name() { return name; }
 
     /** GGUF version (2 or 3). */
     public int version() { return version; }
@@ -119,7 +140,7 @@ public final class GgufFile implements AutoCloseable {
 
     private GgufValue require(String key) {
         GgufValue v = metadata.get(key);
-        if (v == null) throw new IllegalArgumentException(path.getFileName() + ": missing metadata key '" + key + "'");
+        if (v == null) throw new IllegalArgumentException(name + ": missing metadata key '" + key + "'");
         return v;
     }
 
@@ -131,7 +152,7 @@ public final class GgufFile implements AutoCloseable {
     /** The tensor named, or an {@link IllegalArgumentException} naming it. */
     public TensorInfo requireTensor(String name) {
         TensorInfo t = tensorsByName.get(name);
-        if (t == null) throw new IllegalArgumentException(path.getFileName() + ": missing tensor '" + name + "'");
+        if (t == null) throw new IllegalArgumentException(this.name + ": missing tensor '" + name + "'");
         return t;
     }
 
@@ -147,21 +168,25 @@ public final class GgufFile implements AutoCloseable {
         return data;
     }
 
-    public boolean isOpen() { return arena.scope().isAlive(); }
+    public boolean isOpen() { return !closed && file.scope().isAlive(); }
 
     private void ensureOpen() {
-        if (!isOpen()) throw new IllegalStateException(path.getFileName() + " is closed");
+        if (!isOpen()) throw new IllegalStateException(name + " is closed");
     }
 
-    /** Unmaps the file. Later access to tensors or lazy metadata throws {@link IllegalStateException}. */
+    /**
+     * Unmaps the file. Later access to tensors or lazy metadata throws {@link IllegalStateException}. A file
+     * read {@linkplain #fromSegment from memory} only refuses further tensor access; the memory is its owner's.
+     */
     @Override
     public void close() {
-        if (arena.scope().isAlive()) arena.close();
+        closed = true;
+        if (arena != null && arena.scope().isAlive()) arena.close();
     }
 
     @Override
     public String toString() {
-        return "GgufFile[" + path.getFileName() + ", v" + version + ", " + metadata.size() + " keys, "
+        return "GgufFile[" + name + ", v" + version + ", " + metadata.size() + " keys, "
                 + tensors.size() + " tensors]";
     }
 }

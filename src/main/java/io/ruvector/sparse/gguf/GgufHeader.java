@@ -2,10 +2,10 @@ package io.ruvector.sparse.gguf;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,18 +17,33 @@ import java.util.Set;
  *
  * <p>Every count, length and offset is checked against the bytes that remain before it is used, so a
  * corrupt file fails with a {@link GgufFormatException} naming the offset and the field, never with an
- * out-of-memory error or an index exception from deep inside.
+ * out-of-memory error, a hang or an index exception from deep inside. Heap use is bounded by a small
+ * fraction of the header size: nothing is allocated from a count before the bytes it implies were seen
+ * to exist, and string and nested-array elements are located through sparse checkpoints, not one
+ * offset per element.
  */
 record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metadata, List<TensorInfo> tensors,
                   long alignment, long dataOffset) {
 
     static final int MAX_DIMS = 4;
     static final int MAX_ARRAY_NESTING = 8;
-    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    /** GGUF's own limit for keys (spec: at most 65535 bytes); we apply it to tensor names as well. */
+    static final int MAX_NAME_BYTES = 65_535;
+    /** Largest single string value we decode; real ones (chat templates) are kilobytes. */
+    static final int MAX_STRING_BYTES = 16 << 20;
+    /** Sanity limits far above any real file; they bound the heap a corrupt count can claim. */
+    static final long MAX_KV_COUNT = 1 << 20;
+    static final long MAX_TENSOR_COUNT = 1 << 20;
+    /** Largest general.alignment accepted (1 MiB). */
+    static final long MAX_ALIGNMENT = 1 << 20;
+    /** One remembered element offset per this many string / array elements. */
+    static final int CHECKPOINT_STRIDE = 16;
+
+    static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     static GgufHeader parse(MemorySegment file) throws GgufFormatException {
         Cursor c = new Cursor(file);
@@ -39,75 +54,95 @@ record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metada
         } else if (magic == GgufFile.MAGIC_PWRI) {
             pwri = true;
         } else {
-            throw new GgufFormatException(0, String.format("not a GGUF file: magic is 0x%08x, expected \"GGUF\"", magic));
+            throw new GgufFormatException(0, "not a GGUF file: magic is " + describeMagic(magic)
+                    + ", expected \"GGUF\" (or PowerInfer's \"PWRI\")");
         }
         long versionAt = c.pos;
         int version = c.i32("version");
-        if (version == 1) throw new GgufFormatException(versionAt, "GGUF version 1 is not supported (only 2 and 3)");
         if (version != 2 && version != 3) {
-            if (Integer.reverseBytes(version) == 2 || Integer.reverseBytes(version) == 3) {
-                throw new GgufFormatException(versionAt, "big-endian GGUF files are not supported");
+            int swapped = Integer.reverseBytes(version);
+            if (version != 0 && (version & 0xFFFF) == 0 && swapped >= 1 && swapped <= 3) {
+                throw new GgufFormatException(versionAt, "version field reads 0x" + Integer.toHexString(version)
+                        + ": this is a big-endian GGUF file (version " + swapped + "), only little-endian files are supported");
             }
-            throw new GgufFormatException(versionAt, "unsupported GGUF version " + Integer.toUnsignedString(version));
+            if (version == 1) {
+                throw new GgufFormatException(versionAt, "GGUF version 1 is not supported (only versions 2 and 3)");
+            }
+            throw new GgufFormatException(versionAt, "unsupported GGUF version " + Integer.toUnsignedString(version)
+                    + " (only versions 2 and 3)");
         }
         long tensorCountAt = c.pos;
         long tensorCount = c.u64("tensor_count");
         long kvCountAt = c.pos;
         long kvCount = c.u64("metadata_kv_count");
-        // Each key/value needs at least 8 (key length) + 4 (type) bytes, each tensor info at least 8+4+4+8.
-        if (kvCount < 0 || kvCount > c.remaining() / 12) {
+        // Each key/value takes at least 8 (key length) + 4 (type) + 1 bytes, each tensor info 8+4+8+4+8.
+        if (kvCount < 0 || kvCount > c.remaining() / 13 || kvCount > MAX_KV_COUNT) {
             throw new GgufFormatException(kvCountAt, "metadata_kv_count " + Long.toUnsignedString(kvCount)
-                    + " cannot fit in the " + c.remaining() + " bytes that remain");
+                    + " is impossible: the " + c.remaining() + " bytes that remain hold at most "
+                    + Math.min(c.remaining() / 13, MAX_KV_COUNT) + " (truncated or corrupt file)");
         }
-        if (tensorCount < 0 || tensorCount > c.remaining() / 24) {
+        if (tensorCount < 0 || tensorCount > c.remaining() / 32 || tensorCount > MAX_TENSOR_COUNT) {
             throw new GgufFormatException(tensorCountAt, "tensor_count " + Long.toUnsignedString(tensorCount)
-                    + " cannot fit in the " + c.remaining() + " bytes that remain");
+                    + " is impossible: the " + c.remaining() + " bytes that remain hold at most "
+                    + Math.min(c.remaining() / 32, MAX_TENSOR_COUNT) + " (truncated or corrupt file)");
         }
 
         Map<String, GgufValue> metadata = new LinkedHashMap<>();
+        Map<String, Long> valueOffsets = new HashMap<>();
         for (long i = 0; i < kvCount; i++) {
             long keyAt = c.pos;
-            String key = c.string("metadata key #" + i);
+            String key = c.string("metadata key #" + i, MAX_NAME_BYTES);
             if (metadata.containsKey(key)) throw new GgufFormatException(keyAt, "duplicate metadata key '" + key + "'");
             long typeAt = c.pos;
-            GgufValueType type = valueType(c.i32("type of '" + key + "'"), typeAt, key);
-            metadata.put(key, c.value(type, key, 0));
+            GgufValueType type = valueType(c.i32("value type of '" + key + "'"), typeAt, "metadata '" + key + "'");
+            valueOffsets.put(key, c.pos);
+            metadata.put(key, c.value(type, key));
         }
 
         long alignment = GgufFile.DEFAULT_ALIGNMENT;
         GgufValue align = metadata.get("general.alignment");
         if (align != null) {
-            if (!align.type().isInteger() || align.asLong() <= 0 || Long.bitCount(align.asLong()) != 1
-                    || align.asLong() > (1 << 20)) {
-                throw new GgufFormatException(-1, "general.alignment must be a power of two, not " + align);
+            long at = valueOffsets.get("general.alignment");
+            if (!align.type().isInteger()) {
+                throw new GgufFormatException(at, "general.alignment must be an integer, not a " + align.type());
             }
-            alignment = align.asLong();
+            long a = align.asLong();
+            if (a <= 0 || Long.bitCount(a) != 1 || a > MAX_ALIGNMENT) {
+                throw new GgufFormatException(at, "general.alignment must be a power of two from 1 to "
+                        + MAX_ALIGNMENT + ", not " + align);
+            }
+            alignment = a;
         }
 
-        List<TensorInfo> tensors = new ArrayList<>((int) Math.min(tensorCount, 1 << 16));
+        List<TensorInfo> tensors = new ArrayList<>();
+        long[] offsetFieldAt = new long[(int) tensorCount]; // bounded above: at most MAX_TENSOR_COUNT
         Set<String> names = new HashSet<>();
-        long[] infoOffsets = new long[(int) tensorCount];
         for (int i = 0; i < tensorCount; i++) {
-            infoOffsets[i] = c.pos;
-            String name = c.string("tensor #" + i + " name");
-            if (!names.add(name)) throw new GgufFormatException(infoOffsets[i], "duplicate tensor name '" + name + "'");
+            long infoAt = c.pos;
+            String name = c.string("name of tensor #" + i, MAX_NAME_BYTES);
+            if (!names.add(name)) throw new GgufFormatException(infoAt, "duplicate tensor name '" + name + "'");
             long nDimsAt = c.pos;
             int nDims = c.i32("n_dims of tensor '" + name + "'");
-            if (nDims < 1 || nDims > MAX_DIMS) {
+            if (nDims < 0 || nDims > MAX_DIMS) {
                 throw new GgufFormatException(nDimsAt, "tensor '" + name + "' has " + Integer.toUnsignedString(nDims)
-                        + " dims (1 to " + MAX_DIMS + " allowed)");
+                        + " dims (0 to " + MAX_DIMS + " allowed)");
             }
             long[] dims = new long[nDims];
             long elements = 1;
+            long nonZeroProduct = 1; // rows() multiplies every dim but the first: it must not overflow either
             for (int d = 0; d < nDims; d++) {
                 long dimAt = c.pos;
                 dims[d] = c.u64("dim " + d + " of tensor '" + name + "'");
                 if (dims[d] < 0) {
                     throw new GgufFormatException(dimAt, "tensor '" + name + "' dim " + d + " is "
-                            + Long.toUnsignedString(dims[d]));
+                            + Long.toUnsignedString(dims[d]) + " (more than 2^63-1)");
                 }
-                if (dims[d] != 0 && elements > Long.MAX_VALUE / dims[d]) {
-                    throw new GgufFormatException(dimAt, "tensor '" + name + "' element count overflows");
+                if (dims[d] != 0) {
+                    if (nonZeroProduct > Long.MAX_VALUE / dims[d]) {
+                        throw new GgufFormatException(dimAt, "tensor '" + name + "' dims " + dimsText(dims, d)
+                                + ": the element count overflows a 64-bit integer");
+                    }
+                    nonZeroProduct *= dims[d];
                 }
                 elements *= dims[d];
             }
@@ -115,30 +150,35 @@ record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metada
             int typeId = c.i32("type of tensor '" + name + "'");
             GgmlType type = GgmlType.fromId(Integer.toUnsignedLong(typeId));
             if (type == null) {
-                throw new GgufFormatException(typeAt, "tensor '" + name + "' has unknown type id "
+                throw new GgufFormatException(typeAt, "tensor '" + name + "' has unknown ggml type id "
                         + Integer.toUnsignedString(typeId));
             }
-            if (dims[0] % type.blockSize() != 0) {
-                throw new GgufFormatException(typeAt, "tensor '" + name + "' row length " + dims[0]
+            long rowLength = nDims == 0 ? 1 : dims[0];
+            if (rowLength % type.blockSize() != 0) {
+                throw new GgufFormatException(typeAt, "tensor '" + name + "' row length " + rowLength
                         + " is not a multiple of the " + type + " block size " + type.blockSize());
             }
             if (type.bytesFor(elements) < 0) {
-                throw new GgufFormatException(typeAt, "tensor '" + name + "' byte size overflows");
+                throw new GgufFormatException(typeAt, "tensor '" + name + "' byte size overflows ("
+                        + elements + " elements of " + type + ")");
             }
             long offAt = c.pos;
-            long offset = c.u64("offset of tensor '" + name + "'");
+            long offset = c.u64("data offset of tensor '" + name + "'");
             if (offset < 0 || offset % alignment != 0) {
-                throw new GgufFormatException(offAt, "tensor '" + name + "' offset " + Long.toUnsignedString(offset)
+                throw new GgufFormatException(offAt, "tensor '" + name + "' data offset " + Long.toUnsignedString(offset)
                         + " is not a multiple of the alignment " + alignment);
             }
+            offsetFieldAt[i] = offAt;
             tensors.add(new TensorInfo(name, dims, type, offset));
         }
 
-        long dataOffset = alignUp(c.pos, alignment);
+        long headerEnd = c.pos;
+        long dataOffset = alignUp(headerEnd, alignment);
         long dataSize = file.byteSize() - dataOffset;
         if (dataSize < 0) {
             if (!tensors.isEmpty()) {
-                throw new GgufFormatException(c.pos, "file ends before the tensor-data region (truncated header padding)");
+                throw new GgufFormatException(headerEnd, "truncated: the file ends inside the padding before the "
+                        + "tensor-data region (which starts at byte " + dataOffset + ")");
             }
             dataOffset = file.byteSize();
             dataSize = 0;
@@ -147,9 +187,11 @@ record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metada
             TensorInfo t = tensors.get(i);
             long end = t.offset() + t.byteSize();
             if (end < 0 || end > dataSize) {
-                throw new GgufFormatException(dataOffset + t.offset(), "data of tensor '" + t.name() + "' ("
-                        + t.byteSize() + " bytes at data offset " + t.offset() + ") runs past the end of the file ("
-                        + dataSize + " data bytes; truncated?)");
+                // Named at the tensor's offset field: either it is wrong or the file was cut short.
+                throw new GgufFormatException(offsetFieldAt[i], "data of tensor '" + t.name() + "' (" + t.byteSize()
+                        + " bytes at data offset " + t.offset() + ", file byte " + (dataOffset + t.offset())
+                        + ") runs past the end of the file: the data region holds " + dataSize
+                        + " bytes (truncated file or corrupt offset)");
             }
         }
         return new GgufHeader(version, pwri, metadata, tensors, alignment, dataOffset);
@@ -159,10 +201,27 @@ record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metada
         return (x + alignment - 1) / alignment * alignment;
     }
 
-    private static GgufValueType valueType(int id, long at, String key) throws GgufFormatException {
+    private static String dimsText(long[] dims, int upTo) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int d = 0; d <= upTo; d++) sb.append(d > 0 ? ", " : "").append(dims[d]);
+        return sb.append(upTo < dims.length - 1 ? ", ...]" : "]").toString();
+    }
+
+    private static String describeMagic(int magic) {
+        StringBuilder sb = new StringBuilder(String.format("0x%08x", magic));
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < 4; i++) {
+            int ch = (magic >>> (8 * i)) & 0xFF;
+            if (ch < 0x20 || ch > 0x7E) return sb.toString();
+            text.append((char) ch);
+        }
+        return sb.append(" (\"").append(text).append("\")").toString();
+    }
+
+    static GgufValueType valueType(int id, long at, String what) throws GgufFormatException {
         GgufValueType t = GgufValueType.fromId(Integer.toUnsignedLong(id));
         if (t == null) {
-            throw new GgufFormatException(at, "metadata '" + key + "' has unknown value type " + Integer.toUnsignedString(id));
+            throw new GgufFormatException(at, what + " has unknown value type id " + Integer.toUnsignedString(id));
         }
         return t;
     }
@@ -176,12 +235,17 @@ record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metada
             this.seg = seg;
         }
 
+        Cursor(MemorySegment seg, long pos) {
+            this.seg = seg;
+            this.pos = pos;
+        }
+
         long remaining() { return seg.byteSize() - pos; }
 
         void need(long n, String field) throws GgufFormatException {
             if (n < 0 || n > remaining()) {
-                throw new GgufFormatException(pos, "truncated: " + field + " needs " + (n < 0 ? Long.toUnsignedString(n) : n)
-                        + " bytes, " + remaining() + " remain");
+                throw new GgufFormatException(pos, "truncated: " + field + " needs "
+                        + (n < 0 ? Long.toUnsignedString(n) : n) + " bytes, " + remaining() + " remain");
             }
         }
 
@@ -199,20 +263,29 @@ record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metada
             return v;
         }
 
-        String string(String field) throws GgufFormatException {
+        /** Reads a string's length and checks it; leaves {@code pos} at the first byte of the text. */
+        long stringLength(String field, long limit) throws GgufFormatException {
             long at = pos;
             long len = u64(field + " length");
             if (len < 0 || len > remaining()) {
                 throw new GgufFormatException(at, field + ": string length " + Long.toUnsignedString(len)
-                        + " runs past the end of the file (" + remaining() + " bytes remain)");
+                        + " runs past the end of the file (" + remaining() + " bytes remain; truncated or corrupt file)");
             }
-            if (len > Integer.MAX_VALUE - 8) throw new GgufFormatException(at, field + ": string too long");
-            String s = decodeUtf8(seg, pos, (int) len, at, field);
+            if (len > limit) {
+                throw new GgufFormatException(at, field + ": string length " + len + " exceeds the limit of "
+                        + limit + " bytes");
+            }
+            return len;
+        }
+
+        String string(String field, long limit) throws GgufFormatException {
+            long len = stringLength(field, limit);
+            String s = decodeUtf8(seg, pos, (int) len);
             pos += len;
             return s;
         }
 
-        GgufValue value(GgufValueType type, String key, int depth) throws GgufFormatException {
+        GgufValue value(GgufValueType type, String key) throws GgufFormatException {
             String field = "value of '" + key + "'";
             return switch (type) {
                 case UINT8 -> { need(1, field); long v = Byte.toUnsignedLong(seg.get(ValueLayout.JAVA_BYTE, pos)); pos += 1; yield GgufValue.of(type, v); }
@@ -231,98 +304,120 @@ record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metada
                     pos += 1;
                     yield GgufValue.of(type, b == 1);
                 }
-                case STRING -> GgufValue.of(type, string(field));
-                case ARRAY -> GgufValue.of(type, array(key, depth));
+                case STRING -> GgufValue.of(type, string(field, MAX_STRING_BYTES));
+                case ARRAY -> GgufValue.of(type, array("metadata '" + key + "'", 0));
             };
         }
 
-        private GgufArray array(String key, int depth) throws GgufFormatException {
+        /** Parses (and validates) an array: element type, count, elements; leaves {@code pos} after it. */
+        GgufArray array(String what, int depth) throws GgufFormatException {
             long typeAt = pos;
             if (depth >= MAX_ARRAY_NESTING) {
-                throw new GgufFormatException(typeAt, "metadata '" + key + "': arrays nested deeper than " + MAX_ARRAY_NESTING);
+                throw new GgufFormatException(typeAt, what + ": arrays nested deeper than " + MAX_ARRAY_NESTING);
             }
-            GgufValueType elem = valueType(i32("array element type of '" + key + "'"), typeAt, key);
+            GgufValueType elem = valueType(i32(what + " element type"), typeAt, what + " array");
             long countAt = pos;
-            long count = u64("array length of '" + key + "'");
+            long count = u64(what + " array length");
             long minElem = elem.size() > 0 ? elem.size() : (elem == GgufValueType.STRING ? 8 : 12);
             if (count < 0 || count > remaining() / minElem || count > Integer.MAX_VALUE - 8) {
-                throw new GgufFormatException(countAt, "metadata '" + key + "': array length " + Long.toUnsignedString(count)
-                        + " of " + elem + " cannot fit in the " + remaining() + " bytes that remain");
+                throw new GgufFormatException(countAt, what + ": array length " + Long.toUnsignedString(count)
+                        + " of " + elem + " cannot fit in the " + remaining() + " bytes that remain (truncated or corrupt file)");
             }
+            int n = (int) count;
             long start = pos;
             if (elem.size() > 0) {
-                need(count * elem.size(), "array '" + key + "'");
                 if (elem == GgufValueType.BOOL) {
-                    for (long i = 0; i < count; i++) {
+                    for (long i = 0; i < n; i++) {
                         byte b = seg.get(ValueLayout.JAVA_BYTE, pos + i);
-                        if (b != 0 && b != 1) throw new GgufFormatException(pos + i, "metadata '" + key + "': bool byte is " + b);
+                        if (b != 0 && b != 1) {
+                            throw new GgufFormatException(pos + i, what + ": bool element #" + i + " is " + b + ", not 0 or 1");
+                        }
                     }
                 }
                 pos += count * elem.size();
-                return new MappedArray(seg, elem, (int) count, start, null, null);
+                return new MappedArray(seg, elem, n, start, null);
             }
-            // Strings and nested arrays: walk once to validate and remember where each element starts.
-            long[] offsets = new long[(int) count];
-            GgufArray[] nested = elem == GgufValueType.ARRAY ? new GgufArray[(int) count] : null;
-            for (int i = 0; i < count; i++) {
-                offsets[i] = pos;
+            // Strings and nested arrays: walk once to validate, remembering every CHECKPOINT_STRIDE-th start.
+            long[] checkpoints = new long[(n + CHECKPOINT_STRIDE - 1) / CHECKPOINT_STRIDE];
+            for (int i = 0; i < n; i++) {
+                if (i % CHECKPOINT_STRIDE == 0) checkpoints[i / CHECKPOINT_STRIDE] = pos;
                 if (elem == GgufValueType.STRING) {
-                    long at = pos;
-                    long len = u64("string #" + i + " of '" + key + "'");
-                    if (len < 0 || len > remaining()) {
-                        throw new GgufFormatException(at, "metadata '" + key + "': string #" + i + " length "
-                                + Long.toUnsignedString(len) + " runs past the end of the file");
+                    // Hot loop (150k-entry vocabularies): no message is built unless the check fails.
+                    long len = remaining() >= 8 ? seg.get(I64, pos) : -1;
+                    if (len < 0 || len > remaining() - 8 || len > MAX_STRING_BYTES) {
+                        stringLength(what + " string #" + i, MAX_STRING_BYTES); // throws, naming the problem
                     }
-                    pos += len;
+                    pos += 8 + len;
                 } else {
-                    nested[i] = array(key + "[" + i + "]", depth + 1);
+                    array(what + "[" + i + "]", depth + 1);
                 }
             }
-            return new MappedArray(seg, elem, (int) count, start, offsets, nested);
+            return new MappedArray(seg, elem, n, start, checkpoints);
+        }
+
+        /** Skips one element of a validated string or nested array. */
+        void skipValidated(GgufValueType elem) {
+            if (elem == GgufValueType.STRING) {
+                pos += 8 + seg.get(I64, pos);
+                return;
+            }
+            GgufValueType inner = GgufValueType.fromId(Integer.toUnsignedLong(seg.get(I32, pos)));
+            long count = seg.get(I64, pos + 4);
+            pos += 12;
+            if (inner.size() > 0) {
+                pos += count * inner.size();
+            } else {
+                for (long i = 0; i < count; i++) skipValidated(inner);
+            }
         }
     }
 
-    static String decodeUtf8(MemorySegment seg, long at, int len, long fieldAt, String field) throws GgufFormatException {
+    /**
+     * Decodes UTF-8. Byte sequences that are not valid UTF-8 (real vocabularies have some, e.g. half of a
+     * multi-byte character) become U+FFFD instead of failing: the token ids stay right either way.
+     */
+    static String decodeUtf8(MemorySegment seg, long at, int len) {
         byte[] bytes = new byte[len];
         MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, at, bytes, 0, len);
-        try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            // Real vocabularies hold byte pieces that are not valid UTF-8 on their own: keep them, replaced.
-            return new String(bytes, StandardCharsets.UTF_8);
-        }
+        return new String(bytes, StandardCharsets.UTF_8);
     }
 
-    /** Array view over the mapped header: elements decode on access. */
+    /**
+     * Array view over the mapped header: elements decode on access. Fixed-size elements are found by
+     * arithmetic; strings and nested arrays from the nearest checkpoint (at most CHECKPOINT_STRIDE-1 skips).
+     * The bytes were validated when the header was parsed.
+     */
     private static final class MappedArray extends GgufArray {
         private final MemorySegment seg;
         private final GgufValueType type;
         private final int size;
         private final long start;
-        private final long[] offsets;
-        private final GgufArray[] nested;
+        private final long[] checkpoints;
 
-        MappedArray(MemorySegment seg, GgufValueType type, int size, long start, long[] offsets, GgufArray[] nested) {
+        MappedArray(MemorySegment seg, GgufValueType type, int size, long start, long[] checkpoints) {
             this.seg = seg;
             this.type = type;
             this.size = size;
             this.start = start;
-            this.offsets = offsets;
-            this.nested = nested;
+            this.checkpoints = checkpoints;
         }
 
         @Override public GgufValueType elementType() { return type; }
 
         @Override public int size() { return size; }
 
+        /** Byte offset of variable-size element {@code i}. */
+        private long elementOffset(int i) {
+            Cursor c = new Cursor(seg, checkpoints[i / CHECKPOINT_STRIDE]);
+            for (int k = i % CHECKPOINT_STRIDE; k > 0; k--) c.skipValidated(type);
+            return c.pos;
+        }
+
         @Override
         public GgufValue get(int i) {
-            if (i < 0 || i >= size) throw new IndexOutOfBoundsException("index " + i + " of array of " + size);
-            if (nested != null) return GgufValue.ofArray(nested[i]);
+            checkIndex(i);
             if (type == GgufValueType.STRING) return GgufValue.ofString(getString(i));
+            if (type == GgufValueType.ARRAY) return GgufValue.ofArray(getArray(i));
             long at = start + (long) i * type.size();
             return switch (type) {
                 case UINT8 -> GgufValue.of(type, Byte.toUnsignedLong(seg.get(ValueLayout.JAVA_BYTE, at)));
@@ -339,16 +434,40 @@ record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metada
             };
         }
 
+        private void checkIndex(int i) {
+            if (i < 0 || i >= size) throw new IndexOutOfBoundsException("index " + i + " of an array of " + size);
+        }
+
         @Override
         public String getString(int i) {
             if (type != GgufValueType.STRING) return super.getString(i);
-            long at = offsets[i];
-            int len = (int) seg.get(I64, at);
+            checkIndex(i);
+            long at = elementOffset(i);
+            return decodeUtf8(seg, at + 8, (int) seg.get(I64, at));
+        }
+
+        @Override
+        public GgufArray getArray(int i) {
+            if (type != GgufValueType.ARRAY) return super.getArray(i);
+            checkIndex(i);
             try {
-                return decodeUtf8(seg, at + 8, len, at, "string");
+                return new Cursor(seg, elementOffset(i)).array("nested array", 1);
             } catch (GgufFormatException e) {
-                throw new IllegalStateException(e);
+                throw new IllegalStateException("validated array no longer parses", e);
             }
+        }
+
+        @Override
+        public String[] toStringArray() {
+            if (type != GgufValueType.STRING) return super.toStringArray();
+            String[] out = new String[size];
+            long at = size == 0 ? 0 : checkpoints[0];
+            for (int i = 0; i < size; i++) {
+                int len = (int) seg.get(I64, at);
+                out[i] = decodeUtf8(seg, at + 8, len);
+                at += 8 + len;
+            }
+            return out;
         }
 
         @Override
@@ -356,7 +475,9 @@ record GgufHeader(int version, boolean powerInfer, Map<String, GgufValue> metada
             if (type == GgufValueType.INT32 || type == GgufValueType.UINT32) {
                 int[] out = new int[size];
                 MemorySegment.copy(seg, I32, start, out, 0, size);
-                if (type == GgufValueType.UINT32) for (int v : out) if (v < 0) return super.toIntArray();
+                if (type == GgufValueType.UINT32) {
+                    for (int v : out) if (v < 0) return super.toIntArray(); // throws naming the value
+                }
                 return out;
             }
             return super.toIntArray();

@@ -9,6 +9,71 @@ public record GgufValue(GgufValueType type, Object value) {
 
     public static GgufValue of(GgufValueType type, Object value) { return new GgufValue(type, value); }
 
+    /**
+     * A value of {@code type} made from a plain Java value, checked and normalized the way the reader
+     * returns it: integer types take an integral {@link Number} in the type's range (u64: any long, read as
+     * unsigned bits) and hold a {@link Long}; FLOAT32 / FLOAT64 take any {@link Number}; BOOL a
+     * {@link Boolean}; STRING a {@link String}; ARRAY a {@link GgufArray}.
+     *
+     * @throws IllegalArgumentException naming the type and the value when they do not match
+     */
+    public static GgufValue checked(GgufValueType type, Object value) {
+        Object v = switch (type) {
+            case UINT8, INT8, UINT16, INT16, UINT32, INT32, UINT64, INT64 -> {
+                if (!(value instanceof Long || value instanceof Integer || value instanceof Short || value instanceof Byte)) {
+                    throw mismatch(type, value);
+                }
+                long l = ((Number) value).longValue();
+                long min = switch (type) {
+                    case INT8 -> Byte.MIN_VALUE;
+                    case INT16 -> Short.MIN_VALUE;
+                    case INT32 -> Integer.MIN_VALUE;
+                    case UINT64, INT64 -> Long.MIN_VALUE;
+                    default -> 0;
+                };
+                long max = switch (type) {
+                    case UINT8 -> 0xFFL;
+                    case INT8 -> Byte.MAX_VALUE;
+                    case UINT16 -> 0xFFFFL;
+                    case INT16 -> Short.MAX_VALUE;
+                    case UINT32 -> 0xFFFF_FFFFL;
+                    case INT32 -> Integer.MAX_VALUE;
+                    default -> Long.MAX_VALUE;
+                };
+                if (l < min || l > max) {
+                    throw new IllegalArgumentException(l + " is out of the range of " + type + " (" + min + ".." + max + ")");
+                }
+                yield l;
+            }
+            case FLOAT32 -> {
+                if (!(value instanceof Number n)) throw mismatch(type, value);
+                yield n.floatValue();
+            }
+            case FLOAT64 -> {
+                if (!(value instanceof Number n)) throw mismatch(type, value);
+                yield n.doubleValue();
+            }
+            case BOOL -> {
+                if (!(value instanceof Boolean)) throw mismatch(type, value);
+                yield value;
+            }
+            case STRING -> {
+                if (!(value instanceof String)) throw mismatch(type, value);
+                yield value;
+            }
+            case ARRAY -> {
+                if (!(value instanceof GgufArray)) throw mismatch(type, value);
+                yield value;
+            }
+        };
+        return new GgufValue(type, v);
+    }
+
+    private static IllegalArgumentException mismatch(GgufValueType type, Object value) {
+        return new IllegalArgumentException("a " + type + " metadata value cannot hold "
+                + (value == null ? "null" : value.getClass().getSimpleName() + " " + value));
+    }
+
     public static GgufValue ofString(String s) { return new GgufValue(GgufValueType.STRING, s); }
 
     public static GgufValue ofU32(long v) { return new GgufValue(GgufValueType.UINT32, v); }

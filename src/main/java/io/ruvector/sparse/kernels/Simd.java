@@ -1,9 +1,7 @@
 package io.ruvector.sparse.kernels;
 
 import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.nio.ByteOrder;
@@ -43,32 +41,6 @@ public final class Simd {
     private Simd() {}
 
     public static int bits() { return SHAPE.vectorBitSize(); }
-
-    // Lane swaps at distance 1, 2, 4, 8 (null where the species is too short): constants, so C2 compiles each
-    // rearrange to one permute.
-    private static final VectorShuffle<Float> SWAP1 = swap(1);
-    private static final VectorShuffle<Float> SWAP2 = swap(2);
-    private static final VectorShuffle<Float> SWAP4 = swap(4);
-    private static final VectorShuffle<Float> SWAP8 = swap(8);
-
-    private static VectorShuffle<Float> swap(int distance) {
-        return distance < F.length() ? VectorShuffle.fromOp(F, i -> i ^ distance) : null;
-    }
-
-    /**
-     * The sum of the lanes of a {@link #F} vector in one fixed order (pairwise: lanes i and i + len/2, then the
-     * halves of that, ...). Use it instead of {@code reduceLanes(ADD)}, whose float order is unspecified and
-     * does differ between C2 and the interpreter, so results would change bits while a method warms up; this
-     * one gives the same bits in every execution mode, thread and run.
-     */
-    public static float sum(FloatVector v) {
-        int len = F.length();
-        if (len > 8) v = v.add(v.rearrange(SWAP8));
-        if (len > 4) v = v.add(v.rearrange(SWAP4));
-        if (len > 2) v = v.add(v.rearrange(SWAP2));
-        v = v.add(v.rearrange(SWAP1));
-        return v.lane(0);
-    }
 
     private static VectorShape chooseShape() {
         String forced = System.getProperty(BITS_PROPERTY);

@@ -2,6 +2,7 @@ package io.ruvector.sparse.quant;
 
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.Simd;
+import io.ruvector.sparse.kernels.VectorMath;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -61,7 +62,7 @@ public final class BF16 implements TensorType {
         for (int upper = n - L; i <= upper; i += L) {
             acc0 = load(src, offset + 2L * i).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
         }
-        float sum = Simd.sum(acc0.add(acc1));
+        float sum = VectorMath.sum(acc0.add(acc1));
         for (; i < n; i++) sum += value(src, offset, i) * x[xOffset + i];
         return sum;
     }

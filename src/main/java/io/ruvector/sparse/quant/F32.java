@@ -2,8 +2,8 @@ package io.ruvector.sparse.quant;
 
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.Simd;
+import io.ruvector.sparse.kernels.VectorMath;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -50,7 +50,7 @@ public final class F32 implements TensorType {
             FloatVector w0 = FloatVector.fromMemorySegment(S, src, offset + 4L * i, Simd.LE);
             acc0 = w0.fma(FloatVector.fromArray(S, x, xOffset + i), acc0);
         }
-        float sum = Simd.sum(acc0.add(acc1));
+        float sum = VectorMath.sum(acc0.add(acc1));   // fixed order: see VectorMath.sum
         for (; i < n; i++) sum += src.get(LAYOUT, offset + 4L * i) * x[xOffset + i];
         return sum;
     }

@@ -2,6 +2,7 @@ package io.ruvector.sparse.quant;
 
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.Simd;
+import io.ruvector.sparse.kernels.VectorMath;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -94,7 +95,7 @@ public final class IQ4_NL implements TensorType, Int8DotProduct {
             other = acc;
             acc = next;
         }
-        return Simd.sum(acc.add(other));
+        return VectorMath.sum(acc.add(other));
     }
 
     private static FloatVector blockDot(MemorySegment src, long bo, ByteVector table, float[] x, int xb, FloatVector acc) {
@@ -175,7 +176,7 @@ public final class IQ4_NL implements TensorType, Int8DotProduct {
             other = acc;
             acc = next;
         }
-        return Simd.sum(acc.add(other));
+        return VectorMath.sum(acc.add(other));
     }
 
     private static FloatVector blockDotQ8(MemorySegment src, long bo, ByteVector table, short[] q, int qb, float dx,

@@ -2,6 +2,7 @@ package io.ruvector.sparse.quant;
 
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.Simd;
+import io.ruvector.sparse.kernels.VectorMath;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -81,7 +82,7 @@ public final class Q4_0 implements TensorType, Int8DotProduct {
             other = acc;
             acc = next;
         }
-        return Simd.sum(acc.add(other));
+        return VectorMath.sum(acc.add(other));
     }
 
     private static FloatVector blockDot(MemorySegment src, long bo, float[] x, int xb, FloatVector acc) {
@@ -214,7 +215,7 @@ public final class Q4_0 implements TensorType, Int8DotProduct {
             otherOff = off;
             off = nextOff;
         }
-        return Simd.sum(acc.add(other)) - 8 * (off + otherOff);
+        return VectorMath.sum(acc.add(other)) - 8 * (off + otherOff);
     }
 
     /** Lanes of scale * sum_j code_j a_j for one block (codes 0..15, not yet offset by 8), added to acc. */

@@ -2,6 +2,7 @@ package io.ruvector.sparse.quant;
 
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.Simd;
+import io.ruvector.sparse.kernels.VectorMath;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -84,7 +85,7 @@ public final class Q4_1 implements TensorType, Int8DotProduct {
             other = acc;
             acc = next;
         }
-        return Simd.sum(acc.add(other));
+        return VectorMath.sum(acc.add(other));
     }
 
     /** d * sum(code * x) + m * sum(x) for one block, added to acc lane-wise. */
@@ -208,7 +209,7 @@ public final class Q4_1 implements TensorType, Int8DotProduct {
             otherMin = min;
             min = nextMin;
         }
-        return Simd.sum(acc.add(other)) + (min + otherMin);
+        return VectorMath.sum(acc.add(other)) + (min + otherMin);
     }
 
     private static FloatVector blockDotQ8(MemorySegment src, long bo, short[] q, int qb, float dx, FloatVector acc) {

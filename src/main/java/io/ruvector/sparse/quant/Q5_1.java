@@ -2,6 +2,7 @@ package io.ruvector.sparse.quant;
 
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.Simd;
+import io.ruvector.sparse.kernels.VectorMath;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -89,7 +90,7 @@ public final class Q5_1 implements TensorType, Int8DotProduct {
             other = acc;
             acc = next;
         }
-        return Simd.sum(acc.add(other));
+        return VectorMath.sum(acc.add(other));
     }
 
     private static FloatVector blockDot(MemorySegment src, long bo, float[] x, int xb, FloatVector acc) {
@@ -216,7 +217,7 @@ public final class Q5_1 implements TensorType, Int8DotProduct {
             otherMin = min;
             min = nextMin;
         }
-        return Simd.sum(acc.add(other)) + (min + otherMin);
+        return VectorMath.sum(acc.add(other)) + (min + otherMin);
     }
 
     private static FloatVector blockDotQ8(MemorySegment src, long bo, short[] q, int qb, float dx, FloatVector acc) {

@@ -2,6 +2,7 @@ package io.ruvector.sparse.quant;
 
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.Simd;
+import io.ruvector.sparse.kernels.VectorMath;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -72,7 +73,7 @@ public final class Q8_0 implements TensorType, Int8DotProduct {
             other = acc;
             acc = next;
         }
-        return Simd.sum(acc.add(other));
+        return VectorMath.sum(acc.add(other));
     }
 
     private static FloatVector blockDot(MemorySegment src, long bo, float[] x, int xb, FloatVector acc) {
@@ -165,7 +166,7 @@ public final class Q8_0 implements TensorType, Int8DotProduct {
             other = acc;
             acc = next;
         }
-        return Simd.sum(acc.add(other));
+        return VectorMath.sum(acc.add(other));
     }
 
     private static FloatVector blockDotQ8(MemorySegment src, long bo, short[] q, int qb, float dx, FloatVector acc) {

@@ -21,6 +21,12 @@ public final class TensorTypes {
         register(Q5_0.INSTANCE);
         register(Q5_1.INSTANCE);
         register(IQ4_NL.INSTANCE);
+        register(Q2_K.INSTANCE);
+        register(Q3_K.INSTANCE);
+        register(Q4_K.INSTANCE);
+        register(Q5_K.INSTANCE);
+        register(Q6_K.INSTANCE);
+        register(Q8_K.INSTANCE);
     }
 
     private TensorTypes() {}

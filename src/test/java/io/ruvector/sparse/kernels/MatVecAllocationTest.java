@@ -1,6 +1,7 @@
 package io.ruvector.sparse.kernels;
 
 import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.quant.Q8Activation;
 import io.ruvector.sparse.quant.QuantTestData;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;
@@ -30,10 +31,18 @@ class MatVecAllocationTest {
             Tensor w = new Tensor("w", t, rows, cols, data);
             float[] x = QuantTestData.values(rnd, cols);
             float[] out = new float[rows];
-            for (ActivationPrecision p : ActivationPrecision.values()) {
-                for (int i = 0; i < 12_000; i++) MatVec.matvec(w, x, out, pool, p);
+            Q8Activation quantized = new Q8Activation(cols);
+            for (Q8Activation xq : new Q8Activation[] {null, quantized}) {
+                String p = xq == null ? "f32" : "int8";
+                for (int i = 0; i < 12_000; i++) {
+                    if (xq != null) xq.quantize(x, 0, cols);
+                    MatVec.matvec(w, x, xq, out, pool);
+                }
                 long before = mx.getCurrentThreadAllocatedBytes();
-                for (int i = 0; i < 1_000; i++) MatVec.matvec(w, x, out, pool, p);
+                for (int i = 0; i < 1_000; i++) {
+                    if (xq != null) xq.quantize(x, 0, cols);
+                    MatVec.matvec(w, x, xq, out, pool);
+                }
                 long perCall = (mx.getCurrentThreadAllocatedBytes() - before) / 1_000;
                 assertTrue(perCall < 8, p + ": " + perCall + " bytes allocated per call");
             }

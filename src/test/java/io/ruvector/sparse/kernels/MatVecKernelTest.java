@@ -17,11 +17,10 @@ import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import java.util.stream.Stream;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-/** Matrix-vector products: same bits for any thread count, batched equal to one token at a time. */
+/** Matrix-vector products: the type's own kernels, same bits for any thread count and either precision. */
 class MatVecKernelTest {
 
     private static final int[] THREADS = {1, 2, 3, 4, 7};
@@ -58,71 +57,24 @@ class MatVecKernelTest {
             try (Arena arena = Arena.ofShared()) {
                 Tensor w = randomTensor(arena, t, rnd, rows, cols);
                 float[] x = QuantTestData.values(rnd, cols);
-                for (ActivationPrecision p : ActivationPrecision.values()) {
+                Q8Activation quantized = new Q8Activation(cols);
+                quantized.quantize(x, 0, cols);
+                for (Q8Activation xq : new Q8Activation[] {null, quantized}) {
+                    String p = xq == null ? "f32" : "int8";
                     float[] expected = new float[rows];
                     for (int r = 0; r < rows; r++) expected[r] = w.dotRow(r, x);
-                    if (p == ActivationPrecision.INT8 && t instanceof Int8DotProduct k) {
-                        Q8Activation xq = new Q8Activation(cols);
-                        xq.quantize(x, 0, cols);
+                    if (xq != null && t instanceof Int8DotProduct k) {
                         for (int r = 0; r < rows; r++) expected[r] = k.dotQ8(w.data(), w.rowOffset(r), xq, 0, cols);
                     }
                     for (Parallel pool : pools) {
                         float[] out = new float[rows + 1];
                         out[rows] = 42f;
-                        MatVec.matvec(w, x, out, pool, p);
+                        MatVec.matvec(w, x, xq, out, pool);
                         for (int r = 0; r < rows; r++) {
                             assertEquals(Float.floatToRawIntBits(expected[r]), Float.floatToRawIntBits(out[r]),
                                     t.ggmlType() + " " + p + " " + rows + "x" + cols + " threads " + pool.threads() + " row " + r);
                         }
                         assertEquals(42f, out[rows], "wrote past the rows");
-                    }
-                }
-            }
-        }
-    }
-
-    @ParameterizedTest
-    @MethodSource("types")
-    void batchedProductAgreesWithOneTokenAtATime(TensorType t) {
-        Random rnd = new Random(100 + t.ggmlType().id());
-        int block = Math.max(32, t.blockSize());
-        for (int round = 0; round < 2; round++) {
-            int rows = 1 + rnd.nextInt(70);
-            int cols = block * (1 + rnd.nextInt(Math.max(1, 768 / block)));
-            int tokens = 2 + rnd.nextInt(9);
-            try (Arena arena = Arena.ofShared()) {
-                Tensor w = randomTensor(arena, t, rnd, rows, cols);
-                float[] xs = QuantTestData.values(rnd, tokens * cols);
-                Q8Activation xsq = new Q8Activation(tokens * cols);
-                xsq.quantize(xs, 0, tokens * cols);
-                float[] decoded = w.toFloatArray();
-                for (Q8Activation q : new Q8Activation[] {null, xsq}) {
-                    float[] batched = new float[tokens * rows];
-                    MatVec.matmul(w, xs, q, tokens, batched, pools[0]);
-                    for (Parallel pool : pools) {
-                        float[] again = new float[tokens * rows];
-                        MatVec.matmul(w, xs, q, tokens, again, pool);
-                        assertArrayEquals(batched, again, t.ggmlType() + " matmul with " + pool.threads() + " threads");
-                    }
-                    for (int tok = 0; tok < tokens; tok++) {
-                        float[] x = java.util.Arrays.copyOfRange(xs, tok * cols, (tok + 1) * cols);
-                        Q8Activation xq = null;
-                        if (q != null) {
-                            xq = new Q8Activation(cols);
-                            xq.quantize(x, 0, cols);
-                        }
-                        float[] one = new float[rows];
-                        MatVec.matvec(w, x, xq, one, pools[1]);
-                        for (int r = 0; r < rows; r++) {
-                            String where = t.ggmlType() + (q == null ? " f32" : " int8") + " token " + tok + " row " + r;
-                            if (q != null && t instanceof Int8DotProduct) {
-                                assertEquals(one[r], batched[tok * rows + r], 0f, where);
-                            } else {
-                                double mag = 0;
-                                for (int i = 0; i < cols; i++) mag += Math.abs((double) decoded[r * cols + i] * x[i]);
-                                assertEquals(one[r], batched[tok * rows + r], 1e-6 * (8 + Math.sqrt(cols)) * mag + 1e-30, where);
-                            }
-                        }
                     }
                 }
             }
@@ -135,7 +87,6 @@ class MatVecKernelTest {
             Tensor w = randomTensor(arena, TensorTypes.all().get(0), new Random(1), 4, 64);
             assertThrows(IllegalArgumentException.class, () -> MatVec.matvec(w, new float[63], new float[4], pools[1]));
             assertThrows(IllegalArgumentException.class, () -> MatVec.matvec(w, new float[64], new float[3], pools[1]));
-            assertThrows(IllegalArgumentException.class, () -> MatVec.matmul(w, new float[128], 3, new float[12], pools[1]));
         }
     }
 }

@@ -2,9 +2,15 @@ package io.ruvector.sparse.kernels;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,68 +18,122 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 class ParallelTest {
 
     @Test
-    void slicesCoverTheRangeOnceInContiguousStaticParts() {
+    void everyIndexIsVisitedOnceForAnySizeAndThreadCount() {
+        for (int threads = 1; threads <= 4; threads++) {
+            try (Parallel pool = new Parallel(threads)) {
+                for (int n = 0; n <= 37; n++) {
+                    int[] hits = new int[n];
+                    pool.forRange(n, (from, to) -> {
+                        for (int i = from; i < to; i++) hits[i]++;
+                    });
+                    int[] ones = new int[n];
+                    Arrays.fill(ones, 1);
+                    assertArrayEquals(ones, hits, threads + " threads, n = " + n);
+                }
+            }
+        }
+    }
+
+    @Test
+    void slicesAreContiguousAndDeterministic() {
+        try (Parallel pool = new Parallel(3)) {
+            int[] owner = new int[10];
+            AtomicInteger calls = new AtomicInteger();
+            pool.forRange(10, (from, to) -> {
+                calls.incrementAndGet();
+                for (int i = from; i < to; i++) owner[i] = from;
+            });
+            assertEquals(3, calls.get());
+            assertArrayEquals(new int[]{0, 0, 0, 3, 3, 3, 6, 6, 6, 6}, owner);
+        }
+    }
+
+    @Test
+    void exceptionsReachTheCallerAndThePoolStaysUsable() {
+        try (Parallel pool = new Parallel(2)) {
+            IllegalArgumentException boom = new IllegalArgumentException("boom");
+            IllegalArgumentException thrown = assertThrows(IllegalArgumentException.class,
+                    () -> pool.forRange(100, (from, to) -> {
+                        if (from > 0) throw boom;
+                    }));
+            assertSame(boom, thrown);
+            AtomicInteger sum = new AtomicInteger();
+            pool.forRange(100, (from, to) -> sum.addAndGet(to - from));
+            assertEquals(100, sum.get());
+        }
+    }
+
+    @Test
+    void nestedLoopsRunInlineAndConcurrentCallersAreSerialized() throws Exception {
+        try (Parallel pool = new Parallel(2)) {
+            AtomicInteger inner = new AtomicInteger();
+            pool.forRange(4, (from, to) -> pool.forRange(10, (a, b) -> inner.addAndGet(b - a)));
+            assertEquals(20, inner.get());
+
+            ExecutorService callers = Executors.newFixedThreadPool(3);
+            try {
+                List<Future<Long>> results = new ArrayList<>();
+                for (int c = 0; c < 6; c++) {
+                    results.add(callers.submit(() -> {
+                        long total = 0;
+                        for (int rep = 0; rep < 200; rep++) {
+                            long[] partial = new long[2];
+                            pool.forRange(1000, (from, to) -> {
+                                long s = 0;
+                                for (int i = from; i < to; i++) s += i;
+                                partial[from == 0 ? 0 : 1] = s;
+                            });
+                            total += partial[0] + partial[1];
+                        }
+                        return total;
+                    }));
+                }
+                for (Future<Long> f : results) assertEquals(200L * 999 * 1000 / 2, f.get());
+            } finally {
+                callers.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void closedPoolRefusesWork() {
+        Parallel pool = new Parallel(2);
+        pool.close();
+        pool.close();
+        assertThrows(IllegalStateException.class, () -> pool.forRange(10, (a, b) -> {}));
+    }
+
+    @Test
+    void slicesAreTheStaticPartsSliceStartNames() {
         try (Parallel pool = new Parallel(3)) {
             for (int n : new int[] {0, 1, 2, 3, 4, 10, 1000, 4097}) {
-                int[] hits = new int[n];
-                java.util.Set<java.util.List<Integer>> slices = java.util.concurrent.ConcurrentHashMap.newKeySet();
-                pool.forRange(n, (from, to) -> {
-                    for (int i = from; i < to; i++) hits[i]++;
-                    slices.add(java.util.List.of(from, to));
-                });
-                for (int i = 0; i < n; i++) assertEquals(1, hits[i], "n=" + n + " i=" + i);
+                java.util.Set<List<Integer>> slices = java.util.concurrent.ConcurrentHashMap.newKeySet();
+                pool.forRange(n, (from, to) -> slices.add(List.of(from, to)));
                 int parts = Math.min(3, n);
-                java.util.Set<java.util.List<Integer>> expected = new java.util.HashSet<>();
-                for (int k = 0; k < parts; k++) {
-                    expected.add(java.util.List.of(Parallel.sliceStart(n, parts, k), Parallel.sliceStart(n, parts, k + 1)));
-                }
+                java.util.Set<List<Integer>> expected = new java.util.HashSet<>();
+                for (int k = 0; k < parts; k++) expected.add(List.of(Parallel.sliceStart(n, parts, k), Parallel.sliceStart(n, parts, k + 1)));
                 assertEquals(expected, slices, "n=" + n);
             }
         }
     }
 
     @Test
-    void manyShortJobsRunInOrderWithoutLosingWork() {
-        try (Parallel pool = new Parallel(2)) {
-            AtomicLong total = new AtomicLong();
-            for (int job = 0; job < 5_000; job++) {
-                int n = 1 + job % 64;
-                pool.forRange(n, (from, to) -> {
-                    long s = 0;
-                    for (int i = from; i < to; i++) s += i;
-                    total.addAndGet(s);
-                });
+    void manyShortJobsLoseNoWorkEvenWithMoreThreadsThanProcessors() {
+        for (int threads : new int[] {2, Runtime.getRuntime().availableProcessors() + 2}) {
+            try (Parallel pool = new Parallel(threads)) {
+                java.util.concurrent.atomic.AtomicLong total = new java.util.concurrent.atomic.AtomicLong();
+                long expected = 0;
+                for (int job = 0; job < 3_000; job++) {
+                    int n = 1 + job % 64;
+                    expected += (long) n * (n - 1) / 2;
+                    pool.forRange(n, (from, to) -> {
+                        long s = 0;
+                        for (int i = from; i < to; i++) s += i;
+                        total.addAndGet(s);
+                    });
+                }
+                assertEquals(expected, total.get(), threads + " threads");
             }
-            long expected = 0;
-            for (int job = 0; job < 5_000; job++) {
-                int n = 1 + job % 64;
-                expected += (long) n * (n - 1) / 2;
-            }
-            assertEquals(expected, total.get());
         }
-    }
-
-    @Test
-    void exceptionsReachTheCallerAndThePoolKeepsWorking() {
-        try (Parallel pool = new Parallel(3)) {
-            IllegalStateException boom = new IllegalStateException("boom");
-            RuntimeException thrown = assertThrows(RuntimeException.class, () -> pool.forRange(30, (from, to) -> {
-                if (from > 0) throw boom;
-            }));
-            assertSame(boom, thrown);
-            AtomicInteger count = new AtomicInteger();
-            pool.forRange(30, (from, to) -> count.addAndGet(to - from));
-            assertEquals(30, count.get());
-        }
-    }
-
-    @Test
-    void nestedCallsRunSeriallyAndUseAfterCloseFails() {
-        Parallel pool = new Parallel(2);
-        AtomicInteger count = new AtomicInteger();
-        pool.forRange(4, (from, to) -> pool.forRange(10, (a, b) -> count.addAndGet(b - a)));
-        assertEquals(20, count.get());
-        pool.close();
-        assertThrows(IllegalStateException.class, () -> pool.forRange(4, (a, b) -> {}));
     }
 }

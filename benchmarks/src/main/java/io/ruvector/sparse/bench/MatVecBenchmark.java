@@ -1,10 +1,10 @@
 package io.ruvector.sparse.bench;
 
 import io.ruvector.sparse.gguf.GgmlType;
-import io.ruvector.sparse.kernels.ActivationPrecision;
 import io.ruvector.sparse.kernels.MatVec;
 import io.ruvector.sparse.kernels.Parallel;
 import io.ruvector.sparse.quant.Int8DotProduct;
+import io.ruvector.sparse.quant.Q8Activation;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;
 import io.ruvector.sparse.tensor.Tensor;
@@ -68,15 +68,19 @@ public class MatVecBenchmark {
     private int next;
     private float[] x;
     private float[] out;
-    private ActivationPrecision activation;
+    private Q8Activation xq;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
         GgmlType ggml = GgmlType.valueOf(type);
         if (!TensorTypes.isSupported(ggml)) throw new IllegalStateException(type + " is not registered in TensorTypes (yet)");
         TensorType t = TensorTypes.of(ggml);
-        activation = ActivationPrecision.valueOf(precision);
-        if (activation == ActivationPrecision.INT8 && !(t instanceof Int8DotProduct)) {
+        boolean int8 = switch (precision) {
+            case "F32" -> false;
+            case "INT8" -> true;
+            default -> throw new IllegalArgumentException("precision must be F32 or INT8, not " + precision);
+        };
+        if (int8 && !(t instanceof Int8DotProduct)) {
             throw new IllegalStateException(type + " has no int8 kernel: INT8 would measure the F32 path again");
         }
         String[] rc = shape.split("x");
@@ -86,6 +90,7 @@ public class MatVecBenchmark {
         matrices = Weights.matrices(arena, t, rows, cols, poolMB * 1_000_000L, mapped);
         x = Weights.activations(cols);
         out = new float[rows];
+        if (int8) xq = new Q8Activation(cols);
         pool = new Parallel(threads);
     }
 
@@ -99,7 +104,8 @@ public class MatVecBenchmark {
     public float matvec(Traffic traffic) {
         Tensor w = matrices[next];
         next = next + 1 == matrices.length ? 0 : next + 1;
-        MatVec.matvec(w, x, out, pool, activation);
+        if (xq != null) xq.quantize(x, 0, x.length);
+        MatVec.matvec(w, x, xq, out, pool);
         traffic.bytes += w.data().byteSize();
         return out[0];
     }

@@ -7,9 +7,9 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-class SimdKernelTest {
+class VectorMathKernelTest {
 
-    /** Scalar model of {@link Simd#sum}: pairwise halving. */
+    /** Scalar model of {@link VectorMath#sum}: pairwise halving. */
     private static float halving(float[] a, int off, int len) {
         float[] t = java.util.Arrays.copyOfRange(a, off, off + len);
         for (int half = len / 2; half >= 1; half >>= 1) {
@@ -27,7 +27,7 @@ class SimdKernelTest {
         for (int i = 0; i < a.length; i++) a[i] = (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(8)));
         for (int rep = 0; rep < 300; rep++) {
             for (int k = 0; k < 256; k++) {
-                float got = Simd.sum(FloatVector.fromArray(Simd.F, a, k * len));
+                float got = VectorMath.sum(FloatVector.fromArray(Simd.F, a, k * len));
                 assertEquals(Float.floatToRawIntBits(halving(a, k * len, len)), Float.floatToRawIntBits(got), "rep " + rep + " vector " + k);
             }
         }

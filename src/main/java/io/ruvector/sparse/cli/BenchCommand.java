@@ -1,0 +1,227 @@
+package io.ruvector.sparse.cli;
+
+import io.ruvector.sparse.gguf.GgufFile;
+import io.ruvector.sparse.gguf.TensorInfo;
+import io.ruvector.sparse.model.LanguageModel;
+import io.ruvector.sparse.model.Session;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code sparse-infer bench}: prompt processing and token generation speed, llama-bench style.
+ *
+ * <p>{@code ppN} evaluates N prompt tokens in one call; {@code tgN} generates N tokens one at a time
+ * (each the most likely after the last), both from an empty context. Each test runs untimed to warm up
+ * the JIT ({@code --warmup}, once by default), then R timed times. Reported: tokens/s (median, mean, standard deviation, min, max), the bytes of
+ * weights read per token, and the bytes the JVM allocated per token (all threads).
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Measure prompt processing (ppN) and generation (tgN) speed, like llama-bench.",
+                "Prints a table, or one JSON object per result with --json."})
+public final class BenchCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Mixin
+    private ModelArgs modelArgs;
+
+    @Option(names = {"-p", "--n-prompt"}, paramLabel = "N", description = "prompt tokens; 0 skips the test (default: ${DEFAULT-VALUE})")
+    private int promptTokens = 512;
+
+    @Option(names = {"-n", "--n-gen"}, paramLabel = "N", description = "generated tokens; 0 skips the test (default: ${DEFAULT-VALUE})")
+    private int genTokens = 128;
+
+    @Option(names = {"-r", "--repetitions"}, paramLabel = "R", description = "timed repetitions (default: ${DEFAULT-VALUE})")
+    private int repetitions = 5;
+
+    @Option(names = {"-w", "--warmup"}, paramLabel = "N", description = "untimed runs first, for the JIT (default: ${DEFAULT-VALUE})")
+    private int warmup = 1;
+
+    @Option(names = "--json", description = "one JSON object per result, one per line")
+    private boolean json;
+
+    @Option(names = "--bandwidth", description = "also measure memory read bandwidth (1 GiB buffer) and report decode as a fraction of it")
+    private boolean bandwidth;
+
+    @Mixin
+    private CommonOptions common;
+
+    /** What one test measured. */
+    record Result(String model, long modelBytes, int threads, String test, int nPrompt, int nGen, int repetitions,
+                  Stats tokensPerSecond, double[] samples, double weightBytesPerToken, double allocatedBytesPerToken,
+                  double bandwidthBytesPerSecond) {
+
+        /** Decode's share of the measured bandwidth: tokens/s x bytes per token / bytes per second. */
+        double bandwidthFraction() {
+            return bandwidthBytesPerSecond > 0 ? tokensPerSecond.median() * weightBytesPerToken / bandwidthBytesPerSecond : 0;
+        }
+
+        String toJson() {
+            StringBuilder s = new StringBuilder("{");
+            s.append("\"model\":\"").append(model.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+            s.append(",\"model_bytes\":").append(modelBytes);
+            s.append(",\"threads\":").append(threads);
+            s.append(",\"test\":\"").append(test).append('"');
+            s.append(",\"n_prompt\":").append(nPrompt).append(",\"n_gen\":").append(nGen);
+            s.append(",\"repetitions\":").append(repetitions);
+            s.append(",\"tps_median\":").append(num(tokensPerSecond.median()));
+            s.append(",\"tps_mean\":").append(num(tokensPerSecond.mean()));
+            s.append(",\"tps_stddev\":").append(num(tokensPerSecond.stddev()));
+            s.append(",\"tps_min\":").append(num(tokensPerSecond.min()));
+            s.append(",\"tps_max\":").append(num(tokensPerSecond.max()));
+            s.append(",\"samples_tps\":[");
+            for (int i = 0; i < samples.length; i++) s.append(i > 0 ? "," : "").append(num(samples[i]));
+            s.append("]");
+            s.append(",\"weight_bytes_per_token\":").append(num(weightBytesPerToken));
+            s.append(",\"allocated_bytes_per_token\":").append(num(allocatedBytesPerToken));
+            if (bandwidthBytesPerSecond > 0) {
+                s.append(",\"bandwidth_bytes_per_second\":").append(num(bandwidthBytesPerSecond));
+                s.append(",\"bandwidth_fraction\":").append(num(bandwidthFraction()));
+            }
+            return s.append('}').toString();
+        }
+
+        /** A JSON number: integers exactly, others to 8 significant digits. */
+        private static String num(double v) {
+            if (v == Math.rint(v) && Math.abs(v) < 1e15) return Long.toString((long) v);
+            return new java.math.BigDecimal(v).round(new java.math.MathContext(8)).stripTrailingZeros().toPlainString();
+        }
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        if (promptTokens < 0 || genTokens < 0 || (promptTokens == 0 && genTokens == 0)) {
+            throw new IllegalArgumentException("-p and -n must be >= 0, and not both 0");
+        }
+        if (repetitions < 1) throw new IllegalArgumentException("-r must be >= 1, not " + repetitions);
+        if (warmup < 0) throw new IllegalArgumentException("--warmup must be >= 0, not " + warmup);
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        List<Result> results = new ArrayList<>();
+        try (LanguageModel model = modelArgs.open(err); Session session = model.newSession()) {
+            int context = session.contextLength();
+            if (promptTokens > context || genTokens > context) {
+                throw new IllegalArgumentException("-p " + promptTokens + " / -n " + genTokens
+                        + " exceed the context length " + context + " (raise it with --ctx-size)");
+            }
+            GgufFile gguf = model.gguf();
+            String name = gguf.path().getFileName().toString();
+            long weightBytes = weightBytesPerPass(gguf);
+            int threads = model.options().threads();
+            int batch = model.options().batchSize();
+            double bw = 0;
+            if (bandwidth) {
+                err.println("measuring memory bandwidth (" + threads + " threads) ...");
+                err.flush();
+                bw = MemoryBandwidth.measure(1L << 30, threads, 5);
+            }
+            if (promptTokens > 0) {
+                int[] prompt = promptTokens(promptTokens, model.config().vocabSize(), bos(model));
+                long passes = (promptTokens + batch - 1) / batch;
+                results.add(run(name, gguf.fileSize(), threads, "pp" + promptTokens, promptTokens, 0,
+                        weightBytes * (double) passes / promptTokens, bw, err, () -> {
+                            session.reset();
+                            session.evaluate(prompt);
+                        }));
+            }
+            if (genTokens > 0) {
+                int first = bos(model);
+                results.add(run(name, gguf.fileSize(), threads, "tg" + genTokens, 0, genTokens, weightBytes, bw, err, () -> {
+                    session.reset();
+                    int token = first;
+                    for (int i = 0; i < genTokens; i++) token = session.evaluate(token).argmax();
+                }));
+            }
+        }
+        print(results, out);
+        return Main.EXIT_OK;
+    }
+
+    private Result run(String name, long modelBytes, int threads, String test, int nPrompt, int nGen, double weightBytesPerToken,
+                       double bandwidthBytesPerSecond, PrintWriter err, Runnable body) {
+        int tokens = nPrompt + nGen;
+        err.println("running " + test + " (" + warmup + " warm-up + " + repetitions + " repetitions) ...");
+        err.flush();
+        for (int w = 0; w < warmup; w++) body.run();
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        double[] tps = new double[repetitions];
+        long allocated = 0;
+        for (int r = 0; r < repetitions; r++) {
+            long bytesBefore = mx.getTotalThreadAllocatedBytes();
+            long start = System.nanoTime();
+            body.run();
+            long nanos = System.nanoTime() - start;
+            allocated += mx.getTotalThreadAllocatedBytes() - bytesBefore;
+            tps[r] = tokens * 1e9 / nanos;
+        }
+        return new Result(name, modelBytes, threads, test, nPrompt, nGen, repetitions, Stats.of(tps), tps,
+                weightBytesPerToken, allocated / (double) (tokens * (long) repetitions), bandwidthBytesPerSecond);
+    }
+
+    private void print(List<Result> results, PrintWriter out) {
+        if (json) {
+            for (Result r : results) out.println(r.toJson());
+        } else {
+            out.println("| model | size | threads | test | t/s median | ± stddev | min .. max | weights/token | alloc/token |"
+                    + (bandwidth ? " % of bandwidth |" : ""));
+            out.println("|---|---:|---:|---|---:|---:|---:|---:|---:|" + (bandwidth ? "---:|" : ""));
+            for (Result r : results) {
+                Stats s = r.tokensPerSecond();
+                out.printf(Locale.ROOT, "| %s | %s | %d | %s | %.2f | %.2f | %.2f .. %.2f | %s | %s |%s%n",
+                        r.model(), bytes(r.modelBytes()), r.threads(), r.test(), s.median(), s.stddev(), s.min(), s.max(),
+                        bytes((long) r.weightBytesPerToken()), bytes((long) r.allocatedBytesPerToken()),
+                        bandwidth ? String.format(Locale.ROOT, " %.0f%% of %.1f GB/s |", 100 * r.bandwidthFraction(),
+                                r.bandwidthBytesPerSecond() / 1e9) : "");
+            }
+        }
+        out.flush();
+    }
+
+    private static String bytes(long b) {
+        if (b >= 1L << 30) return String.format(Locale.ROOT, "%.2f GiB", b / (double) (1L << 30));
+        if (b >= 1L << 20) return String.format(Locale.ROOT, "%.2f MiB", b / (double) (1L << 20));
+        if (b >= 1L << 10) return String.format(Locale.ROOT, "%.1f KiB", b / 1024.0);
+        return b + " B";
+    }
+
+    /**
+     * Bytes of weights one forward pass reads: every tensor, except that only one row of the token
+     * embedding is read when a separate output matrix exists (a tied output reads all of it).
+     */
+    static long weightBytesPerPass(GgufFile gguf) {
+        long total = 0;
+        for (TensorInfo t : gguf.tensors()) total += t.byteSize();
+        var embedding = gguf.tensor("token_embd.weight");
+        if (embedding.isPresent() && gguf.tensor("output.weight").isPresent()) {
+            total -= embedding.get().byteSize() - embedding.get().rowBytes();
+        }
+        return total;
+    }
+
+    private static int bos(LanguageModel model) {
+        long bos = model.gguf().getLong("tokenizer.ggml.bos_token_id", 1);
+        return bos >= 0 && bos < model.config().vocabSize() ? (int) bos : 0;
+    }
+
+    /** BOS, then pseudo-random tokens (fixed seed): speed does not depend on which tokens they are. */
+    private static int[] promptTokens(int n, int vocab, int bos) {
+        SplittableRandom r = new SplittableRandom(1);
+        int[] t = new int[n];
+        t[0] = bos;
+        for (int i = 1; i < n; i++) t[i] = r.nextInt(vocab);
+        return t;
+    }
+}

@@ -1,0 +1,46 @@
+package io.ruvector.sparse.cli;
+
+import io.ruvector.sparse.model.LanguageModel;
+import io.ruvector.sparse.model.ModelOptions;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** The options that choose and open a model: {@code --model}, {@code --threads}, {@code --ctx-size}. */
+final class ModelArgs {
+
+    @Option(names = {"-m", "--model"}, paramLabel = "FILE",
+            description = "GGUF model file; default: the demo model stories260K (cached, or downloaded once)")
+    Path model;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "threads (default: all processors)")
+    Integer threads;
+
+    @Option(names = {"-c", "--ctx-size"}, paramLabel = "N",
+            description = "context length (default: the model's trained context)")
+    int contextLength;
+
+    /** The model path: {@code --model}, else the demo model (found or downloaded). */
+    Path resolve(PrintWriter err) throws IOException {
+        if (model == null) return DemoModel.locate(DemoModel.Locations.fromEnvironment(), Downloader.standard(), err);
+        if (!Files.isRegularFile(model)) throw new IllegalArgumentException("model file not found: " + model);
+        return model;
+    }
+
+    ModelOptions options() {
+        ModelOptions o = ModelOptions.defaults();
+        if (threads != null) {
+            if (threads < 1) throw new IllegalArgumentException("--threads must be >= 1, not " + threads);
+            o = o.withThreads(threads);
+        }
+        if (contextLength < 0) throw new IllegalArgumentException("--ctx-size must be >= 0, not " + contextLength);
+        return o.withContextLength(contextLength);
+    }
+
+    LanguageModel open(PrintWriter err) throws IOException {
+        return LanguageModel.open(resolve(err), options());
+    }
+}

@@ -1,0 +1,171 @@
+package io.ruvector.sparse.model;
+
+import io.ruvector.sparse.kernels.MatMul;
+import io.ruvector.sparse.kernels.Parallel;
+import io.ruvector.sparse.kernels.VectorMath;
+
+import java.util.List;
+
+/**
+ * The transformer forward pass of one session over a batch of consecutive tokens, with every buffer it
+ * needs allocated once up front, so steady-state decoding allocates nothing.
+ *
+ * <p>Not thread-safe: the owning {@link Session} serializes calls. Work inside one call is spread over the
+ * session's {@link Parallel} pool by output rows (matrix products) and by heads (attention).
+ */
+final class Forward implements AutoCloseable {
+
+    private final ModelConfig c;
+    private final ModelWeights weights;
+    private final List<LayerVectors> vectors;
+    private final float[] outputNorm;
+    private final List<? extends FeedForward> ffn;
+    private final Rope rope;
+    private final KvCache kv;
+    private final Parallel pool;
+    private final MatMul mm;
+    private final FfnContext ffnContext;
+    private final int maxBatch;
+    private final float attentionScale;
+
+    // Activations of the batch in flight, token t's row at t * width.
+    private final float[] x;        // residual stream [maxBatch x dim]
+    private final float[] xn;       // normalized input of the current sub-block [maxBatch x dim]
+    private final float[] delta;    // output of the current sub-block [maxBatch x dim]
+    private final float[] q;        // [maxBatch x qDim]
+    private final float[] k;        // [maxBatch x kvDim]
+    private final float[] v;        // [maxBatch x kvDim]
+    private final float[] attended; // attention output before its projection [maxBatch x qDim]
+    private final float[] ropeTable;
+    private final float[] scores;   // one row of attention weights per head [heads x capacity]
+
+    // Arguments of the attention call in flight (read by the pool's threads).
+    private final Parallel.RangeBody attentionBody = this::attentionHeads;
+    private int attLayer;
+    private int attPos;
+    private int attTokens;
+
+    Forward(LanguageModel model, List<? extends FeedForward> ffn, int capacity) {
+        this.c = model.config();
+        this.weights = model.weights();
+        this.vectors = model.layerVectors();
+        this.outputNorm = model.outputNormVector();
+        this.ffn = List.copyOf(ffn);
+        this.rope = model.rope();
+        ModelOptions o = model.options();
+        this.maxBatch = o.batchSize();
+        this.attentionScale = (float) (1.0 / Math.sqrt(c.headDim()));
+        this.x = new float[maxBatch * c.dim()];
+        this.xn = new float[maxBatch * c.dim()];
+        this.delta = new float[maxBatch * c.dim()];
+        this.q = new float[maxBatch * c.qDim()];
+        this.k = new float[maxBatch * c.kvDim()];
+        this.v = new float[maxBatch * c.kvDim()];
+        this.attended = new float[maxBatch * c.qDim()];
+        this.ropeTable = new float[maxBatch * rope.tableWidth()];
+        this.scores = new float[Math.multiplyExact(c.heads(), capacity)];
+        this.kv = new KvCache(c, capacity, o.kvCacheType());
+        this.pool = new Parallel(o.threads());
+        this.mm = new MatMul(pool);
+        this.ffnContext = new FfnContext(c, maxBatch, mm);
+    }
+
+    int maxBatch() { return maxBatch; }
+
+    int capacity() { return kv.capacity(); }
+
+    FfnContext ffnContext() { return ffnContext; }
+
+    /**
+     * Runs {@code n <= maxBatch} tokens {@code tokens[from ..]} at positions {@code pos ..}, appending their
+     * keys and values to the cache. Writes logits into {@code logits[logitsOffset ..]}: for every token
+     * ({@code n * vocab} floats) when {@code allPositions}, else for the last token only; none when
+     * {@code logits} is null (a prompt chunk that is not the last).
+     */
+    void run(int[] tokens, int from, int n, int pos, boolean allPositions, float[] logits, int logitsOffset) {
+        int dim = c.dim();
+        for (int t = 0; t < n; t++) weights.tokenEmbedding().dequantizeRow(tokens[from + t], x, t * dim);
+        rope.angles(pos, n, ropeTable);
+
+        for (int l = 0; l < c.layers(); l++) {
+            LayerWeights w = weights.layers().get(l);
+            LayerVectors lv = vectors.get(l);
+
+            // Attention: x += wo . attention(rope(wq . norm(x)), rope(wk . norm(x)), wv . norm(x))
+            normalize(x, lv.attnNorm(), xn, n);
+            mm.multiply(w.wq(), q, w.wk(), k, w.wv(), v, xn, n);
+            addBias(q, lv.bq(), n);
+            addBias(k, lv.bk(), n);
+            addBias(v, lv.bv(), n);
+            rope.rotate(q, c.heads(), n, ropeTable);
+            rope.rotate(k, c.kvHeads(), n, ropeTable);
+            kv.store(l, pos, n, k, v);
+            attend(l, pos, n);
+            mm.multiply(w.wo(), attended, 0, n, delta, 0);
+            VectorMath.add(delta, 0, x, 0, n * dim);
+
+            // Feed-forward: x += ffn(norm(x))
+            normalize(x, lv.ffnNorm(), xn, n);
+            ffn.get(l).forward(l, xn, delta, n, ffnContext);
+            VectorMath.add(delta, 0, x, 0, n * dim);
+        }
+
+        if (logits == null) return;
+        if (allPositions) {
+            normalize(x, outputNorm, xn, n);
+            mm.multiply(weights.output(), xn, 0, n, logits, logitsOffset);
+        } else {
+            VectorMath.rmsNorm(x, (n - 1) * dim, outputNorm, c.rmsEps(), xn, 0, dim);
+            mm.multiply(weights.output(), xn, 0, 1, logits, logitsOffset);
+        }
+    }
+
+    private void normalize(float[] in, float[] weight, float[] out, int n) {
+        int dim = c.dim();
+        for (int t = 0; t < n; t++) VectorMath.rmsNorm(in, t * dim, weight, c.rmsEps(), out, t * dim, dim);
+    }
+
+    private static void addBias(float[] rows, float[] bias, int n) {
+        if (bias == null) return;
+        for (int t = 0; t < n; t++) VectorMath.add(bias, 0, rows, t * bias.length, bias.length);
+    }
+
+    /** Causal attention of the batch's queries over the cache, one head per task. */
+    private void attend(int layer, int pos, int n) {
+        attLayer = layer;
+        attPos = pos;
+        attTokens = n;
+        long work = (long) c.heads() * c.headDim() * n * (pos + n);
+        if (work < MatMul.MIN_PARALLEL_WORK) attentionBody.run(0, c.heads());
+        else pool.forRange(c.heads(), attentionBody);
+    }
+
+    private void attentionHeads(int fromHead, int toHead) {
+        int headDim = c.headDim();
+        int qDim = c.qDim();
+        int group = c.groupSize();
+        int capacity = kv.capacity();
+        for (int h = fromHead; h < toHead; h++) {
+            int kvHead = h / group;
+            int row = h * capacity;
+            for (int t = 0; t < attTokens; t++) {
+                int last = attPos + t;   // a token sees every position up to its own
+                int qOffset = t * qDim + h * headDim;
+                for (int s = 0; s <= last; s++) {
+                    scores[row + s] = kv.dotKey(attLayer, kvHead, s, q, qOffset) * attentionScale;
+                }
+                VectorMath.softmax(scores, row, last + 1);
+                java.util.Arrays.fill(attended, qOffset, qOffset + headDim, 0f);
+                for (int s = 0; s <= last; s++) {
+                    kv.addValue(attLayer, kvHead, s, scores[row + s], attended, qOffset);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+        kv.close();
+    }
+}

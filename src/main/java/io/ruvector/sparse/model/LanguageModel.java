@@ -1,0 +1,187 @@
+package io.ruvector.sparse.model;
+
+import io.ruvector.sparse.gguf.GgufFile;
+import io.ruvector.sparse.tokenizer.Tokenizer;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A llama-family language model read in place from a GGUF file.
+ *
+ * <p>The weights stay in the memory-mapped file (nothing is copied but a few small norm and bias vectors).
+ * The model is immutable and thread-safe; all mutable state lives in {@link Session}s, each with its own
+ * key/value cache and threads, any number of which may run concurrently:
+ *
+ * <pre>{@code
+ * try (LanguageModel model = LanguageModel.open(path, ModelOptions.defaults().withThreads(2));
+ *      Session session = model.newSession()) {
+ *     Logits logits = session.evaluate(1, 403, 407);
+ *     int next = logits.argmax();
+ * }
+ * }</pre>
+ *
+ * Closing the model closes its open sessions and unmaps the file.
+ */
+public final class LanguageModel implements AutoCloseable {
+
+    private final GgufFile file;
+    private final ModelOptions options;
+    private final ModelConfig config;
+    private final ModelWeights weights;
+    private final List<LayerVectors> layerVectors;
+    private final float[] outputNorm;
+    private final Rope rope;
+    private final List<FeedForward> denseFfn;
+    private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    private volatile Tokenizer tokenizer;
+    private volatile boolean closed;
+
+    private LanguageModel(GgufFile file, ModelOptions options) {
+        this.file = file;
+        this.options = options;
+        this.config = ModelConfig.fromGguf(file);
+        if (options.activations() != ActivationPrecision.F32) {
+            throw new UnsupportedOperationException("activation precision " + options.activations() + " is not available yet");
+        }
+        this.weights = ModelWeights.load(file, config);
+        List<LayerVectors> lv = new ArrayList<>(config.layers());
+        List<FeedForward> dense = new ArrayList<>(config.layers());
+        for (LayerWeights w : weights.layers()) {
+            lv.add(LayerVectors.of(w));
+            dense.add(new DenseFeedForward(w, config.activation()));
+        }
+        this.layerVectors = List.copyOf(lv);
+        this.denseFfn = List.copyOf(dense);
+        this.outputNorm = weights.outputNorm().toFloatArray();
+        this.rope = new Rope(config, weights.ropeFreqs());
+    }
+
+    /**
+     * Maps {@code gguf} and reads its configuration and weights.
+     *
+     * @throws IOException                   when the file cannot be read
+     * @throws IllegalArgumentException      when it is not a supported model (the message names the
+     *                                       architecture, missing key or tensor)
+     * @throws UnsupportedOperationException when a tensor type or option is not supported (named)
+     */
+    public static LanguageModel open(Path gguf, ModelOptions options) throws IOException {
+        GgufFile file = GgufFile.open(gguf);
+        try {
+            return new LanguageModel(file, options);
+        } catch (RuntimeException | Error e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Reads the model from an already open GGUF file, e.g. one {@linkplain GgufFile#fromSegment read from
+     * memory} a native host mapped. The model takes the file over: closing the model closes it, and so does
+     * a failure here.
+     *
+     * @throws IllegalArgumentException      when it is not a supported model (named as for {@link #open(Path, ModelOptions)})
+     * @throws UnsupportedOperationException when a tensor type or option is not supported (named)
+     */
+    public static LanguageModel open(GgufFile gguf, ModelOptions options) {
+        try {
+            return new LanguageModel(gguf, options);
+        } catch (RuntimeException | Error e) {
+            gguf.close();
+            throw e;
+        }
+    }
+
+    /** {@link #open(Path, ModelOptions)} with {@link ModelOptions#defaults()}. */
+    public static LanguageModel open(Path gguf) throws IOException { return open(gguf, ModelOptions.defaults()); }
+
+    /** The model's shape and numerics. */
+    public ModelConfig config() { return config; }
+
+    /** The options it was opened with. */
+    public ModelOptions options() { return options; }
+
+    /** The mapped file, e.g. for tokenizer or chat-template metadata. */
+    public GgufFile gguf() {
+        ensureOpen();
+        return file;
+    }
+
+    /**
+     * The model's tokenizer, built from the file's {@code tokenizer.ggml.*} metadata on first use.
+     *
+     * @throws IllegalArgumentException when the tokenizer metadata is missing or unsupported (named)
+     */
+    public Tokenizer tokenizer() {
+        ensureOpen();
+        Tokenizer t = tokenizer;
+        if (t == null) {
+            synchronized (this) {
+                t = tokenizer;
+                if (t == null) tokenizer = t = Tokenizer.fromGguf(file);
+            }
+        }
+        return t;
+    }
+
+    /** The weights as zero-copy tensors (for alternative {@link FeedForward} strategies). */
+    public ModelWeights weights() {
+        ensureOpen();
+        return weights;
+    }
+
+    /** The dense feed-forward strategy of every layer. */
+    public List<FeedForward> denseFeedForward() { return denseFfn; }
+
+    /** Positions a new session holds: the option, else the model's trained context length. */
+    public int sessionContextLength() {
+        return options.contextLength() > 0 ? options.contextLength() : config.contextLength();
+    }
+
+    /** A new session with dense feed-forward blocks. */
+    public Session newSession() { return newSession(denseFfn); }
+
+    /**
+     * A new session computing layer {@code l}'s feed-forward block with {@code feedForward.get(l)}.
+     *
+     * @throws IllegalArgumentException unless there is exactly one strategy per layer
+     */
+    public Session newSession(List<? extends FeedForward> feedForward) {
+        ensureOpen();
+        if (feedForward.size() != config.layers()) {
+            throw new IllegalArgumentException(feedForward.size() + " feed-forward strategies for " + config.layers() + " layers");
+        }
+        Session s = new Session(this, feedForward, sessionContextLength());
+        sessions.add(s);
+        if (closed) {   // closed concurrently: do not leak the new session
+            s.close();
+            ensureOpen();
+        }
+        return s;
+    }
+
+    /** Closes every open session, then unmaps the file. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        for (Session s : List.copyOf(sessions)) s.close();
+        file.close();
+    }
+
+    void ensureOpen() {
+        if (closed) throw new IllegalStateException("model " + file.name() + " is closed");
+    }
+
+    void sessionClosed(Session s) { sessions.remove(s); }
+
+    List<LayerVectors> layerVectors() { return layerVectors; }
+
+    float[] outputNormVector() { return outputNorm; }
+
+    Rope rope() { return rope; }
+}

@@ -1,0 +1,24 @@
+package io.ruvector.sparse.model;
+
+import io.ruvector.sparse.tensor.Tensor;
+
+/**
+ * The tensors of one transformer block, zero-copy views of the mapped file. Matrices have one row per
+ * output value ({@code rows} outputs of {@code cols} inputs). Optional tensors are {@code null}.
+ *
+ * @param attnNorm  RMSNorm weight before attention [dim]
+ * @param wq        query projection [qDim x dim]
+ * @param wk        key projection [kvDim x dim]
+ * @param wv        value projection [kvDim x dim]
+ * @param wo        attention output projection [dim x qDim]
+ * @param bq        query bias [qDim] or null
+ * @param bk        key bias [kvDim] or null
+ * @param bv        value bias [kvDim] or null
+ * @param ffnNorm   RMSNorm weight before the feed-forward block [dim]
+ * @param gate      gate projection [ffnDim x dim], null for an ungated feed-forward block
+ * @param up        up projection [ffnDim x dim]
+ * @param down      down projection [dim x ffnDim]
+ */
+public record LayerWeights(Tensor attnNorm, Tensor wq, Tensor wk, Tensor wv, Tensor wo,
+                           Tensor bq, Tensor bk, Tensor bv,
+                           Tensor ffnNorm, Tensor gate, Tensor up, Tensor down) {}

@@ -1,0 +1,211 @@
+package io.ruvector.sparse.model;
+
+import io.ruvector.sparse.gguf.GgufFile;
+import io.ruvector.sparse.gguf.GgufValue;
+import io.ruvector.sparse.gguf.TensorInfo;
+
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The shape and numerics of a llama-family transformer, read from GGUF metadata.
+ *
+ * @param architecture    {@code general.architecture}: {@code llama} or {@code qwen2}
+ * @param dim             embedding width ({@code <arch>.embedding_length})
+ * @param layers          transformer blocks ({@code <arch>.block_count})
+ * @param ffnDim          hidden width of the feed-forward block ({@code <arch>.feed_forward_length})
+ * @param heads           query heads ({@code <arch>.attention.head_count})
+ * @param kvHeads         key/value heads, dividing {@code heads} (GQA; 1 is MQA)
+ * @param headDim         width of one head ({@code <arch>.attention.key_length}, else dim / heads)
+ * @param ropeDims        leading dimensions of each head that RoPE rotates ({@code <arch>.rope.dimension_count})
+ * @param ropeBase        {@code <arch>.rope.freq_base}, default 10000
+ * @param ropeScale       linear RoPE scaling factor: positions are divided by it (1 = none)
+ * @param ropeStyle       pair layout: interleaved for llama, NeoX halves for qwen2
+ * @param hasRopeFreqs    true when a {@code rope_freqs.weight} tensor (Llama 3.1 frequency factors) divides the
+ *                        per-pair frequencies
+ * @param rmsEps          RMSNorm epsilon ({@code <arch>.attention.layer_norm_rms_epsilon})
+ * @param contextLength   trained context ({@code <arch>.context_length})
+ * @param vocabSize       rows of {@code token_embd.weight}
+ * @param tiedOutput      true when {@code output.weight} is absent and logits use {@code token_embd.weight}
+ * @param qkvBias         true when the attention projections have biases ({@code blk.N.attn_q.bias}, ...)
+ * @param activation      feed-forward nonlinearity ({@code <arch>.feed_forward_activation}, default SiLU)
+ * @param gatedFfn        true when the feed-forward block has a gate ({@code ffn_gate}); otherwise h = act(up . x)
+ */
+public record ModelConfig(
+        String architecture,
+        int dim,
+        int layers,
+        int ffnDim,
+        int heads,
+        int kvHeads,
+        int headDim,
+        int ropeDims,
+        double ropeBase,
+        double ropeScale,
+        RopeStyle ropeStyle,
+        boolean hasRopeFreqs,
+        float rmsEps,
+        int contextLength,
+        int vocabSize,
+        boolean tiedOutput,
+        boolean qkvBias,
+        Activation activation,
+        boolean gatedFfn) {
+
+    public ModelConfig {
+        positive("dim", dim);
+        positive("layers", layers);
+        positive("ffnDim", ffnDim);
+        positive("heads", heads);
+        positive("kvHeads", kvHeads);
+        positive("headDim", headDim);
+        positive("contextLength", contextLength);
+        positive("vocabSize", vocabSize);
+        if (heads % kvHeads != 0) {
+            throw new IllegalArgumentException("head_count " + heads + " is not a multiple of head_count_kv " + kvHeads);
+        }
+        if (ropeDims <= 0 || ropeDims > headDim || ropeDims % 2 != 0) {
+            throw new IllegalArgumentException("rope dimension count " + ropeDims + " must be even and in (0, " + headDim + "]");
+        }
+        if (!(ropeBase > 0) || !(ropeScale > 0) || !(rmsEps >= 0)) {
+            throw new IllegalArgumentException("bad rope base " + ropeBase + ", rope scale " + ropeScale + " or rms eps " + rmsEps);
+        }
+    }
+
+    /** Width of all query heads together: heads * headDim. */
+    public int qDim() { return heads * headDim; }
+
+    /** Width of all key (or value) heads together: kvHeads * headDim. */
+    public int kvDim() { return kvHeads * headDim; }
+
+    /** Query heads sharing one key/value head. */
+    public int groupSize() { return heads / kvHeads; }
+
+    /**
+     * Reads the configuration of a {@code llama} or {@code qwen2} model.
+     *
+     * @throws IllegalArgumentException naming the architecture when it is not supported, or naming the
+     *                                  missing / inconsistent key or tensor
+     */
+    public static ModelConfig fromGguf(GgufFile file) {
+        String arch = file.getString("general.architecture", null);
+        if (arch == null) throw new IllegalArgumentException(name(file) + ": no general.architecture in the metadata");
+        RopeStyle ropeStyle = switch (arch) {
+            case "llama" -> RopeStyle.INTERLEAVED;
+            case "qwen2" -> RopeStyle.NEOX;
+            default -> throw new IllegalArgumentException(name(file) + ": unsupported architecture '" + arch
+                    + "' (supported: llama, qwen2)");
+        };
+        Keys k = new Keys(file, arch);
+
+        int experts = k.intOr("expert_count", 0);
+        if (experts > 0) {
+            throw new IllegalArgumentException(name(file) + ": mixture-of-experts models (" + arch + ".expert_count = "
+                    + experts + ") are not supported");
+        }
+        int dim = k.requireInt("embedding_length");
+        int layers = k.requireInt("block_count");
+        int ffnDim = k.requireInt("feed_forward_length");
+        int heads = k.requireInt("attention.head_count");
+        int kvHeads = k.intOr("attention.head_count_kv", heads);
+        if (heads <= 0 || dim % heads != 0 && !file.has(arch + ".attention.key_length")) {
+            throw new IllegalArgumentException(name(file) + ": embedding_length " + dim
+                    + " is not a multiple of head_count " + heads + " and no attention.key_length is given");
+        }
+        int headDim = k.intOr("attention.key_length", dim / heads);
+        int valueDim = k.intOr("attention.value_length", headDim);
+        if (valueDim != headDim) {
+            throw new IllegalArgumentException(name(file) + ": attention.value_length " + valueDim
+                    + " differs from key_length " + headDim + " (not supported)");
+        }
+        int ropeDims = k.intOr("rope.dimension_count", headDim);
+        double ropeBase = k.doubleOr("rope.freq_base", 10000.0);
+        double ropeScale = ropeScale(file, k);
+        float rmsEps = (float) k.doubleOr("attention.layer_norm_rms_epsilon", 1e-5);
+        int contextLength = k.intOr("context_length", 2048);
+
+        TensorInfo embd = file.requireTensor("token_embd.weight");
+        if (embd.rowLength() != dim) {
+            throw new IllegalArgumentException(name(file) + ": token_embd.weight rows are " + embd.rowLength()
+                    + " long, embedding_length is " + dim);
+        }
+        int vocab = Math.toIntExact(embd.rows());
+        boolean tied = file.tensor("output.weight").isEmpty();
+        boolean bias = file.tensor("blk.0.attn_q.bias").isPresent();
+        boolean ropeFreqs = file.tensor("rope_freqs.weight").isPresent();
+        boolean gated = file.tensor("blk.0.ffn_gate.weight").isPresent();
+        Activation act = k.string("feed_forward_activation").map(Activation::fromName).orElse(Activation.SILU);
+
+        try {
+            return new ModelConfig(arch, dim, layers, ffnDim, heads, kvHeads, headDim, ropeDims, ropeBase, ropeScale,
+                    ropeStyle, ropeFreqs, rmsEps, contextLength, vocab, tied, bias, act, gated);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name(file) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Linear scaling factor; YaRN and other schemes change more than positions and are refused. */
+    private static double ropeScale(GgufFile file, Keys k) {
+        String type = k.string("rope.scaling.type").orElse(null);
+        double factor = k.doubleOr("rope.scaling.factor", 0.0);
+        if (type == null) {
+            double legacy = k.doubleOr("rope.scale_linear", 1.0);
+            return legacy > 0 ? legacy : 1.0;
+        }
+        return switch (type.toLowerCase(Locale.ROOT)) {
+            case "none" -> 1.0;
+            case "linear" -> factor > 0 ? factor : 1.0;
+            default -> throw new IllegalArgumentException(name(file) + ": unsupported RoPE scaling type '" + type
+                    + "' (supported: none, linear, and Llama 3 rope_freqs)");
+        };
+    }
+
+    private static void positive(String what, int v) {
+        if (v <= 0) throw new IllegalArgumentException(what + " must be positive, not " + v);
+    }
+
+    private static String name(GgufFile file) { return file.name(); }
+
+    /** Typed access to {@code <arch>.*} keys with errors naming the key. */
+    private record Keys(GgufFile file, String arch) {
+        Optional<GgufValue> get(String key) { return file.get(arch + "." + key); }
+
+        int requireInt(String key) {
+            return get(key).map(v -> asInt(key, v)).orElseThrow(
+                    () -> new IllegalArgumentException(name(file) + ": missing metadata key '" + arch + "." + key + "'"));
+        }
+
+        int intOr(String key, int orElse) { return get(key).map(v -> asInt(key, v)).orElse(orElse); }
+
+        double doubleOr(String key, double orElse) {
+            return get(key).map(v -> {
+                try {
+                    return v.asDouble();
+                } catch (IllegalStateException e) {
+                    throw new IllegalArgumentException(name(file) + ": metadata key '" + arch + "." + key
+                            + "' is not a number: " + v, e);
+                }
+            }).orElse(orElse);
+        }
+
+        Optional<String> string(String key) {
+            return get(key).map(v -> {
+                try {
+                    return v.asString();
+                } catch (IllegalStateException e) {
+                    throw new IllegalArgumentException(name(file) + ": metadata key '" + arch + "." + key
+                            + "' is not a string: " + v, e);
+                }
+            });
+        }
+
+        private int asInt(String key, GgufValue v) {
+            try {
+                return v.asInt();
+            } catch (IllegalStateException e) {
+                throw new IllegalArgumentException(name(file) + ": metadata key '" + arch + "." + key
+                        + "' must be one integer (per-layer arrays are not supported): " + v, e);
+            }
+        }
+    }
+}

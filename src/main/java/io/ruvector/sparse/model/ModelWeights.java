@@ -1,0 +1,106 @@
+package io.ruvector.sparse.model;
+
+import io.ruvector.sparse.gguf.GgufFile;
+import io.ruvector.sparse.gguf.TensorInfo;
+import io.ruvector.sparse.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.List;
+
+/**
+ * Every weight of a model as zero-copy views of the mapped GGUF file, checked against the configuration.
+ *
+ * @param tokenEmbedding {@code token_embd.weight} [vocab x dim]
+ * @param outputNorm     {@code output_norm.weight} [dim]
+ * @param output         {@code output.weight} [vocab x dim], or {@code token_embd.weight} when tied
+ * @param ropeFreqs      {@code rope_freqs.weight} [ropeDims / 2] (Llama 3.1 frequency factors) or null
+ * @param layers         one entry per block
+ */
+public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor output, Tensor ropeFreqs,
+                           List<LayerWeights> layers) {
+
+    public ModelWeights {
+        layers = List.copyOf(layers);
+    }
+
+    /**
+     * Views the weights of {@code file}.
+     *
+     * @throws IllegalArgumentException naming a missing tensor or one of the wrong shape
+     * @throws UnsupportedOperationException naming a tensor type we cannot read
+     */
+    public static ModelWeights load(GgufFile file, ModelConfig c) {
+        Loader l = new Loader(file);
+        Tensor embd = l.matrix("token_embd.weight", c.vocabSize(), c.dim());
+        Tensor outNorm = l.vector("output_norm.weight", c.dim());
+        Tensor output = c.tiedOutput() ? embd : l.matrix("output.weight", c.vocabSize(), c.dim());
+        Tensor ropeFreqs = c.hasRopeFreqs() ? l.vector("rope_freqs.weight", c.ropeDims() / 2) : null;
+        List<LayerWeights> layers = new ArrayList<>(c.layers());
+        for (int i = 0; i < c.layers(); i++) {
+            String p = "blk." + i + ".";
+            layers.add(new LayerWeights(
+                    l.vector(p + "attn_norm.weight", c.dim()),
+                    l.matrix(p + "attn_q.weight", c.qDim(), c.dim()),
+                    l.matrix(p + "attn_k.weight", c.kvDim(), c.dim()),
+                    l.matrix(p + "attn_v.weight", c.kvDim(), c.dim()),
+                    l.matrix(p + "attn_output.weight", c.dim(), c.qDim()),
+                    c.qkvBias() ? l.vector(p + "attn_q.bias", c.qDim()) : null,
+                    c.qkvBias() ? l.vector(p + "attn_k.bias", c.kvDim()) : null,
+                    c.qkvBias() ? l.vector(p + "attn_v.bias", c.kvDim()) : null,
+                    l.vector(p + "ffn_norm.weight", c.dim()),
+                    c.gatedFfn() ? l.matrix(p + "ffn_gate.weight", c.ffnDim(), c.dim()) : null,
+                    l.matrix(p + "ffn_up.weight", c.ffnDim(), c.dim()),
+                    l.matrix(p + "ffn_down.weight", c.dim(), c.ffnDim())));
+        }
+        l.refuseUnusedTensors();
+        return new ModelWeights(embd, outNorm, output, ropeFreqs, layers);
+    }
+
+    /** Looks tensors up and checks their shapes, naming the tensor in every error. */
+    private record Loader(GgufFile file, Set<String> used) {
+        Loader(GgufFile file) { this(file, new HashSet<>()); }
+
+        /**
+         * A tensor we do not read (an output bias, a per-head norm, ...) would change the model's function:
+         * ignoring it would give wrong logits, so it is refused by name instead.
+         */
+        void refuseUnusedTensors() {
+            for (TensorInfo t : file.tensors()) {
+                if (used.contains(t.name()) || t.name().endsWith(".attn_rot_embd")) continue;  // unused by llama.cpp too
+                throw new UnsupportedOperationException(file.name() + ": tensor " + t.name()
+                        + " is not part of the supported " + file.getString("general.architecture", "?")
+                        + " layout (it would be ignored, giving wrong results)");
+            }
+        }
+
+        Tensor matrix(String name, int rows, int cols) {
+            TensorInfo info = file.requireTensor(name);
+            if (info.nDims() > 2 || info.rowLength() != cols || info.rows() != rows) {
+                throw new IllegalArgumentException(file.name() + ": tensor " + name + " has shape "
+                        + java.util.Arrays.toString(info.dims()) + ", expected [" + cols + ", " + rows + "]");
+            }
+            return view(info);
+        }
+
+        Tensor vector(String name, int n) {
+            TensorInfo info = file.requireTensor(name);
+            if (info.elementCount() != n || info.rowLength() != n) {
+                throw new IllegalArgumentException(file.name() + ": tensor " + name + " has shape "
+                        + java.util.Arrays.toString(info.dims()) + ", expected [" + n + "]");
+            }
+            return view(info);
+        }
+
+        private Tensor view(TensorInfo info) {
+            used.add(info.name());
+            try {
+                return Tensor.of(file, info);
+            } catch (UnsupportedOperationException e) {
+                throw new UnsupportedOperationException(file.name() + ": tensor " + info.name() + ": "
+                        + e.getMessage(), e);
+            }
+        }
+    }
+}

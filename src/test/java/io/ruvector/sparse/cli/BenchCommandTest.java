@@ -1,0 +1,68 @@
+package io.ruvector.sparse.cli;
+
+import io.ruvector.sparse.Fixtures;
+import io.ruvector.sparse.gguf.GgufFile;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BenchCommandTest {
+
+    private static double field(String json, String key) {
+        Matcher m = Pattern.compile("\"" + key + "\":([-0-9.e+]+)").matcher(json);
+        assertTrue(m.find(), key + " missing in " + json);
+        return Double.parseDouble(m.group(1));
+    }
+
+    @Test
+    void jsonHasOneLinePerTestWithSpeedSpreadAndBytesPerToken() throws Exception {
+        var path = Fixtures.require("models/stories260K.gguf");
+        CliRun run = CliRun.of("", "bench", "-m", path.toString(), "-p", "16", "-n", "8", "-r", "3", "-t", "1", "--json");
+        assertEquals(0, run.exitCode(), run.err());
+        List<String> lines = run.out().lines().toList();
+        assertEquals(2, lines.size(), run.out());
+        assertTrue(lines.get(0).contains("\"test\":\"pp16\"") && lines.get(1).contains("\"test\":\"tg8\""), run.out());
+        long weights;
+        long embeddingExtra;
+        try (GgufFile f = GgufFile.open(path)) {
+            weights = f.tensors().stream().mapToLong(t -> t.byteSize()).sum();
+            var e = f.requireTensor("token_embd.weight");
+            embeddingExtra = e.byteSize() - e.rowBytes(); // stories260K has output.weight: one embedding row is read
+        }
+        for (String l : lines) {
+            double median = field(l, "tps_median");
+            assertTrue(median > 0 && field(l, "tps_min") <= median && median <= field(l, "tps_max"), l);
+            assertTrue(field(l, "tps_stddev") >= 0 && field(l, "allocated_bytes_per_token") >= 0, l);
+            assertEquals(3, l.split("samples_tps\":\\[")[1].split("]")[0].split(",").length, l);
+        }
+        assertEquals(weights - embeddingExtra, field(lines.get(1), "weight_bytes_per_token"), 1);
+        // 16 prompt tokens fit one batch: the weights are read once for all of them.
+        assertEquals((weights - embeddingExtra) / 16.0, field(lines.get(0), "weight_bytes_per_token"), 1);
+    }
+
+    @Test
+    void tableByDefaultAndBadCountsRejected() {
+        String model = Fixtures.require("models/stories260K.gguf").toString();
+        CliRun run = CliRun.of("", "bench", "-m", model, "-p", "0", "-n", "4", "-r", "1", "-t", "1");
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.out().contains("| tg4 |") && !run.out().contains("pp"), run.out());
+        assertEquals(Main.EXIT_BAD_INPUT, CliRun.of("", "bench", "-m", model, "-p", "0", "-n", "0").exitCode());
+        assertEquals(Main.EXIT_BAD_INPUT, CliRun.of("", "bench", "-m", model, "-n", "100000").exitCode());
+    }
+
+    @Test
+    void statsAreMedianMeanAndSampleStandardDeviation() {
+        Stats s = Stats.of(new double[]{4, 1, 3, 2});
+        assertEquals(2.5, s.median());
+        assertEquals(2.5, s.mean());
+        assertEquals(Math.sqrt(5.0 / 3), s.stddev(), 1e-12);
+        assertEquals(1, s.min());
+        assertEquals(4, s.max());
+        assertEquals(new Stats(7, 7, 0, 7, 7), Stats.of(new double[]{7}));
+    }
+}

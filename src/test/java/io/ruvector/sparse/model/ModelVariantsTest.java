@@ -1,0 +1,221 @@
+package io.ruvector.sparse.model;
+
+import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.gguf.GgufWriter;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Configurations no reference file covers, built as tiny random GGUF models and checked against the plain
+ * float64 forward ({@link NaiveForward}): MQA, partial RoPE, linear scaling, Llama 3 frequency factors, head
+ * size from key_length, every activation, ungated blocks, qwen2 biases with partial NeoX RoPE. And the
+ * errors a bad model file must give.
+ */
+class ModelVariantsTest {
+
+    @TempDir
+    Path dir;
+
+    /** A tiny model description; tests change what they exercise. */
+    static final class Spec {
+        String arch = "llama";
+        int dim = 32;
+        int layers = 2;
+        int ffn = 48;
+        int heads = 4;
+        int kvHeads = 1;
+        int keyLength = 0;          // 0: not written (dim / heads)
+        int ropeDims = 0;           // 0: not written (head size)
+        float ropeBase = 0;         // 0: not written (10000)
+        String scalingType = null;
+        float scalingFactor = 0;
+        boolean ropeFreqs = false;
+        String activation = null;   // null: not written (SiLU)
+        boolean gated = true;
+        boolean tied = false;
+        boolean biases = false;
+        int vocab = 40;
+        String extraTensor = null;
+        int experts = 0;
+        String skipTensor = null;
+        long seed = 5;
+
+        int headDim() { return keyLength > 0 ? keyLength : dim / heads; }
+    }
+
+    static Path write(Path file, Spec s) throws Exception {
+        Random r = new Random(s.seed);
+        String a = s.arch;
+        GgufWriter w = new GgufWriter()
+                .putString("general.architecture", a)
+                .putU32(a + ".embedding_length", s.dim)
+                .putU32(a + ".block_count", s.layers)
+                .putU32(a + ".feed_forward_length", s.ffn)
+                .putU32(a + ".attention.head_count", s.heads)
+                .putU32(a + ".attention.head_count_kv", s.kvHeads)
+                .putU32(a + ".context_length", 64)
+                .putF32(a + ".attention.layer_norm_rms_epsilon", 1e-5f);
+        if (s.keyLength > 0) w.putU32(a + ".attention.key_length", s.keyLength).putU32(a + ".attention.value_length", s.keyLength);
+        if (s.ropeDims > 0) w.putU32(a + ".rope.dimension_count", s.ropeDims);
+        if (s.ropeBase > 0) w.putF32(a + ".rope.freq_base", s.ropeBase);
+        if (s.scalingType != null) w.putString(a + ".rope.scaling.type", s.scalingType).putF32(a + ".rope.scaling.factor", s.scalingFactor);
+        if (s.activation != null) w.putString(a + ".feed_forward_activation", s.activation);
+        if (s.experts > 0) w.putU32(a + ".expert_count", s.experts);
+        int hd = s.headDim();
+        int q = s.heads * hd;
+        int kv = s.kvHeads * hd;
+        matrix(w, r, "token_embd.weight", s.vocab, s.dim, 1.0, s);
+        vector(w, r, "output_norm.weight", s.dim, true, s);
+        if (!s.tied) matrix(w, r, "output.weight", s.vocab, s.dim, 1 / Math.sqrt(s.dim), s);
+        if (s.ropeFreqs) {
+            float[] f = new float[(s.ropeDims > 0 ? s.ropeDims : hd) / 2];
+            for (int i = 0; i < f.length; i++) f[i] = 1 + 7f * i / f.length;   // like Llama 3.1: low frequencies slowed
+            add(w, "rope_freqs.weight", new long[]{f.length}, f, s);
+        }
+        for (int l = 0; l < s.layers; l++) {
+            String p = "blk." + l + ".";
+            vector(w, r, p + "attn_norm.weight", s.dim, true, s);
+            matrix(w, r, p + "attn_q.weight", q, s.dim, 1 / Math.sqrt(s.dim), s);
+            matrix(w, r, p + "attn_k.weight", kv, s.dim, 1 / Math.sqrt(s.dim), s);
+            matrix(w, r, p + "attn_v.weight", kv, s.dim, 1 / Math.sqrt(s.dim), s);
+            matrix(w, r, p + "attn_output.weight", s.dim, q, 1 / Math.sqrt(q), s);
+            if (s.biases) {
+                vector(w, r, p + "attn_q.bias", q, false, s);
+                vector(w, r, p + "attn_k.bias", kv, false, s);
+                vector(w, r, p + "attn_v.bias", kv, false, s);
+            }
+            vector(w, r, p + "ffn_norm.weight", s.dim, true, s);
+            if (s.gated) matrix(w, r, p + "ffn_gate.weight", s.ffn, s.dim, 1 / Math.sqrt(s.dim), s);
+            matrix(w, r, p + "ffn_up.weight", s.ffn, s.dim, 1 / Math.sqrt(s.dim), s);
+            matrix(w, r, p + "ffn_down.weight", s.dim, s.ffn, 1 / Math.sqrt(s.ffn), s);
+        }
+        if (s.extraTensor != null) vector(w, r, s.extraTensor, s.dim, false, s);
+        w.write(file);
+        return file;
+    }
+
+    private static void matrix(GgufWriter w, Random r, String name, int rows, int cols, double scale, Spec s) {
+        float[] v = new float[rows * cols];
+        for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextGaussian() * scale);
+        add(w, name, new long[]{cols, rows}, v, s);
+    }
+
+    private static void vector(GgufWriter w, Random r, String name, int n, boolean norm, Spec s) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) (norm ? 1 + 0.1 * r.nextGaussian() : 0.1 * r.nextGaussian());
+        add(w, name, new long[]{n}, v, s);
+    }
+
+    private static void add(GgufWriter w, String name, long[] dims, float[] v, Spec s) {
+        if (!name.equals(s.skipTensor)) w.addTensor(name, GgmlType.F32, dims, v);
+    }
+
+    private void assertMatchesNaive(Spec s) throws Exception {
+        Path file = write(dir.resolve("m.gguf"), s);
+        int[] prompt = {1, 7, 30, 2, 39, 11, 5, 0, 23, 17, 8, 3, 33, 12};
+        for (int batch : new int[]{1, 5}) {
+            try (LanguageModel m = LanguageModel.open(file, ModelOptions.defaults().withThreads(2).withBatchSize(batch));
+                 Session session = m.newSession()) {
+                float[] ours = session.evaluateAll(prompt);
+                double[][] exact = new NaiveForward(m).run(prompt);
+                double max = 0;
+                for (int t = 0; t < prompt.length; t++) {
+                    for (int v = 0; v < s.vocab; v++) max = Math.max(max, Math.abs(ours[t * s.vocab + v] - exact[t][v]));
+                }
+                assertTrue(max < 1e-4, "batch " + batch + ": max |ours - float64| = " + max);
+            }
+        }
+    }
+
+    @Test
+    void mqaPartialRopeScalingAndFrequencyFactors() throws Exception {
+        Spec s = new Spec();
+        s.ropeDims = 4;
+        s.ropeBase = 500;
+        s.scalingType = "linear";
+        s.scalingFactor = 2;
+        s.ropeFreqs = true;
+        assertMatchesNaive(s);
+        try (LanguageModel m = LanguageModel.open(dir.resolve("m.gguf"), ModelOptions.defaults())) {
+            assertEquals(2.0, m.config().ropeScale());
+            assertTrue(m.config().hasRopeFreqs());
+            assertEquals(4, m.config().ropeDims());
+        }
+    }
+
+    @Test
+    void headSizeFromKeyLength() throws Exception {
+        Spec s = new Spec();
+        s.keyLength = 16;   // 4 heads of 16 on a 32-wide model
+        s.kvHeads = 2;
+        assertMatchesNaive(s);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"relu", "gelu", "gelu_tanh", "silu", "relu2"})
+    void activations(String activation) throws Exception {
+        Spec s = new Spec();
+        s.activation = activation;
+        assertMatchesNaive(s);
+    }
+
+    @Test
+    void ungatedFeedForward() throws Exception {
+        Spec s = new Spec();
+        s.gated = false;
+        s.activation = "gelu";
+        assertMatchesNaive(s);
+    }
+
+    @Test
+    void qwen2WithBiasesTiedOutputAndPartialNeoxRope() throws Exception {
+        Spec s = new Spec();
+        s.arch = "qwen2";
+        s.biases = true;
+        s.tied = true;
+        s.ropeDims = 6;
+        s.kvHeads = 2;
+        assertMatchesNaive(s);
+    }
+
+    @Test
+    void badModelsAreNamed() throws Exception {
+        Spec arch = new Spec();
+        arch.arch = "gpt2";
+        assertMessage(arch, IllegalArgumentException.class, "gpt2");
+        Spec missing = new Spec();
+        missing.skipTensor = "blk.1.ffn_down.weight";
+        assertMessage(missing, IllegalArgumentException.class, "blk.1.ffn_down.weight");
+        Spec extra = new Spec();
+        extra.extraTensor = "blk.0.attn_output.bias";
+        assertMessage(extra, UnsupportedOperationException.class, "blk.0.attn_output.bias");
+        Spec yarn = new Spec();
+        yarn.scalingType = "yarn";
+        yarn.scalingFactor = 4;
+        assertMessage(yarn, IllegalArgumentException.class, "yarn");
+        Spec moe = new Spec();
+        moe.experts = 8;
+        assertMessage(moe, IllegalArgumentException.class, "expert_count");
+        Spec act = new Spec();
+        act.activation = "mish";
+        assertMessage(act, IllegalArgumentException.class, "mish");
+        Spec heads = new Spec();
+        heads.kvHeads = 3;
+        assertMessage(heads, IllegalArgumentException.class, "head_count_kv");
+    }
+
+    private void assertMessage(Spec s, Class<? extends Exception> type, String needle) throws Exception {
+        Path file = write(dir.resolve("bad-" + needle.replace('.', '_') + ".gguf"), s);
+        Exception e = assertThrows(type, () -> LanguageModel.open(file, ModelOptions.defaults()).close());
+        assertTrue(e.getMessage().contains(needle), e.getMessage());
+    }
+}

@@ -1,0 +1,169 @@
+package io.ruvector.sparse.model;
+
+import io.ruvector.sparse.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A deliberately plain float64 transformer written from the definitions, independent of the engine's code
+ * (no shared kernels, RoPE or attention), to check the engine on configurations the llama.cpp references do
+ * not cover: partial RoPE, linear scaling, frequency factors, other activations, ungated blocks, MQA.
+ */
+final class NaiveForward {
+
+    private final ModelConfig c;
+    private final double[][] embd;
+    private final double[][] output;
+    private final double[] outNorm;
+    private final double[] freqFactors;
+    private final List<double[][][]> layers = new ArrayList<>();   // per layer: wq, wk, wv, wo, gate, up, down
+    private final List<double[][]> vectors = new ArrayList<>();    // per layer: attnNorm, ffnNorm, bq, bk, bv
+    private final List<double[][]> keys = new ArrayList<>();       // per layer: [pos][kvDim]
+    private final List<double[][]> values = new ArrayList<>();
+
+    NaiveForward(LanguageModel model) {
+        c = model.config();
+        ModelWeights w = model.weights();
+        embd = matrix(w.tokenEmbedding());
+        output = matrix(w.output());
+        outNorm = vector(w.outputNorm());
+        freqFactors = w.ropeFreqs() == null ? null : vector(w.ropeFreqs());
+        for (LayerWeights l : w.layers()) {
+            layers.add(new double[][][]{matrix(l.wq()), matrix(l.wk()), matrix(l.wv()), matrix(l.wo()),
+                    l.gate() == null ? null : matrix(l.gate()), matrix(l.up()), matrix(l.down())});
+            vectors.add(new double[][]{vector(l.attnNorm()), vector(l.ffnNorm()), vector(l.bq()), vector(l.bk()), vector(l.bv())});
+            keys.add(new double[c.contextLength()][]);
+            values.add(new double[c.contextLength()][]);
+        }
+    }
+
+    /** Logits after each token, appended at positions 0, 1, ... */
+    double[][] run(int[] tokens) {
+        double[][] result = new double[tokens.length][];
+        for (int pos = 0; pos < tokens.length; pos++) result[pos] = step(tokens[pos], pos);
+        return result;
+    }
+
+    private double[] step(int token, int pos) {
+        double[] x = embd[token].clone();
+        for (int l = 0; l < c.layers(); l++) {
+            double[][][] m = layers.get(l);
+            double[][] v = vectors.get(l);
+            double[] h = norm(x, v[0]);
+            double[] q = add(mul(m[0], h), v[2]);
+            double[] k = add(mul(m[1], h), v[3]);
+            double[] val = add(mul(m[2], h), v[4]);
+            for (int head = 0; head < c.heads(); head++) rope(q, head * c.headDim(), pos);
+            for (int head = 0; head < c.kvHeads(); head++) rope(k, head * c.headDim(), pos);
+            keys.get(l)[pos] = k;
+            values.get(l)[pos] = val;
+            double[] att = new double[c.qDim()];
+            for (int head = 0; head < c.heads(); head++) {
+                int kvOff = head / (c.heads() / c.kvHeads()) * c.headDim();
+                int qOff = head * c.headDim();
+                double[] s = new double[pos + 1];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int p = 0; p <= pos; p++) {
+                    double d = 0;
+                    for (int i = 0; i < c.headDim(); i++) d += q[qOff + i] * keys.get(l)[p][kvOff + i];
+                    s[p] = d / Math.sqrt(c.headDim());
+                    max = Math.max(max, s[p]);
+                }
+                double sum = 0;
+                for (int p = 0; p <= pos; p++) sum += s[p] = Math.exp(s[p] - max);
+                for (int p = 0; p <= pos; p++) {
+                    for (int i = 0; i < c.headDim(); i++) att[qOff + i] += s[p] / sum * values.get(l)[p][kvOff + i];
+                }
+            }
+            x = add(x, mul(m[3], att));
+            h = norm(x, v[1]);
+            double[] up = mul(m[5], h);
+            double[] act = new double[c.ffnDim()];
+            double[] gate = m[4] == null ? null : mul(m[4], h);
+            for (int i = 0; i < act.length; i++) act[i] = gate == null ? activation(up[i]) : activation(gate[i]) * up[i];
+            x = add(x, mul(m[6], act));
+        }
+        return mul(output, norm(x, outNorm));
+    }
+
+    private void rope(double[] v, int off, int pos) {
+        int d = c.ropeDims();
+        for (int i = 0; i < d / 2; i++) {
+            double freq = Math.pow(c.ropeBase(), -2.0 * i / d);
+            if (freqFactors != null) freq /= freqFactors[i];
+            double theta = pos / c.ropeScale() * freq;
+            int a = c.ropeStyle() == RopeStyle.INTERLEAVED ? off + 2 * i : off + i;
+            int b = c.ropeStyle() == RopeStyle.INTERLEAVED ? a + 1 : off + i + d / 2;
+            double x0 = v[a];
+            double x1 = v[b];
+            v[a] = x0 * Math.cos(theta) - x1 * Math.sin(theta);
+            v[b] = x0 * Math.sin(theta) + x1 * Math.cos(theta);
+        }
+    }
+
+    private double activation(double x) {
+        return switch (c.activation()) {
+            case SILU -> x / (1 + Math.exp(-x));
+            case RELU -> Math.max(0, x);
+            case RELU_SQUARED -> x > 0 ? x * x : 0;
+            case GELU_TANH -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+            case GELU -> x * phi(x);
+        };
+    }
+
+    /** Standard normal CDF by Simpson integration of the density (no shared erf code). */
+    private static double phi(double x) {
+        int n = 2000;
+        double a = 0;
+        double h = x / n;
+        double s = 0;
+        for (int i = 0; i <= n; i++) {
+            double t = a + i * h;
+            double f = Math.exp(-t * t / 2) / Math.sqrt(2 * Math.PI);
+            s += (i == 0 || i == n) ? f : (i % 2 == 1 ? 4 * f : 2 * f);
+        }
+        return 0.5 + s * h / 3;
+    }
+
+    private double[] norm(double[] x, double[] w) {
+        double ss = 0;
+        for (double v : x) ss += v * v;
+        double scale = 1 / Math.sqrt(ss / x.length + c.rmsEps());
+        double[] out = new double[x.length];
+        for (int i = 0; i < x.length; i++) out[i] = x[i] * scale * w[i];
+        return out;
+    }
+
+    private static double[] mul(double[][] m, double[] x) {
+        double[] out = new double[m.length];
+        for (int r = 0; r < m.length; r++) {
+            double s = 0;
+            for (int i = 0; i < x.length; i++) s += m[r][i] * x[i];
+            out[r] = s;
+        }
+        return out;
+    }
+
+    private static double[] add(double[] a, double[] b) {
+        if (b == null) return a;
+        double[] out = a.clone();
+        for (int i = 0; i < a.length; i++) out[i] += b[i];
+        return out;
+    }
+
+    private static double[][] matrix(Tensor t) {
+        float[] f = t.toFloatArray();
+        double[][] m = new double[t.rows()][t.cols()];
+        for (int r = 0; r < t.rows(); r++) for (int i = 0; i < t.cols(); i++) m[r][i] = f[r * t.cols() + i];
+        return m;
+    }
+
+    private static double[] vector(Tensor t) {
+        if (t == null) return null;
+        float[] f = t.toFloatArray();
+        double[] v = new double[f.length];
+        for (int i = 0; i < f.length; i++) v[i] = f[i];
+        return v;
+    }
+}

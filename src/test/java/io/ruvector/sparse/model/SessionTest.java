@@ -1,0 +1,166 @@
+package io.ruvector.sparse.model;
+
+import io.ruvector.sparse.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Session semantics: thread-count independence, batching, rewind, concurrency, errors. */
+class SessionTest {
+
+    private static final String STORIES = "models/stories260K.gguf";
+    private static final String QWEN = "reference/syn-qwen2.F32.gguf";
+    private static final int[] PROMPT = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421};
+
+    private static LanguageModel open(String fixture, ModelOptions o) throws Exception {
+        return LanguageModel.open(Fixtures.require(fixture), o);
+    }
+
+    /** Prompt logits at every position, then 8 greedy decode steps' logits, concatenated. */
+    private static float[] run(LanguageModel model, int[] prompt) {
+        try (Session s = model.newSession()) {
+            float[] all = s.evaluateAll(prompt);
+            int vocab = model.config().vocabSize();
+            float[] out = new float[all.length + 8 * vocab];
+            System.arraycopy(all, 0, out, 0, all.length);
+            int next = s.logits().argmax();
+            for (int i = 0; i < 8; i++) {
+                Logits l = s.evaluate(next);
+                l.copyTo(new float[vocab]);
+                System.arraycopy(l.toArray(), 0, out, all.length + i * vocab, vocab);
+                next = l.argmax();
+            }
+            return out;
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {STORIES, QWEN})
+    void resultsAreIdenticalForOneAndTwoThreads(String fixture) throws Exception {
+        float[] one;
+        float[] two;
+        try (LanguageModel m = open(fixture, ModelOptions.defaults().withThreads(1).withBatchSize(5))) {
+            one = run(m, PROMPT);
+        }
+        try (LanguageModel m = open(fixture, ModelOptions.defaults().withThreads(2).withBatchSize(5))) {
+            two = run(m, PROMPT);
+        }
+        assertArrayEquals(one, two, "bitwise equal logits for 1 and 2 threads");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {STORIES, QWEN})
+    void batchedPromptMatchesTokenByToken(String fixture) throws Exception {
+        try (LanguageModel batched = open(fixture, ModelOptions.defaults().withThreads(1).withBatchSize(64));
+             LanguageModel single = open(fixture, ModelOptions.defaults().withThreads(1).withBatchSize(1));
+             Session a = batched.newSession();
+             Session b = single.newSession()) {
+            float[] all = a.evaluateAll(PROMPT);
+            int vocab = batched.config().vocabSize();
+            float max = 0;
+            for (int t = 0; t < PROMPT.length; t++) {
+                float[] row = b.evaluate(PROMPT[t]).toArray();
+                for (int v = 0; v < vocab; v++) max = Math.max(max, Math.abs(row[v] - all[t * vocab + v]));
+            }
+            assertTrue(max < 2e-5, "batched vs token-by-token max diff " + max);
+            assertEquals(PROMPT.length, a.position());
+            assertEquals(PROMPT.length, b.position());
+        }
+    }
+
+    @Test
+    void evaluateReturnsTheLastRowOfEvaluateAll() throws Exception {
+        try (LanguageModel m = open(STORIES, ModelOptions.defaults().withThreads(1).withBatchSize(4));
+             Session a = m.newSession(); Session b = m.newSession()) {
+            float[] all = a.evaluateAll(PROMPT);
+            float[] last = b.evaluate(PROMPT).toArray();
+            int vocab = m.config().vocabSize();
+            float[] expected = new float[vocab];
+            System.arraycopy(all, (PROMPT.length - 1) * vocab, expected, 0, vocab);
+            assertArrayEquals(expected, last);
+        }
+    }
+
+    @Test
+    void rewindRecomputesTheSameLogits() throws Exception {
+        try (LanguageModel m = open(STORIES, ModelOptions.defaults().withThreads(1));
+             Session s = m.newSession()) {
+            s.evaluate(PROMPT);
+            float[] before = s.evaluate(300).toArray();
+            s.rewind(PROMPT.length);
+            s.evaluate(77);   // overwrite the cache slot, then go back again
+            s.rewind(PROMPT.length);
+            assertArrayEquals(before, s.evaluate(300).toArray());
+            s.reset();
+            assertEquals(0, s.position());
+            float[] fresh = s.evaluate(PROMPT).toArray();
+            try (Session t = m.newSession()) {
+                assertArrayEquals(t.evaluate(PROMPT).toArray(), fresh);
+            }
+            assertThrows(IllegalArgumentException.class, () -> s.rewind(PROMPT.length + 1));
+            assertThrows(IllegalArgumentException.class, () -> s.rewind(-1));
+        }
+    }
+
+    @Test
+    void concurrentSessionsOnOneModelDoNotInterfere() throws Exception {
+        try (LanguageModel m = open(QWEN, ModelOptions.defaults().withThreads(2).withBatchSize(3))) {
+            float[] expected = run(m, PROMPT);
+            int[] other = {1, 300, 301, 302, 303, 304, 305};
+            float[] expectedOther = run(m, other);
+            ExecutorService ex = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<float[]>> futures = new ArrayList<>();
+                for (int i = 0; i < 8; i++) {
+                    int[] p = i % 2 == 0 ? PROMPT : other;
+                    futures.add(ex.submit(() -> run(m, p)));
+                }
+                for (int i = 0; i < futures.size(); i++) {
+                    assertArrayEquals(i % 2 == 0 ? expected : expectedOther, futures.get(i).get(), "session " + i);
+                }
+            } finally {
+                ex.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void badInputAndUseAfterCloseAreClearErrors() throws Exception {
+        Path path = Fixtures.require(STORIES);
+        LanguageModel m = LanguageModel.open(path, ModelOptions.defaults().withThreads(1).withContextLength(16));
+        Session s = m.newSession();
+        assertEquals(16, s.contextLength());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> s.evaluate(1, 512));
+        assertTrue(bad.getMessage().contains("512"), bad.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> s.evaluate(-1));
+        assertThrows(IllegalArgumentException.class, () -> s.evaluate(new int[0]));
+        assertEquals(0, s.position(), "rejected input leaves the session unchanged");
+        IllegalStateException full = assertThrows(IllegalStateException.class, () -> s.evaluate(new int[17]));
+        assertTrue(full.getMessage().contains("context"), full.getMessage());
+        s.evaluate(new int[16]);
+        assertThrows(IllegalStateException.class, () -> s.evaluate(1));
+
+        Session closedFirst = m.newSession();
+        closedFirst.close();
+        assertThrows(IllegalStateException.class, () -> closedFirst.evaluate(1));
+        assertThrows(IllegalStateException.class, closedFirst::position);
+
+        m.close();
+        assertThrows(IllegalStateException.class, () -> s.evaluate(1));
+        assertThrows(IllegalStateException.class, m::newSession);
+        s.close();
+        m.close();
+    }
+}
