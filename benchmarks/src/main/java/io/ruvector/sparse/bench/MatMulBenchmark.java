@@ -1,10 +1,8 @@
 package io.ruvector.sparse.bench;
 
 import io.ruvector.sparse.gguf.GgmlType;
-import io.ruvector.sparse.kernels.MatVec;
+import io.ruvector.sparse.kernels.MatMul;
 import io.ruvector.sparse.kernels.Parallel;
-import io.ruvector.sparse.quant.Int8DotProduct;
-import io.ruvector.sparse.quant.Q8Activation;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;
 import io.ruvector.sparse.tensor.Tensor;
@@ -26,8 +24,8 @@ import java.lang.foreign.Arena;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Batched product (prompt processing) per tensor type: {@code tokens} activation vectors against one matrix,
- * each weight row read once. Secondary {@code bytes}: weight bytes per second; multiply by {@code tokens} for the
+ * Batched product (prompt processing, {@link MatMul}) per tensor type: {@code tokens} activation vectors
+ * against one matrix, each weight row read once. Secondary {@code bytes}: weight bytes per second; multiply by {@code tokens} for the
  * "per-token" weight rate, i.e. tokens/s = score * tokens for this matrix.
  */
 @State(Scope.Benchmark)
@@ -50,16 +48,12 @@ public class MatMulBenchmark {
     @Param({"1", "2"})
     public int threads;
 
-    /** F32: decode each row once, float dot products; INT8: one int8 dot product per row and token. */
-    @Param({"F32", "INT8"})
-    public String precision;
-
     private Arena arena;
     private Parallel pool;
     private Tensor[] matrices;
     private int next;
     private float[] xs;
-    private Q8Activation xsq;
+    private MatMul matmul;
     private float[] out;
 
     @Setup(Level.Trial)
@@ -67,8 +61,6 @@ public class MatMulBenchmark {
         GgmlType ggml = GgmlType.valueOf(type);
         if (!TensorTypes.isSupported(ggml)) throw new IllegalStateException(type + " is not registered in TensorTypes (yet)");
         TensorType t = TensorTypes.of(ggml);
-        boolean int8 = precision.equals("INT8");
-        if (int8 && !(t instanceof Int8DotProduct)) throw new IllegalStateException(type + " has no int8 kernel");
         String[] rc = shape.split("x");
         int rows = Integer.parseInt(rc[0]);
         int cols = Integer.parseInt(rc[1]);
@@ -76,12 +68,9 @@ public class MatMulBenchmark {
         // Compute-bound: a few matrices suffice, but more than the caches hold.
         matrices = Weights.matrices(arena, t, rows, cols, 200_000_000L, false);
         xs = Weights.activations(tokens * cols);
-        if (int8) {
-            xsq = new Q8Activation(tokens * cols);
-            xsq.quantize(xs, 0, tokens * cols);
-        }
         out = new float[tokens * rows];
         pool = new Parallel(threads);
+        matmul = new MatMul(pool);
     }
 
     @TearDown(Level.Trial)
@@ -94,7 +83,7 @@ public class MatMulBenchmark {
     public float matmul(Traffic traffic) {
         Tensor w = matrices[next];
         next = next + 1 == matrices.length ? 0 : next + 1;
-        MatVec.matmul(w, xs, xsq, tokens, out, pool);
+        matmul.multiply(w, xs, 0, tokens, out, 0);
         traffic.bytes += w.data().byteSize();
         return out[0];
     }
