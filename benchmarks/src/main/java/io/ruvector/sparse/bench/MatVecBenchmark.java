@@ -44,8 +44,11 @@ public class MatVecBenchmark {
     @Param({"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL", "F16", "BF16", "F32", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
     public String type;
 
-    /** rows x cols: the FFN shape of a 7B (4096x11008) and of TinyLlama (2048x5632). */
-    @Param({"4096x11008", "2048x5632"})
+    /**
+     * rows x cols: the FFN down projections of a 7B (4096x11008) and of TinyLlama (2048x5632), whose long rows
+     * need a 44 / 22 KB float activation, and the gate/up shapes (11008x4096, 5632x2048).
+     */
+    @Param({"4096x11008", "2048x5632", "11008x4096", "5632x2048"})
     public String shape;
 
     @Param({"1", "2"})

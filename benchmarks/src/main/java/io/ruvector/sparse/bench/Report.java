@@ -29,6 +29,10 @@ import java.util.Map;
  * java --add-modules jdk.incubator.vector -cp target/benchmarks.jar io.ruvector.sparse.bench.Report \
  *     [types=Q8_0,Q4_0|all] [shapes=2048x5632,4096x11008] [threads=1,2] [precisions=F32,INT8] [rounds=3] [seconds=1]
  * </pre>
+ * Shapes are rows x cols; the default two are the down projections (long rows); add 5632x2048 or 11008x4096
+ * for the gate/up shapes.
+ * <pre>
+ * </pre>
  */
 public final class Report {
 
