@@ -1,19 +1,25 @@
 package io.ruvector.sparse.kernels;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A dedicated pool that splits a range of rows into one contiguous slice per thread.
+ * A dedicated pool that splits a range of rows into one contiguous slice per thread, built for the ~150
+ * short parallel loops a decoded token needs.
  *
- * <p>Each output element is computed by exactly one thread, whole, so results never depend on the
- * thread count: work is divided by output rows, never inside one dot product.
+ * <p>Dispatch is cheap: the workers are persistent threads that, after finishing a slice, spin for a short
+ * while ({@link #SPIN_NANOS}; not at all when the pool has more threads than the machine has processors)
+ * watching a generation counter and only then park; the caller publishes a job by
+ * bumping the counter and runs slice 0 itself, then waits (spin, then park) for the others. No task objects,
+ * no futures, no allocation per call.
  *
- * <p>The calling thread computes the first slice and {@code threads - 1} persistent workers the others.
- * A call allocates nothing (decoding runs hundreds of these per token): the job is handed over through
- * fields published by a volatile generation counter, and threads wait by spinning briefly, then parking.
- * Calls are serialized, so one pool may be shared by several threads; a body that itself calls
- * {@link #forRange} on the same pool from a worker runs that inner loop inline.
+ * <p>Slices are static: with {@code p} parts, part {@code k} is {@code [n*k/p, n*(k+1)/p)}. Each output element
+ * is computed by exactly one thread, whole, so results never depend on the thread count.
+ *
+ * <p>Calls from several threads are serialized; a call made from inside a running body (nested parallelism)
+ * runs serially on the calling thread. Use after {@link #close()} throws {@link IllegalStateException}.
  */
 public final class Parallel implements AutoCloseable {
 
@@ -23,34 +29,36 @@ public final class Parallel implements AutoCloseable {
         void run(int from, int to);
     }
 
-    /** How long a waiting thread spins before it parks: long enough to bridge the gap between two loops. */
-    private static final long SPIN_NANOS = 50_000;
+    /** How long an idle thread spins before it parks: long enough to cover the gap between two matvecs. */
+    public static final long SPIN_NANOS = 100_000;
+
+    /** {@link #SPIN_NANOS}, or 0 when there are more threads than processors and spinning would steal their time. */
+    private final long spinNanos;
 
     private final int threads;
-    private final Thread[] workers;
+    private final Worker[] workers;
+    private final ReentrantLock dispatch = new ReentrantLock();
     private final AtomicInteger pending = new AtomicInteger();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
-    // The job in flight: written by the caller before the volatile write of generation, read by workers after
-    // reading it.
+    // The current job, written by the dispatching thread before the volatile generation bump.
     private RangeBody body;
     private int n;
     private int parts;
-    private volatile Thread caller;   // the thread inside forRange, if any
-    private volatile Throwable failure;
-    private volatile int generation;
+    private volatile long generation;
+    private volatile Thread waiter;
+    private volatile boolean waiterParked;
     private volatile boolean closed;
 
     public Parallel(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, not " + threads);
         this.threads = threads;
-        this.workers = new Thread[threads - 1];
-        for (int i = 0; i < workers.length; i++) {
-            int slice = i + 1;
-            Thread t = new Thread(() -> workLoop(slice), "sparse-infer-worker-" + slice);
-            t.setDaemon(true);
-            workers[i] = t;
+        this.spinNanos = threads <= Runtime.getRuntime().availableProcessors() ? SPIN_NANOS : 0;
+        this.workers = new Worker[threads - 1];
+        for (int k = 0; k < workers.length; k++) {
+            workers[k] = new Worker(k + 1);
+            workers[k].thread.start();
         }
-        for (Thread t : workers) t.start();
     }
 
     /** A pool with one thread per available processor. */
@@ -58,85 +66,126 @@ public final class Parallel implements AutoCloseable {
 
     public int threads() { return threads; }
 
+    /** The slice part {@code k} of {@code parts} gets of {@code [0, n)}: its start (end = start of k+1). */
+    public static int sliceStart(int n, int parts, int k) { return (int) ((long) n * k / parts); }
+
     /** Runs {@code body} over {@code [0, n)} split into one contiguous slice per thread; returns when all are done. */
     public void forRange(int n, RangeBody body) {
+        if (closed) throw new IllegalStateException("Parallel pool is closed");
+        if (n < 0) throw new IllegalArgumentException("negative range " + n);
         int parts = Math.min(threads, n);
-        Thread self = Thread.currentThread();
-        if (parts <= 1 || self == caller || isWorker(self)) {   // nested inside a loop of this pool: inline
+        if (parts <= 1 || dispatch.isHeldByCurrentThread() || Thread.currentThread() instanceof WorkerThread) {
             if (n > 0) body.run(0, n);
             return;
         }
-        synchronized (this) {
-            if (closed) throw new IllegalStateException("thread pool is closed");
+        dispatch.lock();
+        try {
+            if (closed) throw new IllegalStateException("Parallel pool is closed");
             this.body = body;
             this.n = n;
             this.parts = parts;
-            this.caller = Thread.currentThread();
-            this.failure = null;
-            pending.set(workers.length);   // every worker acknowledges every job, so none can miss one
-            generation++;
-            for (Thread w : workers) LockSupport.unpark(w);
+            // Every worker acknowledges every job (idle ones too), so none can lag into the next job's fields.
+            pending.set(workers.length);
+            waiter = Thread.currentThread();
+            generation = generation + 1;
+            for (Worker w : workers) {
+                if (w.sleeping) LockSupport.unpark(w.thread);
+            }
+            Throwable own = null;
             try {
-                body.run(0, end(n, parts, 0));
+                body.run(0, sliceStart(n, parts, 1));
             } catch (Throwable t) {
-                failure = t;
+                own = t;
             }
             awaitWorkers();
             this.body = null;
-            this.caller = null;
-            Throwable f = failure;
-            if (f != null) {
-                failure = null;
-                if (f instanceof RuntimeException re) throw re;
-                if (f instanceof Error err) throw err;
-                throw new IllegalStateException(f);
-            }
+            Throwable t = own != null ? own : failure.getAndSet(null);
+            failure.set(null);
+            if (t instanceof RuntimeException re) throw re;
+            if (t instanceof Error err) throw err;
+            if (t != null) throw new IllegalStateException(t);
+        } finally {
+            dispatch.unlock();
         }
-    }
-
-    private static int end(int n, int parts, int p) { return (int) ((long) n * (p + 1) / parts); }
-
-    private boolean isWorker(Thread t) {
-        for (Thread w : workers) if (w == t) return true;
-        return false;
     }
 
     private void awaitWorkers() {
-        long start = System.nanoTime();
+        long start = 0;
+        int spins = 0;
         while (pending.get() != 0) {
-            if (System.nanoTime() - start < SPIN_NANOS) Thread.onSpinWait();
-            else LockSupport.park(this);
+            if (++spins < 1024 && spinNanos > 0) {
+                Thread.onSpinWait();
+            } else if (start == 0) {
+                start = System.nanoTime();
+            } else if (System.nanoTime() - start < spinNanos) {
+                Thread.onSpinWait();
+            } else {
+                waiterParked = true;
+                if (pending.get() != 0) LockSupport.parkNanos(this, 1_000_000);
+                waiterParked = false;
+            }
         }
     }
 
-    private void workLoop(int slice) {
-        int seen = 0;
-        while (true) {
-            long start = System.nanoTime();
-            while (generation == seen && !closed) {
-                if (System.nanoTime() - start < SPIN_NANOS) Thread.onSpinWait();
-                else LockSupport.park(this);
-            }
-            if (closed) return;
-            seen = generation;
-            int parts = this.parts;
-            if (slice < parts) {
-                int n = this.n;
-                try {
-                    body.run(end(n, parts, slice - 1), end(n, parts, slice));
-                } catch (Throwable t) {
-                    failure = t;
-                }
-            }
-            Thread c = caller;
-            if (pending.decrementAndGet() == 0) LockSupport.unpark(c);
-        }
-    }
-
-    /** Stops the workers, after the loop in flight if any. Idempotent. */
     @Override
-    public synchronized void close() {
+    public void close() {
         closed = true;
-        for (Thread t : workers) LockSupport.unpark(t);
+        for (Worker w : workers) LockSupport.unpark(w.thread);
+    }
+
+    private static final class WorkerThread extends Thread {
+        WorkerThread(Runnable r, String name) {
+            super(r, name);
+            setDaemon(true);
+        }
+    }
+
+    private final class Worker implements Runnable {
+        final int index;
+        final Thread thread;
+        volatile boolean sleeping;
+
+        Worker(int index) {
+            this.index = index;
+            this.thread = new WorkerThread(this, "sparse-infer-worker-" + index);
+        }
+
+        @Override
+        public void run() {
+            // Generation 0 is the state before any job; reading the field here instead could skip a job
+            // published before this thread got to run.
+            long seen = 0;
+            while (true) {
+                long g = awaitJob(seen);
+                if (g < 0) return;
+                seen = g;
+                if (index < parts) {
+                    try {
+                        body.run(sliceStart(n, parts, index), sliceStart(n, parts, index + 1));
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                    }
+                }
+                if (pending.decrementAndGet() == 0 && waiterParked) LockSupport.unpark(waiter);
+            }
+        }
+
+        /** Spins, then parks, until the generation moves past {@code seen}; -1 when the pool closed. */
+        private long awaitJob(long seen) {
+            long start = System.nanoTime();
+            int spins = 0;
+            while (true) {
+                long g = generation;
+                if (g != seen) return g;
+                if (closed) return -1;
+                if (spinNanos > 0 && ((++spins & 255) != 0 || System.nanoTime() - start < spinNanos)) {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                sleeping = true;
+                if (generation == seen && !closed) LockSupport.park(this);
+                sleeping = false;
+            }
+        }
     }
 }

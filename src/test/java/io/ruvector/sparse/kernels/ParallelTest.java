@@ -102,4 +102,38 @@ class ParallelTest {
         pool.close();
         assertThrows(IllegalStateException.class, () -> pool.forRange(10, (a, b) -> {}));
     }
+
+    @Test
+    void slicesAreTheStaticPartsSliceStartNames() {
+        try (Parallel pool = new Parallel(3)) {
+            for (int n : new int[] {0, 1, 2, 3, 4, 10, 1000, 4097}) {
+                java.util.Set<List<Integer>> slices = java.util.concurrent.ConcurrentHashMap.newKeySet();
+                pool.forRange(n, (from, to) -> slices.add(List.of(from, to)));
+                int parts = Math.min(3, n);
+                java.util.Set<List<Integer>> expected = new java.util.HashSet<>();
+                for (int k = 0; k < parts; k++) expected.add(List.of(Parallel.sliceStart(n, parts, k), Parallel.sliceStart(n, parts, k + 1)));
+                assertEquals(expected, slices, "n=" + n);
+            }
+        }
+    }
+
+    @Test
+    void manyShortJobsLoseNoWorkEvenWithMoreThreadsThanProcessors() {
+        for (int threads : new int[] {2, Runtime.getRuntime().availableProcessors() + 2}) {
+            try (Parallel pool = new Parallel(threads)) {
+                java.util.concurrent.atomic.AtomicLong total = new java.util.concurrent.atomic.AtomicLong();
+                long expected = 0;
+                for (int job = 0; job < 3_000; job++) {
+                    int n = 1 + job % 64;
+                    expected += (long) n * (n - 1) / 2;
+                    pool.forRange(n, (from, to) -> {
+                        long s = 0;
+                        for (int i = from; i < to; i++) s += i;
+                        total.addAndGet(s);
+                    });
+                }
+                assertEquals(expected, total.get(), threads + " threads");
+            }
+        }
+    }
 }
