@@ -94,12 +94,18 @@ public final class SparseModel implements AutoCloseable {
             }
             calibratedFrequency[l] = sidecar.frequency(l).orElse(null);
         }
-        if (o.hotBytes() > 0) {
+        long hotBytes = o.hotBytes();
+        if (hotBytes == SparseOptions.HOT_AUTO) {
+            double all = 0;
+            for (HotColdTiers.Layer tl : tierLayers) all += (double) LayerRows.slotBytes(tl.gate(), tl.up(), tl.downT()) * tl.gate().rows();
+            hotBytes = (long) (SparseOptions.AUTO_HOT_FRACTION * all);
+        }
+        if (hotBytes > 0) {
             float[][] freq = new float[n][];
             for (int l = 0; l < n; l++) {
                 freq[l] = calibratedFrequency[l] != null ? calibratedFrequency[l] : new float[c.ffnDim()];
             }
-            this.tiers = HotColdTiers.build(tierLayers, freq, o.hotBytes(), o.lockHot());
+            this.tiers = HotColdTiers.build(tierLayers, freq, hotBytes, o.lockHot());
         } else {
             this.tiers = null;
         }
