@@ -13,10 +13,12 @@ import io.ruvector.sparse.model.Session;
 import io.ruvector.sparse.tensor.Tensor;
 
 import java.io.IOException;
+import java.lang.ref.WeakReference;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Function;
 
 /**
@@ -46,7 +48,8 @@ public final class SparseModel implements AutoCloseable {
     private final int[] topK;
     private final HotColdTiers tiers;
     private final List<FeedForward> feedForward;
-    private final List<SessionState> sessions = new CopyOnWriteArrayList<>();
+    /** Every session's state, weakly: a session dropped by its user takes its state with it. */
+    private final Queue<WeakReference<SessionState>> sessions = new ConcurrentLinkedQueue<>();
     private final Function<FfnContext, SessionState> stateFactory = c -> newState();
     private final long[][] liveCounts;
     private final float[][] calibratedFrequency;
@@ -184,13 +187,13 @@ public final class SparseModel implements AutoCloseable {
     /** The counts of every session so far, merged (approximate while sessions are running). */
     public SparseStats stats() {
         SparseStats all = new SparseStats(layers.length);
-        for (SessionState s : sessions) all.add(s.scratch.stats());
+        for (SessionState s : liveSessions()) all.add(s.scratch.stats());
         return all;
     }
 
     /** Forgets the counts of every session. */
     public void resetStats() {
-        for (SessionState s : sessions) s.scratch.stats().reset();
+        for (SessionState s : liveSessions()) s.scratch.stats().reset();
     }
 
     /**
@@ -243,8 +246,19 @@ public final class SparseModel implements AutoCloseable {
         }
         SessionState s = new SessionState(new SparseScratch(layers.length, c.ffnDim(), hidden), cache,
                 tiers == null ? null : tiers.newSnapshot(), layers.length, c.ffnDim());
-        sessions.add(s);
+        sessions.add(new WeakReference<>(s));
         return s;
+    }
+
+    /** The states of sessions still reachable; forgets the others. */
+    private List<SessionState> liveSessions() {
+        List<SessionState> live = new ArrayList<>();
+        for (var it = sessions.iterator(); it.hasNext(); ) {
+            SessionState s = it.next().get();
+            if (s == null) it.remove();
+            else live.add(s);
+        }
+        return live;
     }
 
     SessionState state(FfnContext ctx) { return ctx.local(this, stateFactory); }
