@@ -3,7 +3,10 @@ package io.ruvector.sparse.cli;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.TensorInfo;
 import io.ruvector.sparse.model.LanguageModel;
+import io.ruvector.sparse.model.LayerWeights;
 import io.ruvector.sparse.model.Session;
+import io.ruvector.sparse.sparse.SparseModel;
+import io.ruvector.sparse.sparse.SparseStats;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -57,12 +60,15 @@ public final class BenchCommand implements Callable<Integer> {
     private boolean bandwidth;
 
     @Mixin
+    private SparseArgs sparseArgs;
+
+    @Mixin
     private CommonOptions common;
 
     /** What one test measured. */
     record Result(String model, long modelBytes, int threads, String test, int nPrompt, int nGen, int repetitions,
                   Stats tokensPerSecond, double[] samples, double weightBytesPerToken, double allocatedBytesPerToken,
-                  double bandwidthBytesPerSecond) {
+                  double bandwidthBytesPerSecond, String extraJson) {
 
         /** Decode's share of the measured bandwidth: tokens/s x bytes per token / bytes per second. */
         double bandwidthFraction() {
@@ -91,11 +97,12 @@ public final class BenchCommand implements Callable<Integer> {
                 s.append(",\"bandwidth_bytes_per_second\":").append(num(bandwidthBytesPerSecond));
                 s.append(",\"bandwidth_fraction\":").append(num(bandwidthFraction()));
             }
+            if (extraJson != null) s.append(',').append(extraJson);
             return s.append('}').toString();
         }
 
         /** A JSON number: integers exactly, others to 8 significant digits. */
-        private static String num(double v) {
+        static String num(double v) {
             if (v == Math.rint(v) && Math.abs(v) < 1e15) return Long.toString((long) v);
             return new java.math.BigDecimal(v).round(new java.math.MathContext(8)).stripTrailingZeros().toPlainString();
         }
@@ -111,7 +118,9 @@ public final class BenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         List<Result> results = new ArrayList<>();
-        try (LanguageModel model = modelArgs.open(err); Session session = model.newSession()) {
+        SparseRun sparseRun = null;
+        try (LanguageModel model = modelArgs.open(err); SparseModel sparse = sparseArgs.attach(model);
+             Session session = model.newSession(); Session sparseSession = sparse == null ? null : sparse.newSession()) {
             int context = session.contextLength();
             if (promptTokens > context || genTokens > context) {
                 throw new IllegalArgumentException("-p " + promptTokens + " / -n " + genTokens
@@ -137,16 +146,22 @@ public final class BenchCommand implements Callable<Integer> {
                             session.evaluate(prompt);
                         }));
             }
-            if (genTokens > 0) {
+            if (genTokens > 0 && sparse == null) {
                 int first = bos(model);
                 results.add(run(name, gguf.fileSize(), threads, "tg" + genTokens, 0, genTokens, weightBytes, bw, err, () -> {
                     session.reset();
                     int token = first;
                     for (int i = 0; i < genTokens; i++) token = session.evaluate(token).argmax();
                 }));
+            } else if (genTokens > 0) {
+                sparseRun = runDenseAndSparse(model, sparse, session, sparseSession, name, gguf.fileSize(), threads,
+                        weightBytes, bw, err);
+                results.add(sparseRun.dense());
+                results.add(sparseRun.sparse());
             }
         }
         print(results, out);
+        if (sparseRun != null && !json) printSparse(sparseRun, out);
         return Main.EXIT_OK;
     }
 
@@ -168,7 +183,132 @@ public final class BenchCommand implements Callable<Integer> {
             tps[r] = tokens * 1e9 / nanos;
         }
         return new Result(name, modelBytes, threads, test, nPrompt, nGen, repetitions, Stats.of(tps), tps,
-                weightBytesPerToken, allocated / (double) (tokens * (long) repetitions), bandwidthBytesPerSecond);
+                weightBytesPerToken, allocated / (double) (tokens * (long) repetitions), bandwidthBytesPerSecond, null);
+    }
+
+    /**
+     * Dense and sparse token generation in the same run, alternating (dense, sparse, dense, sparse, ...) so a
+     * drifting machine hits both alike, then one untimed sparse pass that also computes every neuron to measure
+     * the predictor's recall.
+     */
+    private SparseRun runDenseAndSparse(LanguageModel model, SparseModel sparse, Session dense, Session sparseSession,
+                                        String name, long modelBytes, int threads, long weightBytes, double bw, PrintWriter err) {
+        int first = bos(model);
+        int[] denseTokens = new int[genTokens], sparseTokens = new int[genTokens];
+        err.println("running tg" + genTokens + " dense and sparse, alternating (" + warmup + " warm-up + " + repetitions
+                + " repetitions each) ...");
+        err.flush();
+        for (int w = 0; w < warmup; w++) {
+            generate(dense, first, denseTokens);
+            generate(sparseSession, first, sparseTokens);
+        }
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        double[] dTps = new double[repetitions], sTps = new double[repetitions];
+        long dAlloc = 0, sAlloc = 0;
+        for (int r = 0; r < repetitions; r++) {
+            long b0 = mx.getTotalThreadAllocatedBytes();
+            dTps[r] = generate(dense, first, denseTokens);
+            long b1 = mx.getTotalThreadAllocatedBytes();
+            sTps[r] = generate(sparseSession, first, sparseTokens);
+            long b2 = mx.getTotalThreadAllocatedBytes();
+            dAlloc += b1 - b0;
+            sAlloc += b2 - b1;
+        }
+        err.println("measuring recall (every neuron computed too, untimed) ...");
+        err.flush();
+        sparse.resetStats();
+        sparse.setMeasureRecall(true);
+        try {
+            generate(sparseSession, first, new int[genTokens]);
+        } finally {
+            sparse.setMeasureRecall(false);
+        }
+        SparseStats stats = sparse.stats();
+        long ffnBytes = 0;
+        for (LayerWeights w : model.weights().layers()) ffnBytes += bytes(w.gate()) + bytes(w.up()) + bytes(w.down());
+        double sparseBytes = weightBytes - ffnBytes + stats.bytesPerToken();
+        int agree = 0;
+        while (agree < genTokens && denseTokens[agree] == sparseTokens[agree]) agree++;
+        int neurons = model.config().ffnDim();
+        double speedup = Stats.of(sTps).median() / Stats.of(dTps).median();
+        SparseRun run = new SparseRun(null, null, stats, neurons, agree, genTokens, speedup, weightBytes, sparseBytes,
+                sparse.sidecar().file().path().getFileName().toString());
+        long tokens = (long) genTokens * repetitions;
+        Result d = new Result(name, modelBytes, threads, "tg" + genTokens, 0, genTokens, repetitions, Stats.of(dTps), dTps,
+                weightBytes, dAlloc / (double) tokens, bw, null);
+        Result s = new Result(name, modelBytes, threads, "tg" + genTokens + " sparse", 0, genTokens, repetitions, Stats.of(sTps),
+                sTps, sparseBytes, sAlloc / (double) tokens, bw, run.json());
+        return new SparseRun(d, s, stats, neurons, agree, genTokens, speedup, weightBytes, sparseBytes, run.sidecar());
+    }
+
+    private static double generate(Session s, int first, int[] tokens) {
+        s.reset();
+        long start = System.nanoTime();
+        int token = first;
+        for (int i = 0; i < tokens.length; i++) {
+            token = s.evaluate(token).argmax();
+            tokens[i] = token;
+        }
+        return tokens.length * 1e9 / (System.nanoTime() - start);
+    }
+
+    private static long bytes(io.ruvector.sparse.tensor.Tensor t) { return t == null ? 0 : t.rowBytes() * t.rows(); }
+
+    /** What the sparse half of a bench measured beyond speed. */
+    record SparseRun(Result dense, Result sparse, SparseStats stats, int neurons, int greedyAgreement, int steps, double speedup,
+                     double denseBytes, double sparseBytes, String sidecar) {
+
+        double meanDensity() {
+            double d = 0;
+            for (int l = 0; l < stats.layers(); l++) d += stats.density(l, neurons);
+            return d / stats.layers();
+        }
+
+        double meanFiring() {
+            double d = 0;
+            for (int l = 0; l < stats.layers(); l++) d += stats.firingDensity(l, neurons);
+            return d / stats.layers();
+        }
+
+        /** The sparse figures as JSON fields (without braces). */
+        String json() {
+            StringBuilder s = new StringBuilder();
+            s.append("\"sparse_sidecar\":\"").append(sidecar.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+            s.append(",\"speedup_vs_dense\":").append(Result.num(speedup));
+            s.append(",\"greedy_tokens_equal_to_dense\":").append(greedyAgreement);
+            s.append(",\"density\":").append(Result.num(meanDensity()));
+            s.append(",\"firing_density\":").append(Result.num(meanFiring()));
+            s.append(",\"recall\":").append(Result.num(stats.recall()));
+            s.append(",\"predictor_bytes_per_token\":").append(Result.num(stats.predictorBytesPerToken()));
+            s.append(",\"layers\":[");
+            for (int l = 0; l < stats.layers(); l++) {
+                if (l > 0) s.append(',');
+                s.append("{\"layer\":").append(l)
+                        .append(",\"density\":").append(Result.num(stats.density(l, neurons)))
+                        .append(",\"firing_density\":").append(Result.num(stats.firingDensity(l, neurons)))
+                        .append(",\"recall\":").append(Result.num(stats.recall(l)))
+                        .append(",\"down_rows\":").append(Result.num(stats.meanDownRows(l)))
+                        .append('}');
+            }
+            return s.append(']').toString();
+        }
+    }
+
+    private void printSparse(SparseRun r, PrintWriter out) {
+        SparseStats st = r.stats();
+        out.println();
+        out.printf(Locale.ROOT, "sparse (%s): tg%d %.2fx dense in the same run; greedy tokens equal to dense: %d / %d%n",
+                r.sidecar(), r.steps(), r.speedup(), r.greedyAgreement(), r.steps());
+        out.printf(Locale.ROOT, "weights read per token: dense %s, sparse %s (predictors %s = %.1f%% of sparse)%n",
+                bytes((long) r.denseBytes()), bytes((long) r.sparseBytes()), bytes((long) st.predictorBytesPerToken()),
+                100 * st.predictorBytesPerToken() / r.sparseBytes());
+        out.println("| layer | neurons computed | neurons firing | recall | down_t rows read |");
+        out.println("|---:|---:|---:|---:|---:|");
+        for (int l = 0; l < st.layers(); l++) {
+            out.printf(Locale.ROOT, "| %d | %.2f%% | %.2f%% | %.4f | %.0f |%n", l, 100 * st.density(l, r.neurons()),
+                    100 * st.firingDensity(l, r.neurons()), st.recall(l), st.meanDownRows(l));
+        }
+        out.printf(Locale.ROOT, "| all | %.2f%% | %.2f%% | %.4f | |%n", 100 * r.meanDensity(), 100 * r.meanFiring(), st.recall());
     }
 
     private void print(List<Result> results, PrintWriter out) {

@@ -10,6 +10,7 @@ import io.ruvector.sparse.generation.Generator;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.Session;
 import io.ruvector.sparse.sampling.SamplerConfig;
+import io.ruvector.sparse.sparse.SparseModel;
 import io.ruvector.sparse.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -52,6 +53,9 @@ public final class ChatCommand implements Callable<Integer> {
     private ModelArgs modelArgs;
 
     @Mixin
+    private SparseArgs sparseArgs;
+
+    @Mixin
     private SamplingArgs samplingArgs;
 
     @Option(names = "--system", paramLabel = "TEXT", description = "a system prompt at the start of the conversation")
@@ -72,7 +76,9 @@ public final class ChatCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (maxTokens == 0 || maxTokens < -1) throw new IllegalArgumentException("-n must be >= 1 or -1, not " + maxTokens);
-        try (LanguageModel model = modelArgs.open(err); Session session = model.newSession()) {
+        try (LanguageModel model = modelArgs.open(err);
+             SparseModel sparse = sparseArgs.attach(model);
+             Session session = SparseArgs.newSession(model, sparse)) {
             Tokenizer tokenizer = model.tokenizer();
             ChatTemplate template = template(model, tokenizer, err);
             SamplerConfig sampling = samplingArgs.config();

@@ -7,6 +7,7 @@ import io.ruvector.sparse.generation.Generator;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.Session;
 import io.ruvector.sparse.sampling.SamplerConfig;
+import io.ruvector.sparse.sparse.SparseModel;
 import io.ruvector.sparse.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -44,6 +45,9 @@ public final class GenerateCommand implements Callable<Integer> {
     private ModelArgs modelArgs;
 
     @Mixin
+    private SparseArgs sparseArgs;
+
+    @Mixin
     private SamplingArgs samplingArgs;
 
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT",
@@ -78,7 +82,9 @@ public final class GenerateCommand implements Callable<Integer> {
 
         java.nio.file.Path path = modelArgs.resolve(err);
         long loadStart = System.nanoTime();
-        try (LanguageModel model = LanguageModel.open(path, modelArgs.options()); Session session = model.newSession()) {
+        try (LanguageModel model = LanguageModel.open(path, modelArgs.options());
+             SparseModel sparse = sparseArgs.attach(model);
+             Session session = SparseArgs.newSession(model, sparse)) {
             Tokenizer tokenizer = model.tokenizer();
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             Generator generator = Generator.of(session, tokenizer);

@@ -8,6 +8,7 @@ import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.Logits;
 import io.ruvector.sparse.model.ModelOptions;
 import io.ruvector.sparse.model.Session;
+import io.ruvector.sparse.sparse.SparseModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -59,6 +60,9 @@ public final class LogitsCommand implements Callable<Integer> {
     private Path out;
 
     @Mixin
+    private SparseArgs sparseArgs;
+
+    @Mixin
     private CommonOptions common;
 
     @Override
@@ -79,13 +83,15 @@ public final class LogitsCommand implements Callable<Integer> {
         float[] margins = new float[greedy];
         int vocab;
         try (LanguageModel lm = LanguageModel.open(model, options);
-             Session session = lm.newSession()) {
+             SparseModel sparse = sparseArgs.attach(lm);
+             Session session = SparseArgs.newSession(lm, sparse)) {
             vocab = lm.config().vocabSize();
             if (prompt.length + Math.max(0, greedy - 1) > session.contextLength()) {
                 throw new IllegalArgumentException(prompt.length + " prompt tokens and " + greedy
                         + " greedy steps do not fit the context of " + session.contextLength());
             }
-            logits = session.evaluateAll(prompt);
+            // Sparse steps are single-token steps: feed the prompt one token at a time so every position is sparse.
+            logits = sparse == null ? session.evaluateAll(prompt) : evaluateOneByOne(session, prompt, vocab);
             Logits last = session.logits();
             for (int i = 0; i < greedy; i++) {
                 continuation[i] = last.argmax();
@@ -110,6 +116,13 @@ public final class LogitsCommand implements Callable<Integer> {
         spec.commandLine().getErr().printf("wrote %d x %d logits and %d greedy tokens to %s%n",
                 prompt.length, vocab, greedy, out);
         return 0;
+    }
+
+    /** The logits after each token, evaluating one token per call. */
+    private static float[] evaluateOneByOne(Session session, int[] prompt, int vocab) {
+        float[] all = new float[Math.multiplyExact(prompt.length, vocab)];
+        for (int t = 0; t < prompt.length; t++) System.arraycopy(session.evaluate(prompt[t]).toArray(), 0, all, t * vocab, vocab);
+        return all;
     }
 
     /** Top-1 minus top-2 logit. */

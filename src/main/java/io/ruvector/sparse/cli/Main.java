@@ -15,7 +15,8 @@ import java.io.PrintWriter;
 @Command(name = "sparse-infer", mixinStandardHelpOptions = true, version = "sparse-infer 0.1.0",
         description = "LLM inference from GGUF files on the JVM, with activation sparsity.",
         subcommands = {CommandLine.HelpCommand.class, InspectCommand.class, SynthCommand.class, TokenizeCommand.class,
-                GenerateCommand.class, ChatCommand.class, BenchCommand.class, LogitsCommand.class})
+                GenerateCommand.class, ChatCommand.class, BenchCommand.class, LogitsCommand.class,
+                CalibrateCommand.class, SparseEvalCommand.class})
 public final class Main {
 
     public static final int EXIT_OK = 0;

@@ -1,5 +1,7 @@
 package io.ruvector.sparse.kernels;
 
+import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.quant.Q8_K;
 import io.ruvector.sparse.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -31,13 +33,27 @@ public final class MatMul {
     private final Tensor[] ws = new Tensor[3];
     private final float[][] outs = new float[3][];
     private final int[] starts = new int[3];
+    private final float[][] inputs = new float[3][];   // job j's activations: x, or x rounded like ggml
+    private final int[] inputOffsets = new int[3];
     private int jobs;
-    private float[] x;
-    private int xOffset;
     private int n;
     private int outOffset;
 
-    public MatMul(Parallel pool) { this.pool = pool; }
+    private final boolean ggmlActivations;
+    private float[] roundedQ8K = new float[0];
+
+    /** Products with float activations: the exact product of the stored weights with {@code x}. */
+    public MatMul(Parallel pool) { this(pool, false); }
+
+    /**
+     * @param ggmlActivations when true, activations are rounded the way ggml-cpu rounds them before a
+     *                        product with quantized weights (for K-quant weights: to Q8_K blocks), which brings
+     *                        results close to llama.cpp's; when false they stay float32 (exact)
+     */
+    public MatMul(Parallel pool, boolean ggmlActivations) {
+        this.pool = pool;
+        this.ggmlActivations = ggmlActivations;
+    }
 
     public Parallel pool() { return pool; }
 
@@ -85,27 +101,44 @@ public final class MatMul {
 
     private void run(int jobs, float[] x, int xOffset, int n) {
         this.jobs = jobs;
-        this.x = x;
-        this.xOffset = xOffset;
         this.n = n;
         int total = 0;
         long work = 0;
+        boolean roundedReady = false;
         for (int j = 0; j < jobs; j++) {
-            if (ws[j].cols() != ws[0].cols()) throw new IllegalArgumentException(ws[j].name() + " and " + ws[0].name() + " differ in width");
+            Tensor w = ws[j];
+            if (w.cols() != ws[0].cols()) throw new IllegalArgumentException(w.name() + " and " + ws[0].name() + " differ in width");
             starts[j] = total;
-            total += ws[j].rows();
-            work += (long) ws[j].rows() * ws[j].cols() * n;
+            total += w.rows();
+            work += (long) w.rows() * w.cols() * n;
+            inputs[j] = x;
+            inputOffsets[j] = xOffset;
+            if (ggmlActivations && roundsToQ8K(w.ggmlType())) {
+                int count = n * w.cols();
+                if (!roundedReady) {
+                    if (roundedQ8K.length < count) roundedQ8K = new float[count];
+                    Q8_K.roundTrip(x, xOffset, roundedQ8K, 0, count);
+                    roundedReady = true;
+                }
+                inputs[j] = roundedQ8K;
+                inputOffsets[j] = 0;
+            }
         }
         try {
             if (work < MIN_PARALLEL_WORK) body.run(0, total);
             else pool.forRange(total, body);
         } finally {
-            this.x = null;
             for (int j = 0; j < 3; j++) {
                 ws[j] = null;
                 outs[j] = null;
+                inputs[j] = null;
             }
         }
+    }
+
+    /** K-quant weights meet activations rounded to Q8_K in ggml-cpu ({@code vec_dot_type}). */
+    private static boolean roundsToQ8K(GgmlType t) {
+        return t == GgmlType.Q2_K || t == GgmlType.Q3_K || t == GgmlType.Q4_K || t == GgmlType.Q5_K || t == GgmlType.Q6_K;
     }
 
     /** Rows [from, to) of the combined range: each job's share, by the single or the batched kernel. */
@@ -114,14 +147,12 @@ public final class MatMul {
             int lo = Math.max(from, starts[j]) - starts[j];
             int hi = Math.min(to, starts[j] + ws[j].rows()) - starts[j];
             if (lo >= hi) continue;
-            if (n == 1) singleRows(ws[j], outs[j], lo, hi);
-            else batchedRows(ws[j], outs[j], lo, hi);
+            if (n == 1) singleRows(ws[j], inputs[j], inputOffsets[j], outs[j], lo, hi);
+            else batchedRows(ws[j], inputs[j], inputOffsets[j], outs[j], lo, hi);
         }
     }
 
-    private void singleRows(Tensor w, float[] out, int from, int to) {
-        float[] x = this.x;
-        int xo = xOffset;
+    private void singleRows(Tensor w, float[] x, int xo, float[] out, int from, int to) {
         int oo = outOffset;
         for (int r = from; r < to; r++) {
             out[oo + r] = w.type().dot(w.data(), w.rowOffset(r), x, xo, w.cols());
@@ -134,7 +165,7 @@ public final class MatMul {
      * then the scalar tail) whether it falls in a full tile or at an edge, so the grouping of rows into tiles
      * (which depends on the slice a thread gets) never changes a result.
      */
-    private void batchedRows(Tensor w, float[] out, int from, int to) {
+    private void batchedRows(Tensor w, float[] x, int xOffset, float[] out, int from, int to) {
         int cols = w.cols();
         int rows = w.rows();
         float[] buf = ROW.get();
@@ -148,7 +179,7 @@ public final class MatMul {
             for (int k = 0; k < tileRows; k++) w.dequantizeRow(r + k, buf, k * cols);
             int t = 0;
             if (tileRows == TILE_ROWS) {
-                for (; t + 2 <= n; t += 2) tile4x2(buf, cols, t, r, rows, out, lanesAt);
+                for (; t + 2 <= n; t += 2) tile4x2(buf, cols, x, xOffset, t, r, rows, out, lanesAt);
             }
             for (; t < n; t++) {
                 int xo = xOffset + t * cols;
@@ -177,7 +208,7 @@ public final class MatMul {
      * accumulators are summed through {@code buf[lanesAt ..]} by {@link #sumLanes}, not by a vector method
      * call: this method is too large for C2 to inline one, and a call would box all eight vectors.
      */
-    private void tile4x2(float[] buf, int cols, int t, int r, int rows, float[] out, int lanesAt) {
+    private void tile4x2(float[] buf, int cols, float[] x, int xOffset, int t, int r, int rows, float[] out, int lanesAt) {
         int len = F.length();
         int x0 = xOffset + t * cols;
         int x1 = x0 + cols;

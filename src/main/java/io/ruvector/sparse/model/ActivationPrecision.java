@@ -5,8 +5,10 @@ public enum ActivationPrecision {
     /** Activations stay float32; weights are decoded exactly (the reference numerics). */
     F32,
     /**
-     * Activations are quantized to 8-bit blocks before each product, as ggml-cpu does (faster integer dot
-     * products on quantized weights, logits closer to llama.cpp's, further from the exact forward pass).
+     * Activations are rounded to 8-bit blocks before each product with quantized weights, as ggml-cpu does
+     * ({@code vec_dot_type}: Q8_K blocks for K-quant weights), so logits come close to llama.cpp's and
+     * further from the exact forward pass. Weights of other types keep float activations. Not faster: the
+     * rounding is for fidelity to llama.cpp.
      */
     INT8
 }

@@ -1,17 +1,21 @@
 package io.ruvector.sparse.model;
 
+import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.kernels.MatMul;
 
 /**
  * The feed-forward block computed in full:
  * {@code out = down . (act(gate . x) * (up . x))}, or {@code down . act(up . x)} without a gate.
+ *
+ * <p>The hidden activation goes through {@link ActivationType#gated(float[], float[], float[], int)}, the one
+ * path the sparse feed-forward block also takes, so a neuron's value is the same bits in both.
  */
 public final class DenseFeedForward implements FeedForward {
 
     private final LayerWeights weights;
-    private final Activation activation;
+    private final ActivationType activation;
 
-    public DenseFeedForward(LayerWeights weights, Activation activation) {
+    public DenseFeedForward(LayerWeights weights, ActivationType activation) {
         this.weights = weights;
         this.activation = activation;
     }
@@ -24,7 +28,7 @@ public final class DenseFeedForward implements FeedForward {
         if (weights.gate() != null) {
             float[] up = ctx.up();
             mm.multiply(weights.gate(), h, weights.up(), up, null, null, x, n);
-            for (int i = 0; i < size; i++) h[i] = activation.apply(h[i]) * up[i];
+            activation.gated(h, up, h, size);
         } else {
             mm.multiply(weights.up(), x, 0, n, h, 0);
             for (int i = 0; i < size; i++) h[i] = activation.apply(h[i]);

@@ -45,9 +45,6 @@ public final class LanguageModel implements AutoCloseable {
         this.file = file;
         this.options = options;
         this.config = ModelConfig.fromGguf(file);
-        if (options.activations() != ActivationPrecision.F32) {
-            throw new UnsupportedOperationException("activation precision " + options.activations() + " is not available yet");
-        }
         this.weights = ModelWeights.load(file, config);
         List<LayerVectors> lv = new ArrayList<>(config.layers());
         List<FeedForward> dense = new ArrayList<>(config.layers());

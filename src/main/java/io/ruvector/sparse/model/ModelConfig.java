@@ -1,5 +1,6 @@
 package io.ruvector.sparse.model;
 
+import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.GgufValue;
 import io.ruvector.sparse.gguf.TensorInfo;
@@ -49,7 +50,7 @@ public record ModelConfig(
         int vocabSize,
         boolean tiedOutput,
         boolean qkvBias,
-        Activation activation,
+        ActivationType activation,
         boolean gatedFfn) {
 
     public ModelConfig {
@@ -134,7 +135,7 @@ public record ModelConfig(
         boolean bias = file.tensor("blk.0.attn_q.bias").isPresent();
         boolean ropeFreqs = file.tensor("rope_freqs.weight").isPresent();
         boolean gated = file.tensor("blk.0.ffn_gate.weight").isPresent();
-        Activation act = k.string("feed_forward_activation").map(Activation::fromName).orElse(Activation.SILU);
+        ActivationType act = k.string("feed_forward_activation").map(ActivationType::fromName).orElse(ActivationType.SILU);
 
         try {
             return new ModelConfig(arch, dim, layers, ffnDim, heads, kvHeads, headDim, ropeDims, ropeBase, ropeScale,

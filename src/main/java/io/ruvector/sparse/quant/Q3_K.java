@@ -1,6 +1,7 @@
 package io.ruvector.sparse.quant;
 
 import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.kernels.VectorMath;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -116,7 +117,7 @@ public final class Q3_K implements TensorType {
                 }
             }
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return VectorMath.sum(acc0.add(acc1));
     }
 
     @Override

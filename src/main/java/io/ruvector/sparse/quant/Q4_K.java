@@ -1,6 +1,7 @@
 package io.ruvector.sparse.quant;
 
 import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.kernels.VectorMath;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -105,7 +106,7 @@ public final class Q4_K implements TensorType {
                 }
             }
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return VectorMath.sum(acc0.add(acc1));
     }
 
     @Override

@@ -31,11 +31,12 @@ import java.util.SplittableRandom;
  * <p><b>ReLU models with planted sparsity</b> ({@link FfnActivation#RELU}): the FFN is
  * {@code down(relu(gate x) * up x)} (metadata {@code llama.feed_forward_activation = "relu"}) and about
  * {@link Options#activeFraction()} of the neurons fire per token, with power-law per-neuron frequencies as
- * in real ReLU LLMs (a fifth of the neurons account for ~80% of the firings). How: every token embedding
+ * in real ReLU LLMs (a fifth of the neurons account for ~80% of the firings), and predictable from a few
+ * directions of the input (see {@link #GATE_RANK}). How: every token embedding
  * carries a constant component {@code alpha u} along one unit direction {@code u} (alpha = 0.5 sqrt(dim));
  * after RMSNorm every token's FFN input has nearly the same projection {@code m} on {@code u}, while the
- * rest varies. Gate row {@code j} is {@code v_j - b_j u} with {@code v_j ~ N(0, 1/dim)} orthogonal to
- * {@code u}, so its pre-activation is N(0, s^2) - b_j m and fires with probability Phi(-b_j m / s); b_j is
+ * rest varies. Gate row {@code j} is {@code v_j - b_j u} with {@code v_j} of variance 1/dim per element,
+ * orthogonal to {@code u} (mostly in a per-layer subspace of {@link #GATE_RANK} directions), so its pre-activation is N(0, s^2) - b_j m and fires with probability Phi(-b_j m / s); b_j is
  * set to hit a target frequency p_j = pmax U^k (U uniform, k = 6, pmax = activeFraction (k+1)). The
  * residual projections ({@code attn_output}, {@code ffn_down}) are scaled by 1/sqrt(2 layers) so deeper
  * layers keep the pattern; a per-layer estimate of the residual growth corrects b_j. Layer 0 hits the
@@ -48,6 +49,17 @@ public final class SyntheticModel {
 
     /** Strength c of the planted direction: alpha = c sqrt(dim). */
     static final double PLANT_STRENGTH = 0.5;
+    /**
+     * Rank of the predictable part of each planted gate row: the random part of row j is
+     * {@code sqrt(1 - GATE_NOISE^2) A_j B + GATE_NOISE z_j} with B a per-layer orthonormal basis of
+     * GATE_RANK directions (orthogonal to u) and z_j full-rank noise, the same variance as a fully random
+     * row. Real ReLU models fire predictably from a few directions of their input (what PowerInfer's and
+     * Deja Vu's low-rank predictors exploit); a fully random gate would fire unpredictably, and no low-rank
+     * predictor could then beat per-neuron frequencies.
+     */
+    static final int GATE_RANK = 32;
+    /** Share of each planted gate row's random part (as a standard deviation) that is full-rank noise. */
+    static final double GATE_NOISE = 0.1;
     /** Exponent k of the per-neuron frequency law p = pmax U^k. */
     static final double FREQUENCY_EXPONENT = 6;
     static final double MIN_NEURON_FREQUENCY = 1e-5;
@@ -196,6 +208,8 @@ public final class SyntheticModel {
         if (o.activation() == FfnActivation.RELU) {
             w.putString("llama.feed_forward_activation", "relu");
             w.putF32("synth.active_fraction", (float) o.activeFraction());
+            w.putU32("synth.gate_rank", Math.min(GATE_RANK, o.dim() - 1));
+            w.putF32("synth.gate_noise", (float) GATE_NOISE);
         }
         w.putU64("synth.seed", o.seed());
         SyntheticVocab v = SyntheticVocab.llama(o.vocab());
@@ -387,14 +401,46 @@ public final class SyntheticModel {
             long ts = tensorSeed(o.seed(), "blk." + layer + ".ffn_gate.weight");
             double std = 1 / Math.sqrt(o.dim());
             double scale = Math.sqrt(1 + residualGrowth(layer)) / (PLANT_STRENGTH * Math.sqrt(o.dim()));
+            double[][] basis = gateBasis(layer);
+            int rank = basis.length;
+            double lowRank = Math.sqrt(1 - GATE_NOISE * GATE_NOISE) * Math.sqrt((double) o.dim() / rank);
             return (row, out) -> {
                 SplittableRandom r = rowRandom(ts, row);
                 double[] v = new double[out.length];
-                for (int i = 0; i < v.length; i++) v[i] = std * r.nextGaussian();
+                for (int i = 0; i < v.length; i++) v[i] = GATE_NOISE * std * r.nextGaussian();
+                for (double[] b : basis) {
+                    double a = lowRank * std * r.nextGaussian();
+                    for (int i = 0; i < v.length; i++) v[i] += a * b[i];
+                }
                 double along = dot(v, direction);
                 double b = -Normal.inverseCdf(neuronFrequency(layer, row)) * scale;
                 for (int i = 0; i < out.length; i++) out[i] = (float) (v[i] - (along + b) * direction[i]);
             };
+        }
+
+        /** GATE_RANK orthonormal directions, orthogonal to u, drawn for one layer. */
+        double[][] gateBasis(int layer) {
+            int rank = Math.min(GATE_RANK, o.dim() - 1);
+            SplittableRandom r = rowRandom(tensorSeed(o.seed(), "blk." + layer + ".ffn_gate.basis"), 0);
+            double[][] basis = new double[rank][];
+            for (int k = 0; k < rank; k++) {
+                double[] b = new double[o.dim()];
+                for (int i = 0; i < b.length; i++) b[i] = r.nextGaussian();
+                for (int pass = 0; pass < 2; pass++) {
+                    subtract(b, direction);
+                    for (int j = 0; j < k; j++) subtract(b, basis[j]);
+                }
+                double norm = Math.sqrt(dot(b, b));
+                for (int i = 0; i < b.length; i++) b[i] /= norm;
+                basis[k] = b;
+            }
+            return basis;
+        }
+
+        /** b -= (b . unit) unit. */
+        private static void subtract(double[] b, double[] unit) {
+            double p = dot(b, unit);
+            for (int i = 0; i < b.length; i++) b[i] -= p * unit[i];
         }
 
         private static double dot(double[] a, double[] b) {

@@ -31,7 +31,7 @@ class FfnObserverTest {
         List<float[]> batched = new ArrayList<>();
         List<float[]> single = new ArrayList<>();
         try (LanguageModel m = LanguageModel.open(file, ModelOptions.defaults().withThreads(2).withBatchSize(4))) {
-            assertEquals(Activation.RELU, m.config().activation());
+            assertEquals(io.ruvector.sparse.kernels.ActivationType.RELU, m.config().activation());
             try (Session s = m.newSession()) {
                 s.setFfnObserver((layer, x, h) -> {
                     assertEquals(128, x.length);

@@ -109,6 +109,8 @@ final class NaiveForward {
             case RELU_SQUARED -> x > 0 ? x * x : 0;
             case GELU_TANH -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
             case GELU -> x * phi(x);
+            case IDENTITY -> x;
+            case DRELU -> throw new UnsupportedOperationException("dReLU needs the up branch too");
         };
     }
 

@@ -4,8 +4,8 @@ import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.GgufValueType;
 import io.ruvector.sparse.gguf.TensorInfo;
+import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.kernels.Parallel;
-import io.ruvector.sparse.model.Activation;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.Session;
 import io.ruvector.sparse.quant.TensorTypes;
@@ -265,7 +265,7 @@ class SyntheticModelTest {
         long[] fired = new long[o.layers()];
         int[][] perNeuron = new int[o.layers()][o.ffn()];
         try (LanguageModel m = LanguageModel.open(p); Session s = m.newSession()) {
-            assertEquals(Activation.RELU, m.config().activation());
+            assertEquals(ActivationType.RELU, m.config().activation());
             s.setFfnObserver((layer, x, h) -> {
                 for (int j = 0; j < h.length; j++) {
                     if (h[j] != 0) {

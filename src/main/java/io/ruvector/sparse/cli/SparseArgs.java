@@ -1,0 +1,68 @@
+package io.ruvector.sparse.cli;
+
+import io.ruvector.sparse.memory.ColdRowCache;
+import io.ruvector.sparse.model.LanguageModel;
+import io.ruvector.sparse.model.Session;
+import io.ruvector.sparse.sparse.SparseModel;
+import io.ruvector.sparse.sparse.SparseOptions;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * The options that run a model sparsely: {@code --sparse SIDECAR} and its tuning flags. Without
+ * {@code --sparse} nothing changes.
+ */
+final class SparseArgs {
+
+    @Option(names = "--sparse", paramLabel = "SIDECAR",
+            description = "compute single-token steps sparsely with the predictors of this sidecar (from calibrate)")
+    Path sidecar;
+
+    @Option(names = "--sparse-density", paramLabel = "F",
+            description = "with --sparse: compute the F best-scored neurons of every layer instead of those above the calibrated threshold")
+    double density;
+
+    @Option(names = "--sparse-hot-mb", paramLabel = "MB",
+            description = "with --sparse: pack the rows of the most frequently firing neurons into MB of memory (default 0)")
+    long hotMb;
+
+    @Option(names = "--sparse-lock-hot", description = "with --sparse-hot-mb: lock the hot rows in RAM (mlock)")
+    boolean lockHot;
+
+    @Option(names = "--sparse-cold-cache-mb", paramLabel = "MB",
+            description = "with --sparse: per-session cache of cold rows, for models on slow storage (default 0)")
+    long coldCacheMb;
+
+    @Option(names = "--sparse-cache-policy", paramLabel = "P", description = "lru or lfu (default lru)")
+    String cachePolicy = "lru";
+
+    @Option(names = "--sparse-retier", paramLabel = "N",
+            description = "with --sparse-hot-mb: rebuild the hot set from live firing counts every N tokens (default 0: never)")
+    int retierEvery;
+
+    boolean enabled() { return sidecar != null; }
+
+    /** The sparse model over {@code model}, or null without {@code --sparse}. */
+    SparseModel attach(LanguageModel model) throws IOException {
+        if (sidecar == null) return null;
+        if (!Files.isRegularFile(sidecar)) throw new IllegalArgumentException("sidecar file not found: " + sidecar);
+        if (hotMb < 0 || coldCacheMb < 0) throw new IllegalArgumentException("--sparse-hot-mb and --sparse-cold-cache-mb must be >= 0");
+        ColdRowCache.Policy policy = switch (cachePolicy.toLowerCase(Locale.ROOT)) {
+            case "lru" -> ColdRowCache.Policy.LRU;
+            case "lfu" -> ColdRowCache.Policy.LFU;
+            default -> throw new IllegalArgumentException("--sparse-cache-policy must be lru or lfu, not '" + cachePolicy + "'");
+        };
+        SparseOptions o = SparseOptions.defaults().withHotBytes(hotMb << 20).withColdCache(coldCacheMb << 20, policy)
+                .withDensity(density).withRetierEvery(retierEvery).withLockHot(lockHot);
+        return SparseModel.attach(model, sidecar, o);
+    }
+
+    /** A session of {@code sparse} when there is one, else of {@code model}. */
+    static Session newSession(LanguageModel model, SparseModel sparse) {
+        return sparse != null ? sparse.newSession() : model.newSession();
+    }
+}

@@ -1,0 +1,148 @@
+package io.ruvector.sparse.kernels;
+
+import java.util.Locale;
+
+/**
+ * The activation functions of feed-forward blocks, named like the original crate's {@code ActivationType}.
+ *
+ * <p>Every FFN of a llama-family model is gated: {@code h = act(gate . x) * (up . x)}. {@link #gated(float, float)}
+ * computes one neuron's {@code h}; {@link #gated(float[], float[], float[], int)} a whole vector of them. The
+ * dense and the sparse FFN both go through these methods and nothing else, so that a neuron's value does not
+ * depend on which path computed it (the array form treats every element the same way, whatever its position,
+ * so a neuron gives the same bits whether it sits in a full or a compacted array).
+ *
+ * <p>{@link #DRELU} is TurboSparse's dReLU: ReLU on both the gate and the up branch, {@code relu(g) * relu(u)}.
+ * For the plain (not gated) form, {@link #apply(float)} is the activation alone.
+ *
+ * <p>All functions are correct for large |x|: no cancellation, overflow or NaN where the true value is finite
+ * (GeLU at -40 is a tiny negative number or -0, never NaN; GeLU at 1e30 is 1e30).
+ */
+public enum ActivationType {
+    /** Rectified linear unit, {@code max(0, x)}. Its zeros are exact: the family sparse inference exploits. */
+    RELU,
+    /** Gaussian error linear unit in its exact form {@code x * Phi(x) = x/2 * erfc(-x / sqrt 2)}. */
+    GELU,
+    /** GeLU's tanh approximation {@code x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))} (GPT-2's "gelu_new"). */
+    GELU_TANH,
+    /** Sigmoid linear unit (Swish), {@code x * sigmoid(x)}: the SwiGLU of Llama. */
+    SILU,
+    /** dReLU: ReLU on both branches of the gated unit, {@code relu(gate) * relu(up)}. */
+    DRELU,
+    /** Squared ReLU, {@code max(0, x)^2} (Primer; some sparse models). */
+    RELU_SQUARED,
+    /** No activation: {@code h = gate * up} (bilinear GLU) or {@code h = x}. */
+    IDENTITY;
+
+    private static final double SQRT_HALF = 0.7071067811865476;
+    private static final double SQRT_2_OVER_PI = 0.7978845608028654;
+
+    /** The activation of one value. */
+    public float apply(float x) {
+        return switch (this) {
+            case RELU, DRELU -> Math.max(x, 0f);
+            case RELU_SQUARED -> {
+                float r = Math.max(x, 0f);
+                yield r * r;
+            }
+            case GELU -> gelu(x);
+            case GELU_TANH -> geluTanh(x);
+            case SILU -> silu(x);
+            case IDENTITY -> x;
+        };
+    }
+
+    /** One neuron of a gated unit: {@code act(gate) * up}, or {@code relu(gate) * relu(up)} for dReLU. */
+    public float gated(float gate, float up) {
+        return switch (this) {
+            case DRELU -> Math.max(gate, 0f) * Math.max(up, 0f);
+            default -> apply(gate) * up;
+        };
+    }
+
+    /**
+     * {@code h[i] = gated(gate[i], up[i])} for {@code i < n} ({@code h} may be {@code gate} or {@code up}).
+     * Plain scalar code on purpose: every element is computed by the same instructions as
+     * {@link #gated(float, float)}, whatever its index, and there is no vector code whose speed depends on how
+     * the JIT inlines it into its caller (the activation is a small share of an FFN's time).
+     */
+    public void gated(float[] gate, float[] up, float[] h, int n) {
+        if (n > gate.length || n > up.length || n > h.length) {
+            throw new IllegalArgumentException("gated activation of " + n + " values with arrays of "
+                    + gate.length + ", " + up.length + ", " + h.length);
+        }
+        switch (this) {
+            case SILU -> {
+                for (int i = 0; i < n; i++) h[i] = silu(gate[i]) * up[i];
+            }
+            case RELU -> {
+                for (int i = 0; i < n; i++) h[i] = Math.max(gate[i], 0f) * up[i];
+            }
+            default -> {
+                for (int i = 0; i < n; i++) h[i] = gated(gate[i], up[i]);
+            }
+        }
+    }
+
+    /**
+     * True when the function outputs exact zeros over a half line (ReLU, dReLU, squared ReLU): a neuron then "fires" when its
+     * output is non-zero. For the others firing is |output| above a threshold chosen for a target density.
+     */
+    public boolean hasExactZeros() { return this == RELU || this == DRELU || this == RELU_SQUARED; }
+
+    /** Name as written in GGUF metadata and on the command line, e.g. {@code silu}, {@code gelu_tanh}. */
+    public String key() { return name().toLowerCase(Locale.ROOT); }
+
+    /**
+     * Parses a name: the {@link #key()}s plus the usual aliases ({@code swish}, {@code swiglu} for SiLU,
+     * {@code gelu_new}, {@code gelu_pytorch_tanh} for the tanh GeLU, {@code gelu_exact} for GeLU, {@code none}
+     * and {@code linear} for identity).
+     *
+     * @throws IllegalArgumentException naming the accepted names
+     */
+    public static ActivationType fromName(String name) {
+        String n = name.trim().toLowerCase(Locale.ROOT).replace('-', '_');
+        return switch (n) {
+            case "relu", "reglu" -> RELU;
+            case "gelu", "gelu_exact", "geglu", "gelu_erf" -> GELU;
+            case "gelu_tanh", "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> GELU_TANH;
+            case "silu", "swish", "swiglu" -> SILU;
+            case "drelu" -> DRELU;
+            case "relu2", "relu_squared", "relu_sq" -> RELU_SQUARED;
+            case "identity", "none", "linear" -> IDENTITY;
+            default -> throw new IllegalArgumentException("unknown activation '" + name
+                    + "' (known: relu, gelu, gelu_tanh, silu, drelu, relu_squared, identity)");
+        };
+    }
+
+    // ---- scalar functions ----
+
+    static float silu(float x) {
+        return (float) (x / (1.0 + Math.exp(-x)));
+    }
+
+    static float gelu(float x) {
+        return (float) (0.5 * x * erfc(-x * SQRT_HALF));
+    }
+
+    static float geluTanh(float x) {
+        // 1 + tanh(u) = 2 sigmoid(2u): no cancellation for very negative x, where 1 + tanh(u) would round to 0
+        // long before the true value underflows. In double, x^3 cannot overflow for any float x.
+        double xd = x;
+        double u = SQRT_2_OVER_PI * (xd + 0.044715 * xd * xd * xd);
+        return (float) (xd / (1.0 + Math.exp(-2.0 * u)));
+    }
+
+    /**
+     * Complementary error function with relative error below 1.2e-7 over the whole real line (a Chebyshev
+     * fit of {@code erfc(z) = t exp(-z^2 + P(t))}, {@code t = 1/(1 + z/2)}, from Numerical Recipes). Working in
+     * double on the relative form keeps the tail accurate until it underflows: erfc(20) is 5.4e-176, not 0.
+     */
+    static double erfc(double x) {
+        double z = Math.abs(x);
+        double t = 1.0 / (1.0 + 0.5 * z);
+        double p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+                + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+        double r = t * Math.exp(-z * z + p);
+        return x >= 0 ? r : 2.0 - r;
+    }
+}

@@ -1,0 +1,321 @@
+package io.ruvector.sparse.sparse;
+
+import io.ruvector.sparse.kernels.ActivationType;
+import io.ruvector.sparse.memory.ColdRowCache;
+import io.ruvector.sparse.memory.HotColdTiers;
+import io.ruvector.sparse.memory.LayerRows;
+import io.ruvector.sparse.model.FeedForward;
+import io.ruvector.sparse.model.FfnContext;
+import io.ruvector.sparse.model.LanguageModel;
+import io.ruvector.sparse.model.LayerWeights;
+import io.ruvector.sparse.model.ModelConfig;
+import io.ruvector.sparse.model.Session;
+import io.ruvector.sparse.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
+
+/**
+ * A language model run with activation sparsity: the model plus a sidecar of predictors and transposed down
+ * projections. Sessions from {@link #newSession()} compute each single-token step's feed-forward blocks
+ * sparsely ({@link SparseLayer}); prompt batches use the model's dense blocks.
+ *
+ * <pre>{@code
+ * try (LanguageModel model = LanguageModel.open(gguf);
+ *      SparseModel sparse = SparseModel.attach(model, sidecar, SparseOptions.defaults());
+ *      Session s = sparse.newSession()) {
+ *     int next = s.evaluate(prompt).argmax();
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe like the model: any number of sessions may run at once. Closing it releases the hot tier and
+ * the sidecar (if it opened it); close its sessions first.
+ */
+public final class SparseModel implements AutoCloseable {
+
+    private final LanguageModel model;
+    private final SparseSidecar sidecar;
+    private final boolean ownsSidecar;
+    private final SparseOptions options;
+    private final SparseLayer[] layers;
+    private final LayerRows[] coldRows;
+    private final int[] topK;
+    private final HotColdTiers tiers;
+    private final List<FeedForward> feedForward;
+    private final List<SessionState> sessions = new CopyOnWriteArrayList<>();
+    private final Function<FfnContext, SessionState> stateFactory = c -> newState();
+    private final long[][] liveCounts;
+    private final float[][] calibratedFrequency;
+    private long liveTokens;
+    private long tokensAtRetier;
+    private volatile boolean measureRecall;
+
+    private SparseModel(LanguageModel model, SparseSidecar sidecar, boolean ownsSidecar, SparseOptions o) {
+        this.model = model;
+        this.sidecar = sidecar;
+        this.ownsSidecar = ownsSidecar;
+        this.options = o;
+        ModelConfig c = model.config();
+        if (!c.gatedFfn()) {
+            throw new UnsupportedOperationException("sparse inference needs a gated feed-forward block (ffn_gate); this model has none");
+        }
+        List<LayerWeights> lw = model.weights().layers();
+        sidecar.checkFits(c.layers(), c.dim(), c.ffnDim(), sidecar.modelFingerprint().isPresent() ? fingerprint(model) : null);
+        ActivationType act = activationOf(model);
+        if (act != sidecar.activation()) {
+            throw new IllegalArgumentException("the sidecar was calibrated for activation " + sidecar.activation().key()
+                    + " but the model uses " + act.key());
+        }
+        int n = c.layers();
+        this.layers = new SparseLayer[n];
+        this.coldRows = new LayerRows[n];
+        this.topK = new int[n];
+        this.liveCounts = new long[n][c.ffnDim()];
+        this.calibratedFrequency = new float[n][];
+        int[] storedTopK = sidecar.topK().orElse(null);
+        List<HotColdTiers.Layer> tierLayers = new ArrayList<>(n);
+        for (int l = 0; l < n; l++) {
+            LayerWeights w = lw.get(l);
+            Tensor downT = sidecar.downT(l);
+            NeuronPredictor predictor = o.oracle() ? new OraclePredictor(w.gate(), act, act.hasExactZeros() ? Math.ulp(0f) : sidecar.tau(l))
+                    : sidecar.predictor(l);
+            layers[l] = new SparseLayer(l, predictor, act, w.down(), o.denseAbove(), sidecar.tau(l));
+            coldRows[l] = LayerRows.inPlace(w.gate(), w.up(), downT);
+            tierLayers.add(new HotColdTiers.Layer(w.gate(), w.up(), downT));
+            if (o.density() > 0) topK[l] = (int) Math.max(1, Math.round(o.density() * c.ffnDim()));
+            else if (o.topK() > 0) topK[l] = Math.min(o.topK(), c.ffnDim());
+            else if (o.topK() == -1) {
+                if (storedTopK == null) throw new IllegalArgumentException("the sidecar stores no per-layer top-K");
+                topK[l] = storedTopK[l];
+            }
+            calibratedFrequency[l] = sidecar.frequency(l).orElse(null);
+        }
+        if (o.hotBytes() > 0) {
+            float[][] freq = new float[n][];
+            for (int l = 0; l < n; l++) {
+                freq[l] = calibratedFrequency[l] != null ? calibratedFrequency[l] : new float[c.ffnDim()];
+            }
+            this.tiers = HotColdTiers.build(tierLayers, freq, o.hotBytes(), o.lockHot());
+        } else {
+            this.tiers = null;
+        }
+        List<FeedForward> ffn = new ArrayList<>(n);
+        for (int l = 0; l < n; l++) ffn.add(new SparseFeedForward(this, l, model.denseFeedForward().get(l)));
+        this.feedForward = List.copyOf(ffn);
+    }
+
+    /**
+     * Attaches the sidecar at {@code sidecarPath} to {@code model}.
+     *
+     * @throws IllegalArgumentException when the sidecar does not fit the model (named)
+     */
+    public static SparseModel attach(LanguageModel model, Path sidecarPath, SparseOptions options) throws IOException {
+        SparseSidecar s = SparseSidecar.open(sidecarPath);
+        try {
+            return new SparseModel(model, s, true, options);
+        } catch (RuntimeException | Error e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /** Attaches an open sidecar; the caller keeps ownership of it. */
+    public static SparseModel attach(LanguageModel model, SparseSidecar sidecar, SparseOptions options) {
+        return new SparseModel(model, sidecar, false, options);
+    }
+
+    /** The model's activation as an {@link ActivationType}. */
+    static ActivationType activationOf(LanguageModel model) {
+        return model.config().activation();
+    }
+
+    /** The fingerprint of a model's FFN weights, as stored in sidecars. */
+    public static String fingerprint(LanguageModel model) {
+        List<Tensor> ts = new ArrayList<>();
+        for (LayerWeights w : model.weights().layers()) {
+            ts.add(w.gate());
+            ts.add(w.up());
+            ts.add(w.down());
+        }
+        return ModelFingerprint.of(ts);
+    }
+
+    public LanguageModel model() { return model; }
+
+    public SparseSidecar sidecar() { return sidecar; }
+
+    public SparseOptions options() { return options; }
+
+    /** The sparse layer {@code l} (predictor, activation). */
+    public SparseLayer layer(int l) { return layers[l]; }
+
+    /** The hot tier, or null when none was asked for. */
+    public HotColdTiers tiers() { return tiers; }
+
+    /** One sparse feed-forward strategy per layer, for {@link LanguageModel#newSession(List)}. */
+    public List<FeedForward> feedForward() { return feedForward; }
+
+    /** A new session of the model computing single-token steps sparsely. */
+    public Session newSession() { return model.newSession(feedForward); }
+
+    /** Bytes of predictor weights read per token over all layers. */
+    public long predictorBytes() {
+        long b = 0;
+        for (SparseLayer l : layers) b += l.predictor().bytes();
+        return b;
+    }
+
+    /**
+     * Turns recall measurement on or off for every session: each sparse step then also computes the full gate
+     * and up products to count the firing neurons the predictor missed. Slow; for measurement runs.
+     */
+    public void setMeasureRecall(boolean on) { this.measureRecall = on; }
+
+    /** The counts of every session so far, merged (approximate while sessions are running). */
+    public SparseStats stats() {
+        SparseStats all = new SparseStats(layers.length);
+        for (SessionState s : sessions) all.add(s.scratch.stats());
+        return all;
+    }
+
+    /** Forgets the counts of every session. */
+    public void resetStats() {
+        for (SessionState s : sessions) s.scratch.stats().reset();
+    }
+
+    /**
+     * Rebuilds the hot tier from the firing counts seen so far (blended with the calibration frequencies).
+     *
+     * @return true when the hot set changed
+     */
+    public boolean retier() {
+        if (tiers == null) return false;
+        float[][] freq;
+        synchronized (liveCounts) {
+            freq = new float[layers.length][];
+            for (int l = 0; l < layers.length; l++) {
+                int n = liveCounts[l].length;
+                freq[l] = new float[n];
+                for (int i = 0; i < n; i++) {
+                    float live = liveTokens == 0 ? 0 : (float) liveCounts[l][i] / liveTokens;
+                    float cal = calibratedFrequency[l] == null ? 0 : calibratedFrequency[l][i];
+                    // Live counts dominate once there are enough of them; calibration breaks ties early on.
+                    freq[l][i] = live + cal / (1 + liveTokens);
+                }
+            }
+            tokensAtRetier = liveTokens;
+        }
+        return tiers.retier(freq);
+    }
+
+    /** Releases the hot tier, and the sidecar when this object opened it. Idempotent. */
+    @Override
+    public void close() {
+        if (tiers != null) tiers.close();
+        if (ownsSidecar) sidecar.close();
+    }
+
+    // ---- per-session state ----
+
+    private SessionState newState() {
+        ModelConfig c = model.config();
+        int hidden = 0;
+        for (SparseLayer l : layers) hidden = Math.max(hidden, l.predictor().hiddenDim());
+        ColdRowCache cache = null;
+        if (options.coldCacheBytes() > 0) {
+            long slot = 0;
+            int[] neurons = new int[layers.length];
+            for (int l = 0; l < layers.length; l++) {
+                slot = Math.max(slot, coldRows[l].stride());
+                neurons[l] = c.ffnDim();
+            }
+            cache = new ColdRowCache(neurons, slot, ColdRowCache.slotsForBudget(options.coldCacheBytes(), slot), options.cachePolicy());
+        }
+        SessionState s = new SessionState(new SparseScratch(layers.length, c.ffnDim(), hidden), cache,
+                tiers == null ? null : tiers.newSnapshot(), layers.length, c.ffnDim());
+        sessions.add(s);
+        return s;
+    }
+
+    SessionState state(FfnContext ctx) { return ctx.local(this, stateFactory); }
+
+    /** One sparse step of layer {@code l} for one token. */
+    void forward(int l, float[] x, float[] out, FfnContext ctx) {
+        SessionState st = state(ctx);
+        SparseScratch scratch = st.scratch;
+        scratch.setMeasureRecall(measureRecall);
+        HotColdTiers.Snapshot snap = st.snapshot;
+        if (snap != null) snap.open();
+        try {
+            LayerRows base = snap != null ? snap.layer(l) : coldRows[l];
+            LayerRows rows = st.cache != null ? st.cache.view(l, base) : base;
+            layers[l].forward(x, out, rows, topK[l], scratch, ctx.pool());
+            if (st.cache != null) st.cache.admit(l, base, scratch.index, scratch.count);
+            int[] counts = st.counts[l];
+            for (int k = 0, n = scratch.count; k < n; k++) counts[scratch.index[k]]++;
+        } finally {
+            if (snap != null) snap.close();
+        }
+        if (l == layers.length - 1 && ++st.pendingTokens >= 64) flush(st);
+    }
+
+    private void flush(SessionState st) {
+        boolean due;
+        synchronized (liveCounts) {
+            for (int l = 0; l < layers.length; l++) {
+                int[] c = st.counts[l];
+                long[] live = liveCounts[l];
+                for (int i = 0; i < c.length; i++) {
+                    live[i] += c[i];
+                    c[i] = 0;
+                }
+            }
+            liveTokens += st.pendingTokens;
+            st.pendingTokens = 0;
+            due = options.retierEvery() > 0 && liveTokens - tokensAtRetier >= options.retierEvery();
+        }
+        if (due) retier();
+    }
+
+    /** What one session keeps between sparse steps. */
+    static final class SessionState {
+        final SparseScratch scratch;
+        final ColdRowCache cache;
+        final HotColdTiers.Snapshot snapshot;
+        final int[][] counts;
+        int pendingTokens;
+
+        SessionState(SparseScratch scratch, ColdRowCache cache, HotColdTiers.Snapshot snapshot, int layers, int ffn) {
+            this.scratch = scratch;
+            this.cache = cache;
+            this.snapshot = snapshot;
+            this.counts = new int[layers][ffn];
+        }
+    }
+
+    /** The feed-forward strategy of one layer: sparse for single tokens, the model's dense block for batches. */
+    private static final class SparseFeedForward implements FeedForward {
+        private final SparseModel owner;
+        private final int layer;
+        private final FeedForward dense;
+
+        SparseFeedForward(SparseModel owner, int layer, FeedForward dense) {
+            this.owner = owner;
+            this.layer = layer;
+            this.dense = dense;
+        }
+
+        @Override
+        public void forward(int l, float[] x, float[] out, int n, FfnContext ctx) {
+            if (n != 1) {
+                dense.forward(l, x, out, n, ctx);
+                return;
+            }
+            owner.forward(layer, x, out, ctx);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package io.ruvector.sparse.sparse;
+
+import io.ruvector.sparse.memory.ColdRowCache;
+
+/**
+ * How a sparse model runs. Immutable; start from {@link #defaults()}.
+ *
+ * @param hotBytes       byte budget of the hot tier (packed rows of the most frequent neurons); 0 = none
+ * @param coldCacheBytes per-session cache of cold rows for slow storage; 0 = none
+ * @param cachePolicy    eviction policy of that cache
+ * @param topK           0: select neurons whose score reaches the calibrated threshold; {@code > 0}: the K best
+ *                       of every layer; {@code -1}: the per-layer K stored in the sidecar
+ * @param density        when {@code > 0}, select the best {@code density * neurons} of every layer (overrides
+ *                       {@code topK}); used to sweep quality against sparsity
+ * @param denseAbove     take the model's dense down projection when more than this fraction is selected
+ *                       ({@code 1}: only when every neuron is, which makes that case bit-identical to dense)
+ * @param retierEvery    re-tier the hot set from live firing counts every this many tokens; 0 = never
+ * @param oracle         replace the predictors by the exact gate ({@link OraclePredictor}): a measurement of what
+ *                       sparsity alone costs in quality, no faster than dense
+ * @param lockHot        lock the hot tier in RAM ({@code mlock}, where the memlock limit allows)
+ */
+public record SparseOptions(long hotBytes, long coldCacheBytes, ColdRowCache.Policy cachePolicy, int topK,
+                            double density, double denseAbove, int retierEvery, boolean oracle, boolean lockHot) {
+
+    public SparseOptions {
+        if (hotBytes < 0 || coldCacheBytes < 0) throw new IllegalArgumentException("byte budgets must be >= 0");
+        if (topK < -1) throw new IllegalArgumentException("topK must be -1, 0 or positive, not " + topK);
+        if (density < 0 || density > 1) throw new IllegalArgumentException("density must be in [0, 1], not " + density);
+        if (!(denseAbove > 0 && denseAbove <= 1)) throw new IllegalArgumentException("denseAbove must be in (0, 1], not " + denseAbove);
+        if (retierEvery < 0) throw new IllegalArgumentException("retierEvery must be >= 0");
+        if (cachePolicy == null) throw new IllegalArgumentException("cache policy is null");
+    }
+
+    /** Threshold selection, no hot tier, no cache, dense down projection only when all neurons are selected. */
+    public static SparseOptions defaults() {
+        return new SparseOptions(0, 0, ColdRowCache.Policy.LRU, 0, 0, 1.0, 0, false, false);
+    }
+
+    public SparseOptions withHotBytes(long b) { return new SparseOptions(b, coldCacheBytes, cachePolicy, topK, density, denseAbove, retierEvery, oracle, lockHot); }
+
+    public SparseOptions withColdCache(long b, ColdRowCache.Policy p) { return new SparseOptions(hotBytes, b, p, topK, density, denseAbove, retierEvery, oracle, lockHot); }
+
+    public SparseOptions withTopK(int k) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, k, density, denseAbove, retierEvery, oracle, lockHot); }
+
+    public SparseOptions withDensity(double d) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, d, denseAbove, retierEvery, oracle, lockHot); }
+
+    public SparseOptions withDenseAbove(double f) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, f, retierEvery, oracle, lockHot); }
+
+    public SparseOptions withRetierEvery(int tokens) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, denseAbove, tokens, oracle, lockHot); }
+
+    public SparseOptions withOracle(boolean o) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, denseAbove, retierEvery, o, lockHot); }
+
+    public SparseOptions withLockHot(boolean l) { return new SparseOptions(hotBytes, coldCacheBytes, cachePolicy, topK, density, denseAbove, retierEvery, oracle, l); }
+}

@@ -1,0 +1,93 @@
+package io.ruvector.sparse.sparse;
+
+import io.ruvector.sparse.kernels.Parallel;
+import io.ruvector.sparse.memory.LayerRows;
+
+/**
+ * One session's working memory for {@link SparseLayer}: buffers sized once, the arguments of the call in flight
+ * (read by the pool's threads, published by the pool's hand-off) and the parallel loop bodies, built once so a
+ * decode step allocates nothing. Used by one session thread at a time.
+ */
+public final class SparseScratch {
+
+    final float[] z;
+    final float[] scores;
+    final float[] topKScratch;
+    final boolean[] selected;
+    final float[] g;
+    final float[] u;
+    final int[] index;
+    final float[] gc;
+    final float[] uc;
+    final float[] hc;
+    final float[] hFull;
+    final SparseStats stats;
+    int count;
+    boolean measureRecall;
+
+    // The call in flight.
+    private SparseLayer layer;
+    float[] x;
+    float[] out;
+    LayerRows rows;
+
+    final Parallel.RangeBody projectBody = (from, to) -> layer.projectRange(this, from, to);
+    final Parallel.RangeBody selectBody = (from, to) -> layer.selectRange(this, from, to);
+    final Parallel.RangeBody scoreBody = (from, to) -> layer.scoreRange(this, from, to);
+    final Parallel.RangeBody gateUpBody = (from, to) -> layer.gateUpRange(this, from, to);
+    final Parallel.RangeBody downBody = (from, to) -> layer.downRange(this, from, to);
+    final Parallel.RangeBody denseDownBody = (from, to) -> layer.denseDownRange(this, from, to);
+
+    /**
+     * @param layers  layers of the model (for per-layer statistics)
+     * @param neurons largest FFN hidden length
+     * @param hidden  largest predictor hidden length
+     */
+    public SparseScratch(int layers, int neurons, int hidden) {
+        this.z = new float[hidden];
+        this.scores = new float[neurons];
+        this.topKScratch = new float[neurons];
+        this.selected = new boolean[neurons];
+        this.g = new float[neurons];
+        this.u = new float[neurons];
+        this.index = new int[neurons];
+        this.gc = new float[neurons];
+        this.uc = new float[neurons];
+        this.hc = new float[neurons];
+        this.hFull = new float[neurons];
+        this.stats = new SparseStats(layers);
+    }
+
+    /** Counters of what this session's sparse layers did. */
+    public SparseStats stats() { return stats; }
+
+    /**
+     * When on, every sparse step also computes the full gate and up products to count how many firing neurons
+     * the predictor selected (recall). Slow: for measurement runs only.
+     */
+    public void setMeasureRecall(boolean on) { this.measureRecall = on; }
+
+    /** Number of neurons selected by the last call. */
+    public int lastSelected() { return count; }
+
+    /** Whether neuron {@code i} was selected by the last call. */
+    public boolean wasSelected(int i) { return selected[i]; }
+
+    void begin(SparseLayer l, float[] x, float[] out, LayerRows rows) {
+        if (l.neurons() > selected.length || l.predictor().hiddenDim() > z.length) {
+            throw new IllegalArgumentException("scratch sized for " + selected.length + " neurons and predictor hidden "
+                    + z.length + ", layer " + l.layer() + " needs " + l.neurons() + " and " + l.predictor().hiddenDim());
+        }
+        this.layer = l;
+        this.x = x;
+        this.out = out;
+        this.rows = rows;
+    }
+
+    void end() {
+        this.layer = null;
+        this.x = null;
+        this.out = null;
+        this.rows = null;
+    }
+}
