@@ -27,8 +27,9 @@ final class SparseArgs {
     double density;
 
     @Option(names = "--sparse-hot-mb", paramLabel = "MB",
-            description = "with --sparse: pack the rows of the most frequently firing neurons into MB of memory (default 0)")
-    long hotMb;
+            description = "with --sparse: pack the rows of the most frequently firing neurons into MB of memory; "
+                    + "auto (default): the rows of a fifth of the neurons; 0: none")
+    String hotMb = "auto";
 
     @Option(names = "--sparse-lock-hot", description = "with --sparse-hot-mb: lock the hot rows in RAM (mlock)")
     boolean lockHot;
@@ -50,13 +51,23 @@ final class SparseArgs {
     SparseModel attach(LanguageModel model) throws IOException {
         if (sidecar == null) return null;
         if (!Files.isRegularFile(sidecar)) throw new IllegalArgumentException("sidecar file not found: " + sidecar);
-        if (hotMb < 0 || coldCacheMb < 0) throw new IllegalArgumentException("--sparse-hot-mb and --sparse-cold-cache-mb must be >= 0");
+        long hot;
+        if (hotMb.equalsIgnoreCase("auto")) {
+            hot = SparseOptions.HOT_AUTO;
+        } else {
+            try {
+                hot = Long.parseLong(hotMb.trim()) << 20;
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--sparse-hot-mb must be a number of MB or auto, not '" + hotMb + "'");
+            }
+        }
+        if (hot < SparseOptions.HOT_AUTO || coldCacheMb < 0) throw new IllegalArgumentException("--sparse-hot-mb and --sparse-cold-cache-mb must be >= 0");
         ColdRowCache.Policy policy = switch (cachePolicy.toLowerCase(Locale.ROOT)) {
             case "lru" -> ColdRowCache.Policy.LRU;
             case "lfu" -> ColdRowCache.Policy.LFU;
             default -> throw new IllegalArgumentException("--sparse-cache-policy must be lru or lfu, not '" + cachePolicy + "'");
         };
-        SparseOptions o = SparseOptions.defaults().withHotBytes(hotMb << 20).withColdCache(coldCacheMb << 20, policy)
+        SparseOptions o = SparseOptions.defaults().withHotBytes(hot).withColdCache(coldCacheMb << 20, policy)
                 .withDensity(density).withRetierEvery(retierEvery).withLockHot(lockHot);
         return SparseModel.attach(model, sidecar, o);
     }

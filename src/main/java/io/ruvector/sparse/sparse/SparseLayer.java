@@ -43,6 +43,7 @@ public final class SparseLayer {
     private final ActivationType activation;
     private final boolean exactZeros;
     private final Tensor down;
+    private final double denseAbove;
     private final int denseCutoff;
     private final float tau;
     private final int dim;
@@ -76,6 +77,7 @@ public final class SparseLayer {
         this.down = down;
         this.dim = predictor.inputDim();
         this.neurons = predictor.neurons();
+        this.denseAbove = denseAbove;
         this.denseCutoff = denseAbove >= 1 ? neurons : (int) Math.floor(denseAbove * neurons) + 1;
         this.tau = tau;
     }
@@ -94,7 +96,7 @@ public final class SparseLayer {
 
     /** The same layer with another predictor (e.g. another threshold). */
     public SparseLayer withPredictor(NeuronPredictor p) {
-        return new SparseLayer(layer, p, activation, down, denseCutoff >= neurons ? 1.0 : (denseCutoff - 1.0) / neurons, tau);
+        return new SparseLayer(layer, p, activation, down, denseAbove, tau);
     }
 
     /**

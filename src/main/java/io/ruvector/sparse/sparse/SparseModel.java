@@ -13,10 +13,12 @@ import io.ruvector.sparse.model.Session;
 import io.ruvector.sparse.tensor.Tensor;
 
 import java.io.IOException;
+import java.lang.ref.WeakReference;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Function;
 
 /**
@@ -46,7 +48,8 @@ public final class SparseModel implements AutoCloseable {
     private final int[] topK;
     private final HotColdTiers tiers;
     private final List<FeedForward> feedForward;
-    private final List<SessionState> sessions = new CopyOnWriteArrayList<>();
+    /** Every session's state, weakly: a session dropped by its user takes its state with it. */
+    private final Queue<WeakReference<SessionState>> sessions = new ConcurrentLinkedQueue<>();
     private final Function<FfnContext, SessionState> stateFactory = c -> newState();
     private final long[][] liveCounts;
     private final float[][] calibratedFrequency;
@@ -94,12 +97,18 @@ public final class SparseModel implements AutoCloseable {
             }
             calibratedFrequency[l] = sidecar.frequency(l).orElse(null);
         }
-        if (o.hotBytes() > 0) {
+        long hotBytes = o.hotBytes();
+        if (hotBytes == SparseOptions.HOT_AUTO) {
+            double all = 0;
+            for (HotColdTiers.Layer tl : tierLayers) all += (double) LayerRows.slotBytes(tl.gate(), tl.up(), tl.downT()) * tl.gate().rows();
+            hotBytes = (long) (SparseOptions.AUTO_HOT_FRACTION * all);
+        }
+        if (hotBytes > 0) {
             float[][] freq = new float[n][];
             for (int l = 0; l < n; l++) {
                 freq[l] = calibratedFrequency[l] != null ? calibratedFrequency[l] : new float[c.ffnDim()];
             }
-            this.tiers = HotColdTiers.build(tierLayers, freq, o.hotBytes(), o.lockHot());
+            this.tiers = HotColdTiers.build(tierLayers, freq, hotBytes, o.lockHot());
         } else {
             this.tiers = null;
         }
@@ -178,13 +187,13 @@ public final class SparseModel implements AutoCloseable {
     /** The counts of every session so far, merged (approximate while sessions are running). */
     public SparseStats stats() {
         SparseStats all = new SparseStats(layers.length);
-        for (SessionState s : sessions) all.add(s.scratch.stats());
+        for (SessionState s : liveSessions()) all.add(s.scratch.stats());
         return all;
     }
 
     /** Forgets the counts of every session. */
     public void resetStats() {
-        for (SessionState s : sessions) s.scratch.stats().reset();
+        for (SessionState s : liveSessions()) s.scratch.stats().reset();
     }
 
     /**
@@ -237,8 +246,19 @@ public final class SparseModel implements AutoCloseable {
         }
         SessionState s = new SessionState(new SparseScratch(layers.length, c.ffnDim(), hidden), cache,
                 tiers == null ? null : tiers.newSnapshot(), layers.length, c.ffnDim());
-        sessions.add(s);
+        sessions.add(new WeakReference<>(s));
         return s;
+    }
+
+    /** The states of sessions still reachable; forgets the others. */
+    private List<SessionState> liveSessions() {
+        List<SessionState> live = new ArrayList<>();
+        for (var it = sessions.iterator(); it.hasNext(); ) {
+            SessionState s = it.next().get();
+            if (s == null) it.remove();
+            else live.add(s);
+        }
+        return live;
     }
 
     SessionState state(FfnContext ctx) { return ctx.local(this, stateFactory); }
