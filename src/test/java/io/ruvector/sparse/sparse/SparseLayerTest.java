@@ -133,6 +133,20 @@ class SparseLayerTest {
     }
 
     @Test
+    void quickselectAgreesWithSorting() {
+        Random r = new Random(8);
+        for (int trial = 0; trial < 200; trial++) {
+            int n = 1 + r.nextInt(300);
+            float[] a = new float[n];
+            for (int i = 0; i < n; i++) a[i] = r.nextInt(4) == 0 ? r.nextInt(5) : (float) r.nextGaussian(); // with ties
+            float[] sorted = a.clone();
+            java.util.Arrays.sort(sorted);
+            int k = r.nextInt(n);
+            assertEquals(sorted[k], SparseLayer.kthSmallest(a.clone(), n, k), "n=" + n + " k=" + k);
+        }
+    }
+
+    @Test
     void statsCountSelectionsAndRecall() {
         Ffn f = ffn(128, 192, GgmlType.F32, 4);
         SparseScratch s = new SparseScratch(1, 192, 8);
