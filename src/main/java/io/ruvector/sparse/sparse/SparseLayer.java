@@ -6,6 +6,7 @@ import io.ruvector.sparse.memory.LayerRows;
 import io.ruvector.sparse.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
@@ -116,28 +117,17 @@ public final class SparseLayer {
             if ((long) hidden * dim >= PARALLEL_PROJECT_WORK) pool.forRange(hidden, s.projectBody);
             else predictor.project(x, s.z, 0, hidden);
 
-            // 2. Selection and the gate and up rows of the selected neurons.
+            // 2. Selection (scores against the threshold, or the top K), compacted in ascending neuron order.
             int granules = (neurons + NEURON_GRANULE - 1) / NEURON_GRANULE;
-            if (topK <= 0) {
-                pool.forRange(granules, s.selectBody);
-            } else {
-                pool.forRange(granules, s.scoreBody);
-                selectTopK(s, Math.min(topK, neurons));
-                pool.forRange(granules, s.gateUpBody);
-            }
-
-            // 3. h over the selected neurons, compacted in ascending neuron order.
+            pool.forRange(granules, s.selectBody);
+            if (topK > 0) selectTopK(s, Math.min(topK, neurons));
             int count = 0;
             boolean[] sel = s.selected;
-            for (int i = 0; i < neurons; i++) {
-                if (sel[i]) {
-                    s.index[count] = i;
-                    s.gc[count] = s.g[i];
-                    s.uc[count] = s.u[i];
-                    count++;
-                }
-            }
+            for (int i = 0; i < neurons; i++) if (sel[i]) s.index[count++] = i;
             s.count = count;
+
+            // 3. The gate and up rows of the selected neurons, then h.
+            if (count > 0) pool.forRange(count, s.gateUpBody);
             activation.gated(s.gc, s.uc, s.hc, count);
 
             // 4. Down projection.
@@ -175,32 +165,63 @@ public final class SparseLayer {
         int from = fromGranule * NEURON_GRANULE, to = Math.min(toGranule * NEURON_GRANULE, neurons);
         predictor.scores(s.z, from, to, s.scores);
         float t = predictor.threshold();
-        for (int i = from; i < to; i++) {
-            boolean on = s.scores[i] >= t;
-            s.selected[i] = on;
-            if (on) gateUp(s, i);
-        }
+        for (int i = from; i < to; i++) s.selected[i] = s.scores[i] >= t;
     }
 
-    void scoreRange(SparseScratch s, int fromGranule, int toGranule) {
-        int from = fromGranule * NEURON_GRANULE, to = Math.min(toGranule * NEURON_GRANULE, neurons);
-        predictor.scores(s.z, from, to, s.scores);
-    }
-
-    void gateUpRange(SparseScratch s, int fromGranule, int toGranule) {
-        int from = fromGranule * NEURON_GRANULE, to = Math.min(toGranule * NEURON_GRANULE, neurons);
-        for (int i = from; i < to; i++) if (s.selected[i]) gateUp(s, i);
-    }
-
-    private void gateUp(SparseScratch s, int i) {
+    /**
+     * The gate and up products of selected neurons {@code index[from..to)}. One call site of the dot kernel
+     * for both rows on purpose: with two (or with the predictor's kernel in the same compiled method) C2 ran out
+     * of inlining budget, boxed the Vector API temporaries, and allocated ~140 MB per token.
+     */
+    void gateUpRange(SparseScratch s, int from, int to) {
         LayerRows rows = s.rows;
         Tensor gate = rows.gate(), up = rows.up();
-        float g = gate.type().dot(rows.gateSegment(i), rows.gateOffset(i), s.x, 0, dim);
-        s.g[i] = g;
-        // A ReLU-like neuron the predictor picked but whose gate is not positive has h = 0 whatever its up
-        // value: its up row is not read (0 instead of 0 * u changes at most the sign of a zero term).
-        s.u[i] = exactZeros && !(g > 0f) && !Float.isNaN(g) ? 0f
-                : up.type().dot(rows.upSegment(i), rows.upOffset(i), s.x, 0, dim);
+        int[] index = s.index;
+        float[] gc = s.gc, uc = s.uc, x = s.x;
+        long gateBytes = gate.rowBytes(), upBytes = up.rowBytes();
+        int sink = 0;
+        for (int k = from; k < to; k++) {
+            int ahead = k + PREFETCH_DISTANCE;
+            if (ahead < to) {
+                int j = index[ahead];
+                sink += touch(rows.gateSegment(j), rows.gateOffset(j), gateBytes);
+                sink += touch(rows.upSegment(j), rows.upOffset(j), upBytes);
+            }
+            int i = index[k];
+            for (int part = 0; part < 2; part++) {
+                boolean isUp = part == 1;
+                if (isUp && exactZeros && !(gc[k] > 0f) && !Float.isNaN(gc[k])) {
+                    // A ReLU-like neuron the predictor picked but whose gate is not positive has h = 0 whatever
+                    // its up value: its up row is not read (0 instead of 0 * u changes at most a zero's sign).
+                    uc[k] = 0f;
+                    break;
+                }
+                Tensor t = isUp ? up : gate;
+                MemorySegment seg = isUp ? rows.upSegment(i) : rows.gateSegment(i);
+                long off = isUp ? rows.upOffset(i) : rows.gateOffset(i);
+                float v = t.type().dot(seg, off, x, 0, dim);
+                if (isUp) uc[k] = v;
+                else gc[k] = v;
+            }
+        }
+        s.sink += sink;
+    }
+
+    /**
+     * Rows this many neurons ahead are touched while the current one is computed (about 8% faster decoding on
+     * TinyLlama-shape Q4_0, one thread; touching ahead in the down projection measured no gain).
+     */
+    static final int PREFETCH_DISTANCE = 2;
+
+    /**
+     * Reads one byte per cache line of {@code [off, off + bytes)}: the loads are independent of the work in
+     * flight, so the core fetches a row that comes next while it multiplies the current one (Java has no
+     * prefetch instruction; the sum is kept so the loads are not removed).
+     */
+    static int touch(MemorySegment seg, long off, long bytes) {
+        int sum = 0;
+        for (long o = 0; o < bytes; o += 64) sum += seg.get(ValueLayout.JAVA_BYTE, off + o);
+        return sum;
     }
 
     void downRange(SparseScratch s, int fromGranule, int toGranule) {

@@ -14,8 +14,6 @@ public final class SparseScratch {
     final float[] scores;
     final float[] topKScratch;
     final boolean[] selected;
-    final float[] g;
-    final float[] u;
     final int[] index;
     final float[] gc;
     final float[] uc;
@@ -23,6 +21,8 @@ public final class SparseScratch {
     final float[] hFull;
     final SparseStats stats;
     int count;
+    /** Sum of prefetch touches, kept so the JIT cannot drop them. */
+    int sink;
     boolean measureRecall;
 
     // The call in flight.
@@ -33,7 +33,6 @@ public final class SparseScratch {
 
     final Parallel.RangeBody projectBody = (from, to) -> layer.projectRange(this, from, to);
     final Parallel.RangeBody selectBody = (from, to) -> layer.selectRange(this, from, to);
-    final Parallel.RangeBody scoreBody = (from, to) -> layer.scoreRange(this, from, to);
     final Parallel.RangeBody gateUpBody = (from, to) -> layer.gateUpRange(this, from, to);
     final Parallel.RangeBody downBody = (from, to) -> layer.downRange(this, from, to);
     final Parallel.RangeBody denseDownBody = (from, to) -> layer.denseDownRange(this, from, to);
@@ -48,8 +47,6 @@ public final class SparseScratch {
         this.scores = new float[neurons];
         this.topKScratch = new float[neurons];
         this.selected = new boolean[neurons];
-        this.g = new float[neurons];
-        this.u = new float[neurons];
         this.index = new int[neurons];
         this.gc = new float[neurons];
         this.uc = new float[neurons];
