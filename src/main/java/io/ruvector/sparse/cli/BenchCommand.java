@@ -2,6 +2,7 @@ package io.ruvector.sparse.cli;
 
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.TensorInfo;
+import io.ruvector.sparse.memory.ProcessMemory;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.LayerWeights;
 import io.ruvector.sparse.model.Session;
@@ -16,6 +17,7 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -68,7 +70,26 @@ public final class BenchCommand implements Callable<Integer> {
     /** What one test measured. */
     record Result(String model, long modelBytes, int threads, String test, int nPrompt, int nGen, int repetitions,
                   Stats tokensPerSecond, double[] samples, double weightBytesPerToken, double allocatedBytesPerToken,
-                  double bandwidthBytesPerSecond, String extraJson) {
+                  double bandwidthBytesPerSecond, String extraJson, long pageFaults, long residentBytes) {
+
+        Result(String model, long modelBytes, int threads, String test, int nPrompt, int nGen, int repetitions,
+               Stats tokensPerSecond, double[] samples, double weightBytesPerToken, double allocatedBytesPerToken,
+               double bandwidthBytesPerSecond, String extraJson) {
+            this(model, modelBytes, threads, test, nPrompt, nGen, repetitions, tokensPerSecond, samples,
+                    weightBytesPerToken, allocatedBytesPerToken, bandwidthBytesPerSecond, extraJson, -1, -1);
+        }
+
+        /**
+         * This result with the page faults taken while it ran (warm-up included: first touches of mapped weights
+         * show there) and the resident set after it, from {@link ProcessMemory}.
+         */
+        Result withMemory(ProcessMemory before, ProcessMemory after) {
+            ProcessMemory d = after.minus(before);
+            long faults = d.minorFaults() < 0 || d.majorFaults() < 0 ? -1 : d.minorFaults() + d.majorFaults();
+            return new Result(model, modelBytes, threads, test, nPrompt, nGen, repetitions, tokensPerSecond, samples,
+                    weightBytesPerToken, allocatedBytesPerToken, bandwidthBytesPerSecond, extraJson, faults,
+                    after.residentBytes());
+        }
 
         /** Decode's share of the measured bandwidth: tokens/s x bytes per token / bytes per second. */
         double bandwidthFraction() {
@@ -97,6 +118,8 @@ public final class BenchCommand implements Callable<Integer> {
                 s.append(",\"bandwidth_bytes_per_second\":").append(num(bandwidthBytesPerSecond));
                 s.append(",\"bandwidth_fraction\":").append(num(bandwidthFraction()));
             }
+            if (pageFaults >= 0) s.append(",\"page_faults\":").append(pageFaults);
+            if (residentBytes >= 0) s.append(",\"rss_bytes\":").append(residentBytes);
             if (extraJson != null) s.append(',').append(extraJson);
             return s.append('}').toString();
         }
@@ -140,19 +163,21 @@ public final class BenchCommand implements Callable<Integer> {
             if (promptTokens > 0) {
                 int[] prompt = promptTokens(promptTokens, model.config().vocabSize(), bos(model));
                 long passes = (promptTokens + batch - 1) / batch;
+                ProcessMemory before = ProcessMemory.read();
                 results.add(run(name, gguf.fileSize(), threads, "pp" + promptTokens, promptTokens, 0,
                         weightBytes * (double) passes / promptTokens, bw, err, () -> {
                             session.reset();
                             session.evaluate(prompt);
-                        }));
+                        }).withMemory(before, ProcessMemory.read()));
             }
             if (genTokens > 0 && sparse == null) {
                 int first = bos(model);
+                ProcessMemory before = ProcessMemory.read();
                 results.add(run(name, gguf.fileSize(), threads, "tg" + genTokens, 0, genTokens, weightBytes, bw, err, () -> {
                     session.reset();
                     int token = first;
                     for (int i = 0; i < genTokens; i++) token = session.evaluate(token).argmax();
-                }));
+                }).withMemory(before, ProcessMemory.read()));
             } else if (genTokens > 0) {
                 sparseRun = runDenseAndSparse(model, sparse, session, sparseSession, name, gguf.fileSize(), threads,
                         weightBytes, bw, err);
@@ -316,13 +341,15 @@ public final class BenchCommand implements Callable<Integer> {
             for (Result r : results) out.println(r.toJson());
         } else {
             out.println("| model | size | threads | test | t/s median | ± stddev | min .. max | weights/token | alloc/token |"
-                    + (bandwidth ? " % of bandwidth |" : ""));
-            out.println("|---|---:|---:|---|---:|---:|---:|---:|---:|" + (bandwidth ? "---:|" : ""));
+                    + " page faults | RSS |" + (bandwidth ? " % of bandwidth |" : ""));
+            out.println("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|" + (bandwidth ? "---:|" : ""));
             for (Result r : results) {
                 Stats s = r.tokensPerSecond();
-                out.printf(Locale.ROOT, "| %s | %s | %d | %s | %.2f | %.2f | %.2f .. %.2f | %s | %s |%s%n",
+                out.printf(Locale.ROOT, "| %s | %s | %d | %s | %.2f | %.2f | %.2f .. %.2f | %s | %s | %s | %s |%s%n",
                         r.model(), bytes(r.modelBytes()), r.threads(), r.test(), s.median(), s.stddev(), s.min(), s.max(),
                         bytes((long) r.weightBytesPerToken()), bytes((long) r.allocatedBytesPerToken()),
+                        r.pageFaults() < 0 ? "-" : Long.toString(r.pageFaults()),
+                        r.residentBytes() < 0 ? "-" : bytes(r.residentBytes()),
                         bandwidth ? String.format(Locale.ROOT, " %.0f%% of %.1f GB/s |", 100 * r.bandwidthFraction(),
                                 r.bandwidthBytesPerSecond() / 1e9) : "");
             }

@@ -3,6 +3,7 @@ package io.ruvector.sparse.cli;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufArray;
 import io.ruvector.sparse.gguf.GgufWriter;
+import io.ruvector.sparse.model.ActivationPrecision;
 import io.ruvector.sparse.model.KvCacheType;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.Logits;
@@ -56,6 +57,10 @@ public final class LogitsCommand implements Callable<Integer> {
             description = "KV cache type: f32 or f16 (default: ${DEFAULT-VALUE})")
     private String kv;
 
+    @Option(names = "--activations", paramLabel = "P", defaultValue = "f32",
+            description = "f32 (exact) or int8 (rounded as ggml-cpu does, to compare with llama.cpp) (default: ${DEFAULT-VALUE})")
+    private String activations;
+
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "FILE", description = "GGUF file to write")
     private Path out;
 
@@ -74,8 +79,13 @@ public final class LogitsCommand implements Callable<Integer> {
             case "f16" -> KvCacheType.F16;
             default -> throw new IllegalArgumentException("--kv must be f32 or f16, not '" + kv + "'");
         };
+        ActivationPrecision precision = switch (activations.toLowerCase(Locale.ROOT)) {
+            case "f32" -> ActivationPrecision.F32;
+            case "int8" -> ActivationPrecision.INT8;
+            default -> throw new IllegalArgumentException("--activations must be f32 or int8, not '" + activations + "'");
+        };
         int[] prompt = tokens.stream().mapToInt(Integer::intValue).toArray();
-        ModelOptions options = ModelOptions.defaults().withKvCacheType(kvType);
+        ModelOptions options = ModelOptions.defaults().withKvCacheType(kvType).withActivations(precision);
         if (threads != null) options = options.withThreads(threads);
 
         float[] logits;
@@ -110,7 +120,8 @@ public final class LogitsCommand implements Callable<Integer> {
                 .putU32("reference.n_threads", options.threads())
                 .putArray("reference.greedy_margin", GgufArray.ofFloats(margins))
                 .putU32("reference.n_vocab", vocab)
-                .putString("reference.kv_cache_type", kvType.name().toLowerCase(Locale.ROOT));
+                .putString("reference.kv_cache_type", kvType.name().toLowerCase(Locale.ROOT))
+                .putString("reference.activations", precision.name().toLowerCase(Locale.ROOT));
         w.addTensor("logits", GgmlType.F32, new long[]{vocab, prompt.length}, logits);
         w.writeAtomically(out);
         spec.commandLine().getErr().printf("wrote %d x %d logits and %d greedy tokens to %s%n",

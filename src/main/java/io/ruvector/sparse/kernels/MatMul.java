@@ -1,6 +1,9 @@
 package io.ruvector.sparse.kernels;
 
 import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.quant.Fp16;
+import io.ruvector.sparse.quant.Int8DotProduct;
+import io.ruvector.sparse.quant.Q8Activation;
 import io.ruvector.sparse.quant.Q8_K;
 import io.ruvector.sparse.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
@@ -40,15 +43,20 @@ public final class MatMul {
     private int outOffset;
 
     private final boolean ggmlActivations;
+    private final boolean[] int8Job = new boolean[3];   // job j multiplies integer codes with q8
+    private Q8Activation q8;
     private float[] roundedQ8K = new float[0];
+    private float[] roundedF16 = new float[0];
+    private float[] roundedBF16 = new float[0];
 
     /** Products with float activations: the exact product of the stored weights with {@code x}. */
     public MatMul(Parallel pool) { this(pool, false); }
 
     /**
      * @param ggmlActivations when true, activations are rounded the way ggml-cpu rounds them before a
-     *                        product with quantized weights (for K-quant weights: to Q8_K blocks), which brings
-     *                        results close to llama.cpp's; when false they stay float32 (exact)
+     *                        product (its {@code vec_dot_type}): Q8_0/Q8_1 blocks multiplied in integers for
+     *                        the Q4_0..Q8_0 family, Q8_K blocks for K-quants, F16 or BF16 for those weights.
+     *                        Results come close to llama.cpp's. When false activations stay float32 (exact).
      */
     public MatMul(Parallel pool, boolean ggmlActivations) {
         this.pool = pool;
@@ -104,25 +112,14 @@ public final class MatMul {
         this.n = n;
         int total = 0;
         long work = 0;
-        boolean roundedReady = false;
+        roundedThisCall = 0;
         for (int j = 0; j < jobs; j++) {
             Tensor w = ws[j];
             if (w.cols() != ws[0].cols()) throw new IllegalArgumentException(w.name() + " and " + ws[0].name() + " differ in width");
             starts[j] = total;
             total += w.rows();
             work += (long) w.rows() * w.cols() * n;
-            inputs[j] = x;
-            inputOffsets[j] = xOffset;
-            if (ggmlActivations && roundsToQ8K(w.ggmlType())) {
-                int count = n * w.cols();
-                if (!roundedReady) {
-                    if (roundedQ8K.length < count) roundedQ8K = new float[count];
-                    Q8_K.roundTrip(x, xOffset, roundedQ8K, 0, count);
-                    roundedReady = true;
-                }
-                inputs[j] = roundedQ8K;
-                inputOffsets[j] = 0;
-            }
+            chooseInput(j, x, xOffset, n * w.cols());
         }
         try {
             if (work < MIN_PARALLEL_WORK) body.run(0, total);
@@ -136,19 +133,74 @@ public final class MatMul {
         }
     }
 
-    /** K-quant weights meet activations rounded to Q8_K in ggml-cpu ({@code vec_dot_type}). */
-    private static boolean roundsToQ8K(GgmlType t) {
-        return t == GgmlType.Q2_K || t == GgmlType.Q3_K || t == GgmlType.Q4_K || t == GgmlType.Q5_K || t == GgmlType.Q6_K;
-    }
-
     /** Rows [from, to) of the combined range: each job's share, by the single or the batched kernel. */
     private void rows(int from, int to) {
         for (int j = 0; j < jobs; j++) {
             int lo = Math.max(from, starts[j]) - starts[j];
             int hi = Math.min(to, starts[j] + ws[j].rows()) - starts[j];
             if (lo >= hi) continue;
-            if (n == 1) singleRows(ws[j], inputs[j], inputOffsets[j], outs[j], lo, hi);
+            if (int8Job[j]) int8Rows(ws[j], outs[j], lo, hi);
+            else if (n == 1) singleRows(ws[j], inputs[j], inputOffsets[j], outs[j], lo, hi);
             else batchedRows(ws[j], inputs[j], inputOffsets[j], outs[j], lo, hi);
+        }
+    }
+
+    // Which roundings of the current input are done (bits: Q8, Q8_K, F16, BF16): each at most once per call.
+    private int roundedThisCall;
+    private static final int Q8 = 1, Q8K = 2, HALF = 4, BHALF = 8;
+
+    /** Job j's activations: x itself, or x rounded as ggml-cpu rounds it for that weight type. */
+    private void chooseInput(int j, float[] x, int xOffset, int count) {
+        inputs[j] = x;
+        inputOffsets[j] = xOffset;
+        int8Job[j] = false;
+        if (!ggmlActivations) return;
+        Tensor w = ws[j];
+        GgmlType t = w.ggmlType();
+        if (w.type() instanceof Int8DotProduct && count % Q8Activation.BLOCK == 0) {
+            if ((roundedThisCall & Q8) == 0) {
+                if (q8 == null || q8.capacity() < count) q8 = new Q8Activation(count);
+                q8.quantize(x, xOffset, count);
+                roundedThisCall |= Q8;
+            }
+            int8Job[j] = true;
+            return;
+        }
+        if (t == GgmlType.Q2_K || t == GgmlType.Q3_K || t == GgmlType.Q4_K || t == GgmlType.Q5_K || t == GgmlType.Q6_K) {
+            if ((roundedThisCall & Q8K) == 0) {
+                if (roundedQ8K.length < count) roundedQ8K = new float[count];
+                Q8_K.roundTrip(x, xOffset, roundedQ8K, 0, count);
+                roundedThisCall |= Q8K;
+            }
+            inputs[j] = roundedQ8K;
+        } else if (t == GgmlType.F16) {
+            if ((roundedThisCall & HALF) == 0) {
+                if (roundedF16.length < count) roundedF16 = new float[count];
+                for (int i = 0; i < count; i++) roundedF16[i] = Fp16.round(x[xOffset + i]);
+                roundedThisCall |= HALF;
+            }
+            inputs[j] = roundedF16;
+        } else if (t == GgmlType.BF16) {
+            if ((roundedThisCall & BHALF) == 0) {
+                if (roundedBF16.length < count) roundedBF16 = new float[count];
+                for (int i = 0; i < count; i++) roundedBF16[i] = Fp16.bf16ToFloat(Fp16.floatToBf16(x[xOffset + i]));
+                roundedThisCall |= BHALF;
+            }
+            inputs[j] = roundedBF16;
+        } else {
+            return;
+        }
+        inputOffsets[j] = 0;
+    }
+
+    /** Integer products with the quantized activations, as ggml-cpu's {@code vec_dot} with Q8_0/Q8_1. */
+    private void int8Rows(Tensor w, float[] out, int from, int to) {
+        Int8DotProduct int8 = (Int8DotProduct) w.type();
+        int cols = w.cols();
+        int rows = w.rows();
+        for (int r = from; r < to; r++) {
+            long offset = w.rowOffset(r);
+            for (int t = 0; t < n; t++) out[outOffset + t * rows + r] = int8.dotQ8(w.data(), offset, q8, t * cols, cols);
         }
     }
 

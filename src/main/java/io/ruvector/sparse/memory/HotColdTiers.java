@@ -64,7 +64,21 @@ public final class HotColdTiers implements AutoCloseable {
         if (budgetBytes < 0) throw new IllegalArgumentException("hot-tier budget must be >= 0, not " + budgetBytes);
         HotColdTiers t = new HotColdTiers(layers, budgetBytes, lock);
         t.current = t.buildTier(frequency);
+        t.adviseColdRandom();
         return t;
+    }
+
+    /**
+     * Cold rows are read a few at a time, in no order: tell the kernel so (MADV_RANDOM) that a page fault on a
+     * model file on slow storage reads that page, not a readahead window of rows that were not predicted.
+     * Pages already in the page cache are unaffected, so in-RAM models lose nothing.
+     */
+    private void adviseColdRandom() {
+        for (Layer l : layers) {
+            MemoryHints.advise(l.gate().data(), Advice.RANDOM);
+            MemoryHints.advise(l.up().data(), Advice.RANDOM);
+            MemoryHints.advise(l.downT().data(), Advice.RANDOM);
+        }
     }
 
     /** Bytes of the hot arena. */

@@ -134,9 +134,14 @@ public final class LanguageModel implements AutoCloseable {
     /** The dense feed-forward strategy of every layer. */
     public List<FeedForward> denseFeedForward() { return denseFfn; }
 
-    /** Positions a new session holds: the option, else the model's trained context length. */
+    /**
+     * Positions a new session holds: the option when set, else the model's trained context length capped at
+     * {@link ModelOptions#DEFAULT_MAX_CONTEXT} (a 128k-context model would otherwise reserve tens of GB of
+     * cache per session; ask for more explicitly).
+     */
     public int sessionContextLength() {
-        return options.contextLength() > 0 ? options.contextLength() : config.contextLength();
+        return options.contextLength() > 0 ? options.contextLength()
+                : Math.min(config.contextLength(), ModelOptions.DEFAULT_MAX_CONTEXT);
     }
 
     /** A new session with dense feed-forward blocks. */

@@ -119,6 +119,15 @@ public final class Q8Activation {
         length = n;
     }
 
+    /**
+     * The quantized values as floats ({@code code * scale}) into {@code dst[dstOffset ..]}: the activation a
+     * float kernel must see to compute what the int8 kernels compute (exactly so for Q8_0/Q4_0/Q5_0/IQ4_NL
+     * weights; Q4_1/Q5_1 add their min term with Q8_1's fp16-rounded {@code s} instead of the exact sum).
+     */
+    public void dequantize(float[] dst, int dstOffset) {
+        for (int i = 0; i < length; i++) dst[dstOffset + i] = q[i] * d[i / BLOCK];
+    }
+
     /** Writes the quantized values as ggml {@code block_q8_0} (fp16 d, 32 int8 codes: 34 bytes a block). */
     public void writeQ8_0(MemorySegment dst, long offset) {
         for (int b = 0; b < length / BLOCK; b++) {

@@ -39,6 +39,9 @@ class BenchCommandTest {
             assertTrue(median > 0 && field(l, "tps_min") <= median && median <= field(l, "tps_max"), l);
             assertTrue(field(l, "tps_stddev") >= 0 && field(l, "allocated_bytes_per_token") >= 0, l);
             assertEquals(3, l.split("samples_tps\":\\[")[1].split("]")[0].split(",").length, l);
+            // Linux /proc figures: page faults taken during the test and the resident set after it.
+            assertTrue(field(l, "page_faults") >= 0, l);
+            assertTrue(field(l, "rss_bytes") > 1 << 20, l);
         }
         assertEquals(weights - embeddingExtra, field(lines.get(1), "weight_bytes_per_token"), 1);
         // 16 prompt tokens fit one batch: the weights are read once for all of them.

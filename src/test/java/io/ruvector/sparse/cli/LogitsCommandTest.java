@@ -51,6 +51,27 @@ class LogitsCommandTest {
         }
     }
 
+    /** With --activations int8 a K-quant model's logits are llama.cpp's to float noise. */
+    @Test
+    void int8ActivationsWriteLlamaCppLogits() throws Exception {
+        Path model = Fixtures.require("reference/syn-llama-gqa.Q6_K.gguf");
+        Path out = dir.resolve("q6k.ref.gguf");
+        try (GgufFile ref = GgufFile.open(Fixtures.require("reference/syn-llama-gqa.Q6_K.ref.gguf"))) {
+            int[] prompt = ref.getArray("reference.prompt").toIntArray();
+            String tokens = String.join(",", Arrays.stream(prompt).mapToObj(Integer::toString).toArray(String[]::new));
+            assertEquals(Main.EXIT_OK, Main.run("logits", "--model", model.toString(), "--tokens", tokens,
+                    "--activations", "int8", "--threads", "1", "--out", out.toString()));
+            try (GgufFile ours = GgufFile.open(out)) {
+                assertEquals("int8", ours.getString("reference.activations"));
+                float[] logits = Tensor.of(ours, "logits").toFloatArray();
+                float[] llama = Tensor.of(ref, "logits").toFloatArray();
+                float max = 0;
+                for (int i = 0; i < llama.length; i++) max = Math.max(max, Math.abs(llama[i] - logits[i]));
+                assertTrue(max < 2e-5, "max |ours - llama.cpp| = " + max);
+            }
+        }
+    }
+
     @Test
     void badInputExitsWithCode2AndWritesNothing() throws Exception {
         Path model = Fixtures.require("models/stories260K.gguf");
@@ -58,6 +79,7 @@ class LogitsCommandTest {
         assertEquals(Main.EXIT_BAD_INPUT, Main.run("logits", "--model", model.toString(), "--tokens", "1,9999", "--out", out.toString()));
         assertEquals(Main.EXIT_BAD_INPUT, Main.run("logits", "--model", dir.resolve("none.gguf").toString(), "--tokens", "1", "--out", out.toString()));
         assertEquals(Main.EXIT_BAD_INPUT, Main.run("logits", "--model", model.toString(), "--tokens", "1", "--kv", "q8", "--out", out.toString()));
+        assertEquals(Main.EXIT_BAD_INPUT, Main.run("logits", "--model", model.toString(), "--tokens", "1", "--activations", "int4", "--out", out.toString()));
         assertEquals(Main.EXIT_USAGE, Main.run("logits", "--model", model.toString(), "--out", out.toString()));
         assertFalse(Files.exists(out));
     }

@@ -174,4 +174,41 @@ class HotColdTiersTest {
             assertEquals(0, t.hotNeurons(), "neurons that never fire are never hot");
         }
     }
+
+    @Test
+    void coldRowsOfMappedFilesAreAdvisedRandom(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path smaps = java.nio.file.Path.of("/proc/self/smaps");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isReadable(smaps), "needs Linux /proc/self/smaps");
+        int n = 64, d = 256;                         // 64 KiB per tensor: whole pages, several of them
+        long bytes = (long) n * d * 4;
+        java.nio.file.Path file = dir.resolve("ffn.bin");
+        java.nio.file.Files.write(file, new byte[(int) (3 * bytes)]);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+             java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+            MemorySegment all = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, 3 * bytes, arena);
+            var f32 = TensorTypes.of(GgmlType.F32);
+            HotColdTiers.Layer layer = new HotColdTiers.Layer(new Tensor("g", f32, n, d, all.asSlice(0, bytes)),
+                    new Tensor("u", f32, n, d, all.asSlice(bytes, bytes)), new Tensor("dt", f32, n, d, all.asSlice(2 * bytes, bytes)));
+            assertFalse(randomReadFlag(smaps, all.address()), "a fresh mapping has no random-read advice");
+            try (HotColdTiers t = HotColdTiers.build(List.of(layer), new float[1][n], 0)) {
+                assertEquals(0, t.hotNeurons(), "a zero budget leaves every row cold");
+                assertTrue(randomReadFlag(smaps, all.address()), "MADV_RANDOM shows as 'rr' in the mapping's VmFlags");
+            }
+        }
+    }
+
+    /** The VmFlags of the mapping that holds {@code address} include "rr" (MADV_RANDOM). */
+    private static boolean randomReadFlag(java.nio.file.Path smaps, long address) throws java.io.IOException {
+        boolean inside = false;
+        for (String line : java.nio.file.Files.readAllLines(smaps)) {
+            if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                String[] range = line.substring(0, line.indexOf(' ')).split("-");
+                inside = Long.compareUnsigned(Long.parseUnsignedLong(range[0], 16), address) <= 0
+                        && Long.compareUnsigned(address, Long.parseUnsignedLong(range[1], 16)) < 0;
+            } else if (inside && line.startsWith("VmFlags:")) {
+                return java.util.Arrays.asList(line.substring(8).trim().split("\\s+")).contains("rr");
+            }
+        }
+        throw new AssertionError("no mapping holds address " + Long.toHexString(address));
+    }
 }

@@ -46,6 +46,7 @@ class ModelVariantsTest {
         int vocab = 40;
         String extraTensor = null;
         int experts = 0;
+        int context = 64;
         String skipTensor = null;
         long seed = 5;
 
@@ -62,7 +63,7 @@ class ModelVariantsTest {
                 .putU32(a + ".feed_forward_length", s.ffn)
                 .putU32(a + ".attention.head_count", s.heads)
                 .putU32(a + ".attention.head_count_kv", s.kvHeads)
-                .putU32(a + ".context_length", 64)
+                .putU32(a + ".context_length", s.context)
                 .putF32(a + ".attention.layer_norm_rms_epsilon", 1e-5f);
         if (s.keyLength > 0) w.putU32(a + ".attention.key_length", s.keyLength).putU32(a + ".attention.value_length", s.keyLength);
         if (s.ropeDims > 0) w.putU32(a + ".rope.dimension_count", s.ropeDims);
@@ -185,6 +186,27 @@ class ModelVariantsTest {
         s.ropeDims = 6;
         s.kvHeads = 2;
         assertMatchesNaive(s);
+    }
+
+    @Test
+    void sessionContextIsTheTrainedOneCappedUnlessAskedFor() throws Exception {
+        Spec s = new Spec();
+        s.context = 131072;
+        Path file = write(dir.resolve("long.gguf"), s);
+        try (LanguageModel m = LanguageModel.open(file, ModelOptions.defaults().withThreads(1));
+             Session session = m.newSession()) {
+            assertEquals(131072, m.config().contextLength());
+            assertEquals(ModelOptions.DEFAULT_MAX_CONTEXT, session.contextLength());
+        }
+        try (LanguageModel m = LanguageModel.open(file, ModelOptions.defaults().withThreads(1).withContextLength(5000));
+             Session session = m.newSession()) {
+            assertEquals(5000, session.contextLength());
+        }
+        Path small = write(dir.resolve("short.gguf"), new Spec());
+        try (LanguageModel m = LanguageModel.open(small, ModelOptions.defaults().withThreads(1));
+             Session session = m.newSession()) {
+            assertEquals(64, session.contextLength());
+        }
     }
 
     @Test

@@ -24,7 +24,7 @@ class ReferenceFidelityTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource({
             "stories260K, 2e-5",
-            "llama-2-tiny-random, 2e-6",
+            "llama-2-tiny-random, 2e-7",
             "syn-llama-gqa.F32, 2e-5",
             "syn-llama-gqa.F16, 2e-5",
             "syn-llama-gqa.BF16, 2e-5",
@@ -63,19 +63,25 @@ class ReferenceFidelityTest {
     }
 
     /**
-     * With activations rounded as ggml-cpu rounds them, logits move from the exact forward onto llama.cpp's
-     * own: to ~5e-6, as the README's float64 emulation of that rounding did. Except after a flip: in Q4_K and
-     * Q4_K_M one activation of prompt position 5 lies within float noise of a Q8_K rounding boundary, our
-     * float32 sum rounds it the other way than ggml does, and the random model amplifies that one step to
-     * ~0.2 in every later position (through the KV cache), as far from llama.cpp as the F32 path. So positions
-     * before the flip must match tightly (and be 1000x closer than the F32 path); later ones are reported.
+     * With activations rounded as ggml-cpu rounds them ({@link ActivationPrecision#INT8}), logits move from the
+     * exact forward onto llama.cpp's own: to ~5e-6 (F16: bit-identical), as the README's float64 emulation of
+     * that rounding did. Except after a flip: an activation lies within float noise of a rounding boundary,
+     * our float32 sums put it on the other side than ggml's do, and the random model amplifies that one step
+     * to 0.003..0.3 at that position (and, through the KV cache, at later ones). The emulation met the same
+     * flips on Q4_1, Q5_0 and F16 (README); ours are at the positions listed (first flip). Positions before it
+     * must match tightly and be 1000x closer than the F32 path; the bound on all positions is the measured
+     * worst with a margin. F16 (many tiny flips: which positions depends on the vector width's summation
+     * order) and BF16 (~0.04 from the start, the emulation 0.03) get only that bound, near the README's floor.
      */
     @ParameterizedTest(name = "{0}")
     @CsvSource({
-            "syn-llama-gqa.Q2_K, 12", "syn-llama-gqa.Q3_K, 12", "syn-llama-gqa.Q4_K, 5",
-            "syn-llama-gqa.Q5_K, 12", "syn-llama-gqa.Q6_K, 12", "syn-llama-gqa.Q4_K_M, 5",
+            "syn-llama-gqa.Q8_0, 12, 2e-5", "syn-llama-gqa.Q4_0, 12, 2e-5", "syn-llama-gqa.Q4_1, 3, 0.05",
+            "syn-llama-gqa.Q5_0, 3, 0.4", "syn-llama-gqa.Q5_1, 12, 2e-5", "syn-llama-gqa.Q2_K, 12, 2e-5",
+            "syn-llama-gqa.Q3_K, 12, 2e-5", "syn-llama-gqa.Q4_K, 5, 0.4", "syn-llama-gqa.Q5_K, 12, 2e-5",
+            "syn-llama-gqa.Q6_K, 12, 2e-5", "syn-llama-gqa.Q4_K_M, 5, 0.6", "syn-llama-gqa.F16, 0, 0.03",
+            "syn-llama-gqa.BF16, 0, 0.07", "syn-qwen2.Q8_0, 6, 0.2", "llama-2-tiny-random, 3, 2e-4",
     })
-    void int8ActivationsReproduceLlamaCpp(String stem, int positionsBeforeFlip) throws Exception {
+    void int8ActivationsReproduceLlamaCpp(String stem, int positionsBeforeFlip, float overall) throws Exception {
         Reference ref = Reference.load(stem);
         float[] exactPath;
         float[] int8Path;
@@ -103,6 +109,8 @@ class ReferenceFidelityTest {
                 stem, worstBeforeFlip, positionsBeforeFlip, Reference.maxAbsDiff(ref.logits(), int8Path),
                 Reference.maxAbsDiff(ref.logits(), exactPath));
         assertTrue(worstBeforeFlip <= 2e-5, stem + ": INT8 path differs from llama.cpp by " + worstBeforeFlip);
+        float all = Reference.maxAbsDiff(ref.logits(), int8Path);
+        assertTrue(all <= overall, stem + ": INT8 path differs from llama.cpp by " + all + " overall");
     }
 
     static LanguageModel open(Reference ref, ActivationPrecision precision) throws Exception {

@@ -88,7 +88,10 @@ class Q8ActivationKernelTest {
             q.writeQ8_1(q81, 0);
             float[] back = new float[64];
             Q8_0.INSTANCE.dequantize(q80, 0, back, 0, 64);
+            float[] direct = new float[66];
+            q.dequantize(direct, 2);
             for (int i = 0; i < 64; i++) {
+                assertEquals(back[i], direct[2 + i], 0f);
                 assertEquals(q.code(i) * q.scale(i / 32), back[i], 0f);
                 assertEquals(q.code(i), q81.get(Layouts.BYTE, 36L * (i / 32) + 4 + i % 32));
             }
