@@ -29,10 +29,10 @@ final class KQuants {
     /** Values per super-block ({@code QK_K}). */
     static final int QK = 256;
 
-    static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(Simd.LE);
-    static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(Simd.LE);
+    static final ValueLayout.OfShort SHORT = Layouts.SHORT_LE;
+    static final ValueLayout.OfInt INT = Layouts.INT_LE;
     static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(Simd.LE);
-    static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(Simd.LE);
+    static final ValueLayout.OfFloat FLOAT = Layouts.FLOAT_LE;
 
     static final VectorSpecies<Float> F = Simd.F;
     /** Float lanes per vector. */
@@ -95,9 +95,9 @@ final class KQuants {
     static int s8(MemorySegment s, long off) { return s.get(ValueLayout.JAVA_BYTE, off); }
 
     /** An IEEE half stored little-endian at {@code off}. */
-    static float f16(MemorySegment s, long off) { return Float.float16ToFloat(s.get(SHORT, off)); }
+    static float f16(MemorySegment s, long off) { return Fp16.read(s, off); }
 
-    static void putF16(MemorySegment s, long off, float v) { s.set(SHORT, off, Float.floatToFloat16(v)); }
+    static void putF16(MemorySegment s, long off, float v) { Fp16.write(s, off, v); }
 
     /** The 6-bit scale of sub-block {@code j} (0..7) of a Q4_K/Q5_K scale field at {@code scales}. */
     static int scaleK4(MemorySegment s, long scales, int j) {
@@ -163,7 +163,7 @@ final class KQuants {
     }
 
     /** Round half to even, ggml's {@code nearest_int} for the magnitudes quantizers see. */
-    static int nearestInt(float v) { return (int) Math.rint(v); }
+    static int nearestInt(float v) { return Rounding.nearestInt(v); }
 
     static int clamp(int v, int lo, int hi) { return Math.max(lo, Math.min(hi, v)); }
 
