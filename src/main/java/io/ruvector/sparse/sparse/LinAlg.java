@@ -2,8 +2,8 @@ package io.ruvector.sparse.sparse;
 
 import io.ruvector.sparse.kernels.Parallel;
 import io.ruvector.sparse.kernels.Simd;
+import io.ruvector.sparse.kernels.VectorMath;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Random;
@@ -30,7 +30,7 @@ final class LinAlg {
         for (int upper = n - len; i <= upper; i += len) {
             acc0 = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc0);
         }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sum(acc0.add(acc1)); // fixed lane order: same sum interpreted and compiled
         for (; i < n; i++) s = Math.fma(a[ao + i], b[bo + i], s);
         return s;
     }
