@@ -1,5 +1,6 @@
 package io.ruvector.sparse.cli;
 
+import io.ruvector.sparse.model.ActivationPrecision;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.ModelOptions;
 import picocli.CommandLine.Option;
@@ -8,8 +9,10 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 
-/** The options that choose and open a model: {@code --model}, {@code --threads}, {@code --ctx-size}. */
+/** The options that choose and open a model: {@code --model}, {@code --threads}, {@code --ctx-size},
+ * {@code --activations}. */
 final class ModelArgs {
 
     @Option(names = {"-m", "--model"}, paramLabel = "FILE",
@@ -22,6 +25,12 @@ final class ModelArgs {
     @Option(names = {"-c", "--ctx-size"}, paramLabel = "N",
             description = "context length (default: the model's trained context)")
     int contextLength;
+
+    @Option(names = "--activations", paramLabel = "P",
+            description = "activation operand of weight products: f32 (exact) or int8 (rounded to 8-bit blocks as "
+                    + "ggml-cpu does; faster for Q4_0/Q8_0-family weights) (default: the library's, "
+                    + "ModelOptions.defaults())")
+    String activations;
 
     /** The model path: {@code --model}, else the demo model (found or downloaded). */
     Path resolve(PrintWriter err) throws IOException {
@@ -37,6 +46,11 @@ final class ModelArgs {
             o = o.withThreads(threads);
         }
         if (contextLength < 0) throw new IllegalArgumentException("--ctx-size must be >= 0, not " + contextLength);
+        if (activations != null) o = o.withActivations(switch (activations.toLowerCase(Locale.ROOT)) {
+            case "f32" -> ActivationPrecision.F32;
+            case "int8" -> ActivationPrecision.INT8;
+            default -> throw new IllegalArgumentException("--activations must be f32 or int8, not '" + activations + "'");
+        });
         return o.withContextLength(contextLength);
     }
 

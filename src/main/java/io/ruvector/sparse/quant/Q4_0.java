@@ -72,28 +72,28 @@ public final class Q4_0 implements TensorType, Int8DotProduct {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         int nb = Blocks.count(n, QK, "Q4_0");
-        // Two accumulators on alternate blocks (each chain waits only on every other block), rotated so that
-        // the block body has one call site: a second inlined copy can push C2 past its inlining budget, and a
-        // call left out of line boxes its vectors.
+        // The block body is written out here, not in a helper taking and returning vectors: a helper can get
+        // compiled on its own first (hot in another caller), and C2 then refuses to inline it ("already
+        // compiled into a big method"), which boxes every vector crossing the call: a ~10x slowdown that
+        // depended on what ran before (seen at 128/256 bits). Two accumulators on alternate blocks, rotated,
+        // so each chain waits only on every other block.
         FloatVector acc = FloatVector.zero(F);
         FloatVector other = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
-            FloatVector next = blockDot(src, offset + (long) b * BYTES, x, xOffset + b * QK, other);
+            long bo = offset + (long) b * BYTES;
+            int xb = xOffset + b * QK;
+            ByteVector qs = ByteVector.fromMemorySegment(B16, src, bo + 2, Simd.LE);
+            FloatVector sum = FloatVector.zero(F);
+            for (int p = 0; p < PARTS; p++) {
+                IntVector v = (IntVector) qs.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                sum = low(v).fma(FloatVector.fromArray(F, x, xb + p * L), sum);
+                sum = high(v).fma(FloatVector.fromArray(F, x, xb + 16 + p * L), sum);
+            }
+            FloatVector next = sum.fma(FloatVector.broadcast(F, Fp16.read(src, bo)), other);
             other = acc;
             acc = next;
         }
         return VectorMath.sum(acc.add(other));
-    }
-
-    private static FloatVector blockDot(MemorySegment src, long bo, float[] x, int xb, FloatVector acc) {
-        ByteVector qs = ByteVector.fromMemorySegment(B16, src, bo + 2, Simd.LE);
-        FloatVector sum = FloatVector.zero(F);
-        for (int p = 0; p < PARTS; p++) {
-            IntVector v = (IntVector) qs.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
-            sum = low(v).fma(FloatVector.fromArray(F, x, xb + p * L), sum);
-            sum = high(v).fma(FloatVector.fromArray(F, x, xb + 16 + p * L), sum);
-        }
-        return sum.fma(FloatVector.broadcast(F, Fp16.read(src, bo)), acc);
     }
 
     /*
@@ -194,41 +194,29 @@ public final class Q4_0 implements TensorType, Int8DotProduct {
         x.checkRange(xOffset, n);
         short[] q = x.q;
         float[] dx = x.d;
-        int[] sums = x.sum;
         int xb0 = xOffset / QK;
-        // sum_j (code_j - 8) a_j = sum_j code_j a_j - 8 sum_j a_j: the lanes take the first term, the exact
-        // per-block activation sums the second.
-        // Two accumulators on alternate blocks (each chain waits only on every other block), rotated so that
-        // the block body has one call site: a second inlined copy can push C2 past its inlining budget, and a
-        // call left out of line boxes its vectors.
+        // Per block: widen the 16 code bytes to shorts, split the nibbles there (x86 has no byte shift), make
+        // them signed (code - 8, in [-8, 7]) and multiply with the int8 activation codes in 16-bit lanes:
+        // |(code - 8) * a| <= 8 * 127, so the sum of a low and a high product (1016 + 1016) fits a short. One
+        // widening to int, one conversion and one FMA with the two scales finish the block. The body is
+        // written out here rather than in a helper for the reason given in dot(); one accumulator (C2
+        // unrolls this loop, and a rotated pair of accumulators made it box the vectors here).
         FloatVector acc = FloatVector.zero(F);
-        FloatVector other = FloatVector.zero(F);
-        float off = 0f;
-        float otherOff = 0f;
         for (int b = 0; b < nb; b++) {
             long bo = offset + (long) b * BYTES;
+            int qb = xOffset + b * QK;
             float scale = Fp16.read(src, bo) * dx[xb0 + b];
-            FloatVector next = blockDotQ8(src, bo, q, xOffset + b * QK, scale, other);
-            float nextOff = Math.fma(scale, sums[xb0 + b], otherOff);
-            other = acc;
-            acc = next;
-            otherOff = off;
-            off = nextOff;
+            ByteVector qs = ByteVector.fromMemorySegment(B16, src, bo + 2, Simd.LE);
+            IntVector sumi = IntVector.zero(I);
+            for (int p = 0; p < PARTS; p++) {
+                ShortVector v = (ShortVector) qs.convertShape(VectorOperators.ZERO_EXTEND_B2S, SH, p);
+                ShortVector lo = v.and((short) 0xF).sub((short) 8).mul(ShortVector.fromArray(SH, q, qb + p * L));
+                ShortVector hi = v.lanewise(VectorOperators.LSHR, 4).sub((short) 8)
+                        .mul(ShortVector.fromArray(SH, q, qb + 16 + p * L));
+                sumi = sumi.add((IntVector) lo.add(hi).convertShape(VectorOperators.S2I, I, 0));
+            }
+            acc = ((FloatVector) sumi.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, scale), acc);
         }
-        return VectorMath.sum(acc.add(other)) - 8 * (off + otherOff);
-    }
-
-    /** Lanes of scale * sum_j code_j a_j for one block (codes 0..15, not yet offset by 8), added to acc. */
-    private static FloatVector blockDotQ8(MemorySegment src, long bo, short[] q, int qb, float scale, FloatVector acc) {
-        ByteVector qs = ByteVector.fromMemorySegment(B16, src, bo + 2, Simd.LE);
-        IntVector sumi = IntVector.zero(I);
-        for (int p = 0; p < PARTS; p++) {
-            // Nibbles split in 16-bit lanes; code * int8 products and their pairwise sums fit a short.
-            ShortVector v = (ShortVector) qs.convertShape(VectorOperators.ZERO_EXTEND_B2S, SH, p);
-            ShortVector lo = v.and((short) 0xF).mul(ShortVector.fromArray(SH, q, qb + p * L));
-            ShortVector hi = v.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SH, q, qb + 16 + p * L));
-            sumi = sumi.add((IntVector) lo.add(hi).convertShape(VectorOperators.S2I, I, 0));
-        }
-        return ((FloatVector) sumi.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, scale), acc);
+        return VectorMath.sum(acc);
     }
 }

@@ -62,30 +62,28 @@ public final class Q8_0 implements TensorType, Int8DotProduct {
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         int nb = Blocks.count(n, QK, "Q8_0");
-        // Two accumulators over alternate blocks: each block's sum is independent, only these chains carry.
-        // Two accumulators on alternate blocks (each chain waits only on every other block), rotated so that
-        // the block body has one call site: a second inlined copy can push C2 past its inlining budget, and a
-        // call left out of line boxes its vectors.
+        // The block body is written out here, not in a helper taking and returning vectors: a helper can get
+        // compiled on its own first (hot in another caller), and C2 then refuses to inline it ("already
+        // compiled into a big method"), which boxes every vector crossing the call. Two accumulators on
+        // alternate blocks, rotated, so each chain waits only on every other block.
         FloatVector acc = FloatVector.zero(F);
         FloatVector other = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
-            FloatVector next = blockDot(src, offset + (long) b * BYTES, x, xOffset + b * QK, other);
+            long bo = offset + (long) b * BYTES;
+            int xb = xOffset + b * QK;
+            FloatVector sum = FloatVector.zero(F);
+            for (int h = 0; h < QK; h += 16) {
+                ByteVector q = ByteVector.fromMemorySegment(B16, src, bo + 2 + h, Simd.LE);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector w = (FloatVector) q.convertShape(VectorOperators.B2F, F, p);
+                    sum = w.fma(FloatVector.fromArray(F, x, xb + h + p * L), sum);
+                }
+            }
+            FloatVector next = sum.fma(FloatVector.broadcast(F, Fp16.read(src, bo)), other);
             other = acc;
             acc = next;
         }
         return VectorMath.sum(acc.add(other));
-    }
-
-    private static FloatVector blockDot(MemorySegment src, long bo, float[] x, int xb, FloatVector acc) {
-        FloatVector sum = FloatVector.zero(F);
-        for (int h = 0; h < QK; h += 16) {
-            ByteVector q = ByteVector.fromMemorySegment(B16, src, bo + 2 + h, Simd.LE);
-            for (int p = 0; p < PARTS; p++) {
-                FloatVector w = (FloatVector) q.convertShape(VectorOperators.B2F, F, p);
-                sum = w.fma(FloatVector.fromArray(F, x, xb + h + p * L), sum);
-            }
-        }
-        return sum.fma(FloatVector.broadcast(F, Fp16.read(src, bo)), acc);
     }
 
     @Override
@@ -155,33 +153,28 @@ public final class Q8_0 implements TensorType, Int8DotProduct {
         x.checkRange(xOffset, n);
         short[] q = x.q;
         float[] dx = x.d;
-        // Two accumulators on alternate blocks (each chain waits only on every other block), rotated so that
-        // the block body has one call site: a second inlined copy can push C2 past its inlining budget, and a
-        // call left out of line boxes its vectors.
         int xb0 = xOffset / QK;
+        // Per block: widen the weight bytes to shorts and multiply with the activation codes in 16-bit lanes;
+        // two int8 x int8 products fit a short (2 * 127 * 127 < 32768), so a pair is added before one
+        // widening to int; then one conversion and one FMA with the two scales. The body is written out here
+        // rather than in a helper for the reason given in dot(); one accumulator (C2 unrolls this loop).
         FloatVector acc = FloatVector.zero(F);
-        FloatVector other = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
-            FloatVector next = blockDotQ8(src, offset + (long) b * BYTES, q, xOffset + b * QK, dx[xb0 + b], other);
-            other = acc;
-            acc = next;
+            long bo = offset + (long) b * BYTES;
+            int qb = xOffset + b * QK;
+            float scale = Fp16.read(src, bo) * dx[xb0 + b];
+            ByteVector w0 = ByteVector.fromMemorySegment(B16, src, bo + 2, Simd.LE);
+            ByteVector w1 = ByteVector.fromMemorySegment(B16, src, bo + 18, Simd.LE);
+            IntVector sumi = IntVector.zero(I);
+            for (int p = 0; p < PARTS; p++) {
+                ShortVector lo = ((ShortVector) w0.convertShape(VectorOperators.B2S, SH, p))
+                        .mul(ShortVector.fromArray(SH, q, qb + p * L));
+                ShortVector hi = ((ShortVector) w1.convertShape(VectorOperators.B2S, SH, p))
+                        .mul(ShortVector.fromArray(SH, q, qb + 16 + p * L));
+                sumi = sumi.add((IntVector) lo.add(hi).convertShape(VectorOperators.S2I, I, 0));
+            }
+            acc = ((FloatVector) sumi.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, scale), acc);
         }
-        return VectorMath.sum(acc.add(other));
-    }
-
-    private static FloatVector blockDotQ8(MemorySegment src, long bo, short[] q, int qb, float dx, FloatVector acc) {
-        ByteVector w0 = ByteVector.fromMemorySegment(B16, src, bo + 2, Simd.LE);
-        ByteVector w1 = ByteVector.fromMemorySegment(B16, src, bo + 18, Simd.LE);
-        IntVector sumi = IntVector.zero(I);
-        for (int p = 0; p < PARTS; p++) {
-            // Two int8 x int8 products fit a short (2 * 127 * 127 < 32768); widen to int once per pair.
-            ShortVector lo = ((ShortVector) w0.convertShape(VectorOperators.B2S, SH, p))
-                    .mul(ShortVector.fromArray(SH, q, qb + p * L));
-            ShortVector hi = ((ShortVector) w1.convertShape(VectorOperators.B2S, SH, p))
-                    .mul(ShortVector.fromArray(SH, q, qb + 16 + p * L));
-            sumi = sumi.add((IntVector) lo.add(hi).convertShape(VectorOperators.S2I, I, 0));
-        }
-        float scale = Fp16.read(src, bo) * dx;
-        return ((FloatVector) sumi.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, scale), acc);
+        return VectorMath.sum(acc);
     }
 }
