@@ -27,9 +27,9 @@ final class ModelArgs {
     int contextLength;
 
     @Option(names = "--activations", paramLabel = "P",
-            description = "activation operand of weight products: f32 (exact) or int8 (rounded to 8-bit blocks as "
-                    + "ggml-cpu does; faster for Q4_0/Q8_0-family weights) (default: the library's, "
-                    + "ModelOptions.defaults())")
+            description = "activation operand of weight products: auto (int8 blocks where that makes decoding "
+                    + "faster, e.g. Q8_0 weights; float elsewhere), f32 (exact) or int8 (rounded as ggml-cpu does, "
+                    + "everywhere) (default: auto)")
     String activations;
 
     /** The model path: {@code --model}, else the demo model (found or downloaded). */
@@ -47,9 +47,10 @@ final class ModelArgs {
         }
         if (contextLength < 0) throw new IllegalArgumentException("--ctx-size must be >= 0, not " + contextLength);
         if (activations != null) o = o.withActivations(switch (activations.toLowerCase(Locale.ROOT)) {
+            case "auto" -> ActivationPrecision.AUTO;
             case "f32" -> ActivationPrecision.F32;
             case "int8" -> ActivationPrecision.INT8;
-            default -> throw new IllegalArgumentException("--activations must be f32 or int8, not '" + activations + "'");
+            default -> throw new IllegalArgumentException("--activations must be auto, f32 or int8, not '" + activations + "'");
         });
         return o.withContextLength(contextLength);
     }

@@ -43,6 +43,7 @@ public final class MatMul {
     private int outOffset;
 
     private final boolean ggmlActivations;
+    private final boolean int8SingleVectors;
     private final boolean[] int8Job = new boolean[3];   // job j multiplies integer codes with q8
     private Q8Activation q8;
     private float[] roundedQ8K = new float[0];
@@ -50,17 +51,36 @@ public final class MatMul {
     private float[] roundedBF16 = new float[0];
 
     /** Products with float activations: the exact product of the stored weights with {@code x}. */
-    public MatMul(Parallel pool) { this(pool, false); }
+    public MatMul(Parallel pool) { this(pool, false, false); }
+
+    /** {@link #MatMul(Parallel, boolean, boolean)} without int8 single-vector products of its own choosing. */
+    public MatMul(Parallel pool, boolean ggmlActivations) { this(pool, ggmlActivations, false); }
 
     /**
      * @param ggmlActivations when true, activations are rounded the way ggml-cpu rounds them before a
      *                        product (its {@code vec_dot_type}): Q8_0/Q8_1 blocks multiplied in integers for
      *                        the Q4_0..Q8_0 family, Q8_K blocks for K-quants, F16 or BF16 for those weights.
-     *                        Results come close to llama.cpp's. When false activations stay float32 (exact).
+     *                        Results come close to llama.cpp's. When false activations stay float32 (exact),
+     *                        except as {@code int8SingleVectors} says.
+     * @param int8SingleVectors when true (and {@code ggmlActivations} false), products of one vector with a weight
+     *                        type whose int8 kernel is the faster one ({@link Int8DotProduct#preferredForSingleVectors()})
+     *                        quantize the vector to Q8_0 blocks and multiply in integers; see {@link #usesInt8}.
      */
-    public MatMul(Parallel pool, boolean ggmlActivations) {
+    public MatMul(Parallel pool, boolean ggmlActivations, boolean int8SingleVectors) {
         this.pool = pool;
         this.ggmlActivations = ggmlActivations;
+        this.int8SingleVectors = int8SingleVectors;
+    }
+
+    /**
+     * Whether a product of {@code w} with {@code n} vectors multiplies int8-quantized activations
+     * ({@link Q8Activation#quantize}, then {@link Int8DotProduct#dotQ8}) rather than float ones. A caller that
+     * computes some rows of such a product itself (the sparse feed-forward block) must do the same to get the
+     * same bits.
+     */
+    public boolean usesInt8(Tensor w, int n) {
+        if (!(w.type() instanceof Int8DotProduct int8) || w.cols() % Q8Activation.BLOCK != 0) return false;
+        return ggmlActivations || (int8SingleVectors && n == 1 && int8.preferredForSingleVectors());
     }
 
     public Parallel pool() { return pool; }
@@ -154,10 +174,8 @@ public final class MatMul {
         inputs[j] = x;
         inputOffsets[j] = xOffset;
         int8Job[j] = false;
-        if (!ggmlActivations) return;
         Tensor w = ws[j];
-        GgmlType t = w.ggmlType();
-        if (w.type() instanceof Int8DotProduct && count % Q8Activation.BLOCK == 0) {
+        if (usesInt8(w, n)) {
             if ((roundedThisCall & Q8) == 0) {
                 if (q8 == null || q8.capacity() < count) q8 = new Q8Activation(count);
                 q8.quantize(x, xOffset, count);
@@ -166,6 +184,8 @@ public final class MatMul {
             int8Job[j] = true;
             return;
         }
+        if (!ggmlActivations) return;
+        GgmlType t = w.ggmlType();
         if (t == GgmlType.Q2_K || t == GgmlType.Q3_K || t == GgmlType.Q4_K || t == GgmlType.Q5_K || t == GgmlType.Q6_K) {
             if ((roundedThisCall & Q8K) == 0) {
                 if (roundedQ8K.length < count) roundedQ8K = new float[count];

@@ -11,9 +11,8 @@ import java.lang.foreign.MemorySegment;
  * Matrix-vector products over tensors of any type, parallel over output rows, with float activations
  * (exact) or with activations quantized to int8 blocks ({@link Q8Activation}) as ggml-cpu does, for types that
  * implement {@link Int8DotProduct}; types without an int8 kernel always use the float path. The int8 path
- * matches llama.cpp's arithmetic (~1e-2 relative per dot product) and is not faster on this JDK's Vector API
- * (no byte dot-product instruction), so float activations are the better default. (Batched products for
- * prompts: {@link MatMul}.)
+ * matches llama.cpp's arithmetic (~1e-2 relative per dot product); it is faster only for some types
+ * ({@link Int8DotProduct#preferredForSingleVectors()}). (Batched products for prompts: {@link MatMul}.)
  *
  * <p>Every output element is one whole dot product computed by one thread, so results are identical for
  * any thread count. Nothing is allocated per call once a thread has made its first call.

@@ -6,9 +6,19 @@ public enum ActivationPrecision {
     F32,
     /**
      * Activations are rounded to 8-bit blocks before each product with quantized weights, as ggml-cpu does
-     * ({@code vec_dot_type}: Q8_K blocks for K-quant weights), so logits come close to llama.cpp's and
-     * further from the exact forward pass. Weights of other types keep float activations. Not faster: the
-     * rounding is for fidelity to llama.cpp.
+     * ({@code vec_dot_type}: Q8_0/Q8_1 blocks multiplied in integers for the Q4_0..Q8_0 family, Q8_K blocks for
+     * K-quant weights, F16/BF16 for those weights), in prompt batches and decoding alike, so logits come close
+     * to llama.cpp's and further from the exact forward pass. Weights of other types keep float activations.
+     * For fidelity to llama.cpp; speed is {@link #AUTO}'s concern.
      */
-    INT8
+    INT8,
+    /**
+     * The fast default: single-token products (decoding) whose weight type has an int8 kernel that beats its
+     * float kernel ({@link io.ruvector.sparse.quant.Int8DotProduct#preferredForSingleVectors()}: Q8_0, whose
+     * decode measured ~17% faster this way) quantize the activation to int8 blocks as ggml-cpu does; all other
+     * products (prompt batches, other weight types) stay float32, as in {@link #F32}. Decoded tokens' logits
+     * therefore carry the int8 rounding (~1e-2 relative per dot product, like llama.cpp's own), while prompt
+     * positions evaluated in a batch are exact: use {@link #F32} when a token must get the same logits either way.
+     */
+    AUTO
 }

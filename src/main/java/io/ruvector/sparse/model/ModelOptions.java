@@ -27,10 +27,13 @@ public record ModelOptions(int threads, KvCacheType kvCacheType, int contextLeng
         if (kvCacheType == null || activations == null) throw new IllegalArgumentException("null option");
     }
 
-    /** All processors, F32 KV cache, the model's context length (at most 4096), F32 activations, batches of 32. */
+    /**
+     * All processors, F32 KV cache, the model's context length (at most 4096), {@link ActivationPrecision#AUTO}
+     * activations (int8 only where that makes decoding faster), batches of 32.
+     */
     public static ModelOptions defaults() {
         return new ModelOptions(Runtime.getRuntime().availableProcessors(), KvCacheType.F32, 0,
-                ActivationPrecision.F32, DEFAULT_BATCH_SIZE);
+                ActivationPrecision.AUTO, DEFAULT_BATCH_SIZE);
     }
 
     public ModelOptions withThreads(int t) { return new ModelOptions(t, kvCacheType, contextLength, activations, batchSize); }

@@ -6,9 +6,10 @@ import java.lang.foreign.MemorySegment;
  * A tensor type that can multiply its blocks with an int8-quantized activation ({@link Q8Activation}),
  * ggml-cpu's {@code vec_dot} with Q8_0/Q8_1 on the activation side: integer products within a block, then
  * one float multiply-add by the two block scales. This is what llama.cpp computes (the activation rounding
- * costs ~1e-2 relative per dot product), so it brings logits close to llama.cpp's. It is not faster than the
- * float path here: the Vector API has no byte dot-product instruction ({@code vpdpbusd}), so products are
- * made in 16-bit lanes and each block still needs an int-to-float conversion.
+ * costs ~1e-2 relative per dot product), so it brings logits close to llama.cpp's. Whether it is also faster
+ * than the float path depends on the type ({@link #preferredForSingleVectors()}): the Vector API has no byte
+ * dot-product instruction ({@code vpdpbusd}), so products are made in 16-bit lanes and each block still needs
+ * an int-to-float conversion; Q8_0 gains (its float path widens every byte to a float), 4-bit types do not.
  *
  * <p>Per block the result is {@code (d_w * d_x) * sum_j(w_j * q_j)}, plus {@code m_w * s_x} for formats with a
  * min (Q4_1, Q5_1), where {@code w_j} are the stored integer codes, {@code q_j} the activation codes.
@@ -21,4 +22,10 @@ public interface Int8DotProduct {
 
     /** Vector API kernel: the same sum, accumulated in vector lanes. */
     float dotQ8(MemorySegment src, long offset, Q8Activation x, int xOffset, int n);
+
+    /**
+     * Whether single-vector products (decoding) of this type run faster through {@link #dotQ8} than through the
+     * float kernel, end to end: what {@code ActivationPrecision.AUTO} goes by. False unless measured.
+     */
+    default boolean preferredForSingleVectors() { return false; }
 }

@@ -10,7 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Our F32-activation forward pass against the float64 reference ({@code logits_exact}, weights dequantized
+ * Our F32-activation forward pass (asked for explicitly: the default, AUTO, decodes Q8_0 with int8 activations)
+ * against the float64 reference ({@code logits_exact}, weights dequantized
  * exactly, no activation quantization) of every model in the shared reference set, and our greedy
  * continuation against {@code reference.greedy_exact}.
  */
@@ -113,6 +114,33 @@ class ReferenceFidelityTest {
         assertTrue(all <= overall, stem + ": INT8 path differs from llama.cpp by " + all + " overall");
     }
 
+    /**
+     * The default, {@link ActivationPrecision#AUTO}, decoding the prompt token by token (single-vector products
+     * only): Q8_0 weights, whose int8 kernel is the faster one, get int8 activations and so land on llama.cpp's
+     * logits (as close as {@link #int8ActivationsReproduceLlamaCpp}, up to the same first flip); Q4_0 weights,
+     * whose float kernel is faster, stay exact (as close to the float64 forward as
+     * {@link #logitsAndGreedyMatchTheExactForward}). Like the flips of the INT8 test, the flip positions are
+     * those of the machine's preferred (512-bit) summation order.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"syn-llama-gqa.Q8_0, true, 12", "syn-qwen2.Q8_0, true, 6", "syn-llama-gqa.Q4_0, false, 12",
+            "syn-llama-gqa.F32, false, 12"})
+    void autoActivationsDecodeQ8_0InInt8AndTheRestExactly(String stem, boolean int8, int positionsBeforeFlip) throws Exception {
+        Reference ref = Reference.load(stem);
+        int vocab = ref.vocab();
+        int[] prompt = java.util.Arrays.copyOf(ref.prompt(), positionsBeforeFlip);
+        float[] tokenByToken = new float[prompt.length * vocab];
+        try (LanguageModel model = open(ref, ActivationPrecision.AUTO); Session session = model.newSession()) {
+            for (int t = 0; t < prompt.length; t++) System.arraycopy(session.evaluate(prompt[t]).toArray(), 0, tokenByToken, t * vocab, vocab);
+        }
+        float[] target = java.util.Arrays.copyOf(int8 ? ref.logits() : ref.logitsExact(), tokenByToken.length);
+        float[] other = java.util.Arrays.copyOf(int8 ? ref.logitsExact() : ref.logits(), tokenByToken.length);
+        float diff = Reference.maxAbsDiff(target, tokenByToken);
+        System.out.printf("%s AUTO: max |ours - %s| = %.3g, to the other %.3g%n", stem, int8 ? "llama.cpp" : "exact",
+                diff, Reference.maxAbsDiff(other, tokenByToken));
+        assertTrue(diff <= 2e-5, stem + ": AUTO decoding differs from " + (int8 ? "llama.cpp" : "the exact forward") + " by " + diff);
+    }
+
     static LanguageModel open(Reference ref, ActivationPrecision precision) throws Exception {
         try {
             return LanguageModel.open(ref.model(), ModelOptions.defaults().withThreads(1).withActivations(precision));
@@ -122,13 +150,9 @@ class ReferenceFidelityTest {
         }
     }
 
-    /** Opens the reference's model, skipping (with the reason) when one of its tensor types is not implemented yet. */
-    static LanguageModel open(Reference ref) throws Exception {
-        try {
-            return LanguageModel.open(ref.model(), ModelOptions.defaults().withThreads(1));
-        } catch (UnsupportedOperationException e) {
-            Assumptions.abort(ref.name() + ": " + e.getMessage());
-            throw e;
-        }
-    }
+    /**
+     * Opens the reference's model with exact (F32) activations, skipping (with the reason) when one of its tensor
+     * types is not implemented yet.
+     */
+    static LanguageModel open(Reference ref) throws Exception { return open(ref, ActivationPrecision.F32); }
 }
