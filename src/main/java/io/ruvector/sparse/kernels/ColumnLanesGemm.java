@@ -17,8 +17,7 @@ import java.util.Arrays;
  * <p>Blocking, per thread over its slice of rows: a panel of rows keeps its running per-lane sums (panel rows x
  * tokens vectors, about {@link #SUMS_BYTES}) in scratch while the columns are walked in blocks of
  * {@link #BLOCK_COLUMNS}; within a column block every tile of the panel is decoded (into L1) and multiplied,
- * so the tokens' slice of that block is reused from L2 by the whole panel instead of streaming from L3 once
- * per tile (the FFN down projection's input, 64 tokens x 5632 floats, does not fit L2).
+ * so the tokens' slice of that block is reused from cache by the whole panel.
  *
  * <p>Every output is computed whole by the thread that owns its row with one fixed arithmetic: per-lane FMA
  * chains over the columns in order, the lanes summed in the tree order of {@link #sumLanes}, then the columns

@@ -16,8 +16,8 @@ import java.util.Arrays;
  * activations ({@code columns x tokens} floats) is reused from cache by the whole panel.
  *
  * <p>The activations must first be packed column-major by {@link #pack}: once per product, shared by the
- * threads. Results are FMA chains in column order (see {@link TokenLanesTile}), so they never depend on the
- * thread count.
+ * threads. Each output is a fixed sequence of FMA chains over the columns (see {@link TokenLanesTile}),
+ * so results never depend on the thread count.
  */
 final class TokenLanesGemm {
 
