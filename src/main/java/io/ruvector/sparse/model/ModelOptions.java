@@ -15,7 +15,7 @@ public record ModelOptions(int threads, KvCacheType kvCacheType, int contextLeng
                            ActivationPrecision activations, int batchSize) {
 
     /** Default prompt batch: large enough to amortize reading each weight row, small enough for cache. */
-    public static final int DEFAULT_BATCH_SIZE = 32;
+    public static final int DEFAULT_BATCH_SIZE = 64;
 
     /** Context of a session when none is asked for and the model was trained on more. */
     public static final int DEFAULT_MAX_CONTEXT = 4096;
@@ -29,7 +29,7 @@ public record ModelOptions(int threads, KvCacheType kvCacheType, int contextLeng
 
     /**
      * All processors, F32 KV cache, the model's context length (at most 4096), {@link ActivationPrecision#AUTO}
-     * activations (int8 only where that makes decoding faster), batches of 32.
+     * activations (int8 only where that makes decoding faster), batches of 64.
      */
     public static ModelOptions defaults() {
         return new ModelOptions(Runtime.getRuntime().availableProcessors(), KvCacheType.F32, 0,
