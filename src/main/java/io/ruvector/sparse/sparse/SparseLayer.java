@@ -2,6 +2,7 @@ package io.ruvector.sparse.sparse;
 
 import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.kernels.Parallel;
+import io.ruvector.sparse.kernels.VectorMath;
 import io.ruvector.sparse.memory.LayerRows;
 import io.ruvector.sparse.tensor.Tensor;
 
@@ -34,8 +35,13 @@ public final class SparseLayer {
 
     /** Neurons per scheduling granule (a multiple of every predictor block size and vector width). */
     static final int NEURON_GRANULE = 64;
-    /** Output values per scheduling granule of the down projection (a multiple of every block size). */
-    static final int OUTPUT_GRANULE = 256;
+    /**
+     * Neurons per stripe, the unit of the fused pass (a multiple of {@link #NEURON_GRANULE}): one thread takes a
+     * stripe whole and sums its down rows into the stripe's own partial output; the partials are then added in
+     * stripe order. Fixed, so results do not depend on the thread count; small enough that threads claiming
+     * stripes one by one end together.
+     */
+    static final int STRIPE_NEURONS = 256;
     /** Below this many multiply-adds the predictor projection runs on the calling thread alone. */
     private static final long PARALLEL_PROJECT_WORK = 1L << 18;
 
@@ -117,43 +123,58 @@ public final class SparseLayer {
             if ((long) hidden * dim >= PARALLEL_PROJECT_WORK) pool.forRange(hidden, s.projectBody);
             else predictor.project(x, s.z, 0, hidden);
 
-            // 2. Selection (scores against the threshold, or the top K), compacted in ascending neuron order.
-            int granules = (neurons + NEURON_GRANULE - 1) / NEURON_GRANULE;
-            pool.forRange(granules, s.selectBody);
-            if (topK > 0) selectTopK(s, Math.min(topK, neurons));
-            int count = 0;
-            boolean[] sel = s.selected;
-            for (int i = 0; i < neurons; i++) if (sel[i]) s.index[count++] = i;
-            s.count = count;
+            // 2. The cut on the scores: the calibrated threshold, or the K-th best score (all scores first).
+            if (topK > 0) {
+                pool.forRange((neurons + NEURON_GRANULE - 1) / NEURON_GRANULE, s.scoreBody);
+                s.cut = kthScore(s, Math.min(topK, neurons));
+                s.scored = true;
+            } else {
+                s.cut = predictor.threshold();
+                s.scored = false;
+            }
 
-            // 3. The gate and up rows of the selected neurons, then h.
-            if (count > 0) pool.forRange(count, s.gateUpBody);
-            activation.gated(s.gc, s.uc, s.hc, count);
+            // 3. One pass per stripe: scores, selection, gate and up rows, h, and the stripe's partial down sum.
+            int stripes = stripes();
+            s.startStripes(stripes);
+            pool.forRange(Math.min(pool.threads(), stripes), s.stripeBody);
 
-            // 4. Down projection.
-            if (down != null && count >= denseCutoff) {
+            // 4. The down projection: the model's own when (nearly) every neuron is selected, else the partials.
+            int count = 0, nonZero = 0, upRows = 0;
+            for (int st = 0; st < stripes; st++) {
+                count += s.stripeSelected[st];
+                nonZero += s.stripeNonZero[st];
+                upRows += s.stripeUpRows[st];
+            }
+            boolean denseDown = down != null && count >= denseCutoff;
+            if (denseDown) {
                 float[] hFull = s.hFull;
                 Arrays.fill(hFull, 0, neurons, 0f);
-                for (int k = 0; k < count; k++) hFull[s.index[k]] = s.hc[k];
+                for (int st = 0; st < stripes; st++) {
+                    for (int k = st * STRIPE_NEURONS, end = k + s.stripeSelected[st]; k < end; k++) hFull[s.index[k]] = s.hc[k];
+                }
                 pool.forRange(dim, s.denseDownBody);
                 s.stats.record(layer, count, count, true, predictor.bytes(),
                         count * (rows.gate().rowBytes() + rows.up().rowBytes()) + down.rowBytes() * dim);
             } else {
-                int outGranules = (dim + OUTPUT_GRANULE - 1) / OUTPUT_GRANULE;
-                pool.forRange(outGranules, s.downBody);
-                int nonZero = 0, upRows = 0;
-                for (int k = 0; k < count; k++) {
-                    if (s.hc[k] != 0f) nonZero++;
-                    if (!exactZeros || !(s.gc[k] <= 0f)) upRows++;
-                }
+                sumStripes(s, stripes);
                 s.stats.record(layer, count, nonZero, false, predictor.bytes(), count * rows.gate().rowBytes()
                         + upRows * rows.up().rowBytes() + nonZero * rows.downT().rowBytes());
             }
+            // The selected neurons listed in ascending order from index[0].
+            for (int st = 0, at = 0; st < stripes; st++) {
+                int from = st * STRIPE_NEURONS, n = s.stripeSelected[st];
+                if (at != from) System.arraycopy(s.index, from, s.index, at, n);
+                at += n;
+            }
+            s.count = count;
             if (s.measureRecall) measureRecall(s, x, rows, pool);
         } finally {
             s.end();
         }
     }
+
+    /** Number of stripes of this layer. */
+    int stripes() { return (neurons + STRIPE_NEURONS - 1) / STRIPE_NEURONS; }
 
     // ---- phases (run on the pool's threads; arguments in the scratch) ----
 
@@ -161,25 +182,47 @@ public final class SparseLayer {
         predictor.project(s.x, s.z, from, to);
     }
 
-    void selectRange(SparseScratch s, int fromGranule, int toGranule) {
+    void scoreRange(SparseScratch s, int fromGranule, int toGranule) {
         int from = fromGranule * NEURON_GRANULE, to = Math.min(toGranule * NEURON_GRANULE, neurons);
         predictor.scores(s.z, from, to, s.scores);
-        float t = predictor.threshold();
-        for (int i = from; i < to; i++) s.selected[i] = s.scores[i] >= t;
     }
 
     /**
-     * The gate and up products of selected neurons {@code index[from..to)}. One call site of the dot kernel
-     * for both rows on purpose: with two (or with the predictor's kernel in the same compiled method) C2 ran out
-     * of inlining budget, boxed the Vector API temporaries, and allocated ~140 MB per token.
+     * Stripe {@code st}, whole, on one thread: its neurons' scores (unless already computed), the selected ones
+     * listed from {@code index[from]} on, their gate and up products and h, then the sum of their down rows into
+     * the stripe's own partial output.
      */
-    void gateUpRange(SparseScratch s, int from, int to) {
+    void stripe(SparseScratch s, int st) {
+        int from = st * STRIPE_NEURONS, to = Math.min(from + STRIPE_NEURONS, neurons);
+        if (!s.scored) predictor.scores(s.z, from, to, s.scores);
+        float cut = s.cut;
+        float[] scores = s.scores;
+        boolean[] selected = s.selected;
+        int[] index = s.index;
+        int end = from;
+        for (int i = from; i < to; i++) {
+            boolean on = scores[i] >= cut;
+            selected[i] = on;
+            if (on) index[end++] = i;
+        }
+        s.stripeSelected[st] = end - from;
+        s.stripeUpRows[st] = gateUpRange(s, from, end);
+        s.stripeNonZero[st] = downStripe(s, st, from, end);
+    }
+
+    /**
+     * The gate and up products and h of selected neurons {@code index[from..to)}; returns how many up rows it
+     * read. One call site of the dot kernel for both rows on purpose: with two (or with the predictor's kernel
+     * in the same compiled method) C2 ran out of inlining budget, boxed the Vector API temporaries, and
+     * allocated ~140 MB per token.
+     */
+    int gateUpRange(SparseScratch s, int from, int to) {
         LayerRows rows = s.rows;
         Tensor gate = rows.gate(), up = rows.up();
         int[] index = s.index;
-        float[] gc = s.gc, uc = s.uc, x = s.x;
+        float[] gc = s.gc, uc = s.uc, hc = s.hc, x = s.x;
         long gateBytes = gate.rowBytes(), upBytes = up.rowBytes();
-        int sink = 0;
+        int sink = 0, upRows = 0;
         for (int k = from; k < to; k++) {
             int ahead = k + PREFETCH_DISTANCE;
             if (ahead < to) {
@@ -200,11 +243,17 @@ public final class SparseLayer {
                 MemorySegment seg = isUp ? rows.upSegment(i) : rows.gateSegment(i);
                 long off = isUp ? rows.upOffset(i) : rows.gateOffset(i);
                 float v = t.type().dot(seg, off, x, 0, dim);
-                if (isUp) uc[k] = v;
-                else gc[k] = v;
+                if (isUp) {
+                    uc[k] = v;
+                    upRows++;
+                } else {
+                    gc[k] = v;
+                }
             }
+            hc[k] = activation.gated(gc[k], uc[k]);
         }
         s.sink += sink;
+        return upRows;
     }
 
     /**
@@ -224,22 +273,47 @@ public final class SparseLayer {
         return sum;
     }
 
-    void downRange(SparseScratch s, int fromGranule, int toGranule) {
-        int from = fromGranule * OUTPUT_GRANULE, to = Math.min(toGranule * OUTPUT_GRANULE, dim);
-        int len = to - from;
-        float[] out = s.out;
-        Arrays.fill(out, from, to, 0f);
+    /**
+     * Stripe {@code st}'s partial output: the sum, in neuron order, of {@code h * down_t} over selected neurons
+     * {@code index[from..to)}. Exact zeros of h are skipped (their rows are not even read). Returns how many rows
+     * it added (0: the partial was not written).
+     */
+    int downStripe(SparseScratch s, int st, int from, int to) {
         LayerRows rows = s.rows;
         Tensor downT = rows.downT();
-        long colOffset = downT.type().rowBytes(from);
         int[] index = s.index;
-        float[] hc = s.hc;
-        for (int k = 0, count = s.count; k < count; k++) {
+        float[] hc = s.hc, partial = s.partial;
+        int po = st * dim;
+        int added = 0;
+        long rowBytes = downT.rowBytes();
+        int sink = 0;
+        for (int k = from; k < to; k++) {
+            int ahead = k + PREFETCH_DISTANCE;
+            if (ahead < to && hc[ahead] != 0f) {
+                int j = index[ahead];
+                sink += touch(rows.downSegment(j), rows.downOffset(j), rowBytes);
+            }
             float h = hc[k];
-            if (h == 0f) continue; // exact zeros of ReLU-like activations: the row is not even read
+            if (h == 0f) continue;
+            if (added++ == 0) Arrays.fill(partial, po, po + dim, 0f);
             int i = index[k];
-            downT.type().axpy(h, rows.downSegment(i), rows.downOffset(i) + colOffset, out, from, len);
+            downT.type().axpy(h, rows.downSegment(i), rows.downOffset(i), partial, po, dim);
         }
+        s.sink += sink;
+        return added;
+    }
+
+    /** {@code out} = the stripes' partial outputs summed in stripe order (each element the same order). */
+    private void sumStripes(SparseScratch s, int stripes) {
+        float[] out = s.out, partial = s.partial;
+        boolean first = true;
+        for (int st = 0; st < stripes; st++) {
+            if (s.stripeNonZero[st] == 0) continue;
+            if (first) System.arraycopy(partial, st * dim, out, 0, dim);
+            else VectorMath.add(partial, st * dim, out, 0, dim);
+            first = false;
+        }
+        if (first) Arrays.fill(out, 0, dim, 0f);
     }
 
     void denseDownRange(SparseScratch s, int from, int to) {
@@ -247,12 +321,11 @@ public final class SparseLayer {
         for (int r = from; r < to; r++) s.out[r] = down.type().dot(data, down.rowOffset(r), s.hFull, 0, neurons);
     }
 
-    private void selectTopK(SparseScratch s, int k) {
+    /** The K-th highest score: neurons scoring at least this are the top K (ties at it all taken, so the set does not depend on the order of equal scores). */
+    private float kthScore(SparseScratch s, int k) {
         float[] copy = s.topKScratch;
         System.arraycopy(s.scores, 0, copy, 0, neurons);
-        float kth = kthSmallest(copy, neurons, neurons - k);
-        // Ties at the k-th score are all taken: the set must not depend on the order of equal scores.
-        for (int i = 0; i < neurons; i++) s.selected[i] = s.scores[i] >= kth;
+        return kthSmallest(copy, neurons, neurons - k);
     }
 
     /**

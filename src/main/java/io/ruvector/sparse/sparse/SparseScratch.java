@@ -3,6 +3,8 @@ package io.ruvector.sparse.sparse;
 import io.ruvector.sparse.kernels.Parallel;
 import io.ruvector.sparse.memory.LayerRows;
 
+import java.util.concurrent.atomic.AtomicInteger;
+
 /**
  * One session's working memory for {@link SparseLayer}: buffers sized once, the arguments of the call in flight
  * (read by the pool's threads, published by the pool's hand-off) and the parallel loop bodies, built once so a
@@ -21,6 +23,17 @@ public final class SparseScratch {
     final float[] hFull;
     final SparseStats stats;
     int count;
+    /** The cut on scores, and whether {@link #scores} are already computed (top-K) or made per stripe. */
+    float cut;
+    boolean scored;
+    // Per stripe: selected neurons (listed from index[stripe start]), up rows read, down rows added.
+    final int[] stripeSelected;
+    final int[] stripeUpRows;
+    final int[] stripeNonZero;
+    /** Stripe st's partial down projection at [st * dim, (st + 1) * dim); sized by the first call. */
+    float[] partial = new float[0];
+    private final AtomicInteger nextStripe = new AtomicInteger();
+    private int stripes;
     /** Sum of prefetch touches, kept so the JIT cannot drop them. */
     int sink;
     boolean measureRecall;
@@ -32,9 +45,11 @@ public final class SparseScratch {
     LayerRows rows;
 
     final Parallel.RangeBody projectBody = (from, to) -> layer.projectRange(this, from, to);
-    final Parallel.RangeBody selectBody = (from, to) -> layer.selectRange(this, from, to);
-    final Parallel.RangeBody gateUpBody = (from, to) -> layer.gateUpRange(this, from, to);
-    final Parallel.RangeBody downBody = (from, to) -> layer.downRange(this, from, to);
+    final Parallel.RangeBody scoreBody = (from, to) -> layer.scoreRange(this, from, to);
+    /** Each thread claims stripes one at a time until none is left (which thread takes one never matters). */
+    final Parallel.RangeBody stripeBody = (from, to) -> {
+        for (int st; (st = nextStripe.getAndIncrement()) < stripes; ) layer.stripe(this, st);
+    };
     final Parallel.RangeBody denseDownBody = (from, to) -> layer.denseDownRange(this, from, to);
 
     /**
@@ -53,6 +68,10 @@ public final class SparseScratch {
         this.hc = new float[neurons];
         this.hFull = new float[neurons];
         this.stats = new SparseStats(layers);
+        int maxStripes = (neurons + SparseLayer.STRIPE_NEURONS - 1) / SparseLayer.STRIPE_NEURONS;
+        this.stripeSelected = new int[maxStripes];
+        this.stripeUpRows = new int[maxStripes];
+        this.stripeNonZero = new int[maxStripes];
     }
 
     /** Counters of what this session's sparse layers did. */
@@ -75,10 +94,18 @@ public final class SparseScratch {
             throw new IllegalArgumentException("scratch sized for " + selected.length + " neurons and predictor hidden "
                     + z.length + ", layer " + l.layer() + " needs " + l.neurons() + " and " + l.predictor().hiddenDim());
         }
+        long partialLength = (long) l.stripes() * l.dim();
+        if (partial.length < partialLength) partial = new float[Math.toIntExact(partialLength)];
         this.layer = l;
         this.x = x;
         this.out = out;
         this.rows = rows;
+    }
+
+    /** Before the stripe pass: {@code n} stripes, none claimed yet. */
+    void startStripes(int n) {
+        stripes = n;
+        nextStripe.set(0);
     }
 
     void end() {
