@@ -1,10 +1,7 @@
 package io.ruvector.sparse.kernels;
 
-import io.ruvector.sparse.gguf.GgmlType;
-import io.ruvector.sparse.quant.Fp16;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.Q8Activation;
-import io.ruvector.sparse.quant.Q8_K;
 import io.ruvector.sparse.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -42,12 +39,8 @@ public final class MatMul {
     private int n;
     private int outOffset;
 
-    private final boolean ggmlActivations;
-    private final boolean[] int8Job = new boolean[3];   // job j multiplies integer codes with q8
-    private Q8Activation q8;
-    private float[] roundedQ8K = new float[0];
-    private float[] roundedF16 = new float[0];
-    private float[] roundedBF16 = new float[0];
+    private final ActivationRounding rounding;
+    private final boolean[] int8Job = new boolean[3];   // job j multiplies integer codes with the rounding's q8
 
     /** Products with float activations: the exact product of the stored weights with {@code x}. */
     public MatMul(Parallel pool) { this(pool, false); }
@@ -60,7 +53,7 @@ public final class MatMul {
      */
     public MatMul(Parallel pool, boolean ggmlActivations) {
         this.pool = pool;
-        this.ggmlActivations = ggmlActivations;
+        this.rounding = new ActivationRounding(ggmlActivations);
     }
 
     public Parallel pool() { return pool; }
@@ -112,14 +105,16 @@ public final class MatMul {
         this.n = n;
         int total = 0;
         long work = 0;
-        roundedThisCall = 0;
+        rounding.reset();
         for (int j = 0; j < jobs; j++) {
             Tensor w = ws[j];
             if (w.cols() != ws[0].cols()) throw new IllegalArgumentException(w.name() + " and " + ws[0].name() + " differ in width");
             starts[j] = total;
             total += w.rows();
             work += (long) w.rows() * w.cols() * n;
-            chooseInput(j, x, xOffset, n * w.cols());
+            int8Job[j] = rounding.prepare(w, x, xOffset, n * w.cols());
+            inputs[j] = rounding.input();
+            inputOffsets[j] = rounding.inputOffset();
         }
         try {
             if (work < MIN_PARALLEL_WORK) body.run(0, total);
@@ -145,57 +140,10 @@ public final class MatMul {
         }
     }
 
-    // Which roundings of the current input are done (bits: Q8, Q8_K, F16, BF16): each at most once per call.
-    private int roundedThisCall;
-    private static final int Q8 = 1, Q8K = 2, HALF = 4, BHALF = 8;
-
-    /** Job j's activations: x itself, or x rounded as ggml-cpu rounds it for that weight type. */
-    private void chooseInput(int j, float[] x, int xOffset, int count) {
-        inputs[j] = x;
-        inputOffsets[j] = xOffset;
-        int8Job[j] = false;
-        if (!ggmlActivations) return;
-        Tensor w = ws[j];
-        GgmlType t = w.ggmlType();
-        if (w.type() instanceof Int8DotProduct && count % Q8Activation.BLOCK == 0) {
-            if ((roundedThisCall & Q8) == 0) {
-                if (q8 == null || q8.capacity() < count) q8 = new Q8Activation(count);
-                q8.quantize(x, xOffset, count);
-                roundedThisCall |= Q8;
-            }
-            int8Job[j] = true;
-            return;
-        }
-        if (t == GgmlType.Q2_K || t == GgmlType.Q3_K || t == GgmlType.Q4_K || t == GgmlType.Q5_K || t == GgmlType.Q6_K) {
-            if ((roundedThisCall & Q8K) == 0) {
-                if (roundedQ8K.length < count) roundedQ8K = new float[count];
-                Q8_K.roundTrip(x, xOffset, roundedQ8K, 0, count);
-                roundedThisCall |= Q8K;
-            }
-            inputs[j] = roundedQ8K;
-        } else if (t == GgmlType.F16) {
-            if ((roundedThisCall & HALF) == 0) {
-                if (roundedF16.length < count) roundedF16 = new float[count];
-                for (int i = 0; i < count; i++) roundedF16[i] = Fp16.round(x[xOffset + i]);
-                roundedThisCall |= HALF;
-            }
-            inputs[j] = roundedF16;
-        } else if (t == GgmlType.BF16) {
-            if ((roundedThisCall & BHALF) == 0) {
-                if (roundedBF16.length < count) roundedBF16 = new float[count];
-                for (int i = 0; i < count; i++) roundedBF16[i] = Fp16.bf16ToFloat(Fp16.floatToBf16(x[xOffset + i]));
-                roundedThisCall |= BHALF;
-            }
-            inputs[j] = roundedBF16;
-        } else {
-            return;
-        }
-        inputOffsets[j] = 0;
-    }
-
     /** Integer products with the quantized activations, as ggml-cpu's {@code vec_dot} with Q8_0/Q8_1. */
     private void int8Rows(Tensor w, float[] out, int from, int to) {
         Int8DotProduct int8 = (Int8DotProduct) w.type();
+        Q8Activation q8 = rounding.q8();
         int cols = w.cols();
         int rows = w.rows();
         for (int r = from; r < to; r++) {

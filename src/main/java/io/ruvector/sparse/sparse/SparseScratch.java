@@ -1,7 +1,10 @@
 package io.ruvector.sparse.sparse;
 
 import io.ruvector.sparse.kernels.Parallel;
+import io.ruvector.sparse.kernels.ActivationRounding;
 import io.ruvector.sparse.memory.LayerRows;
+import io.ruvector.sparse.model.ActivationPrecision;
+import io.ruvector.sparse.tensor.Tensor;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -34,6 +37,11 @@ public final class SparseScratch {
     float[] partial = new float[0];
     private final AtomicInteger nextStripe = new AtomicInteger();
     private int stripes;
+    /** The FFN input (then h, for a dense down projection) as the dense products see it. */
+    final ActivationRounding rounding;
+    boolean gateInt8, upInt8, hiddenInt8;
+    float[] gateInput, upInput, hiddenInput;
+    int gateInputOffset, upInputOffset, hiddenInputOffset;
     /** Sum of prefetch touches, kept so the JIT cannot drop them. */
     int sink;
     boolean measureRecall;
@@ -52,12 +60,19 @@ public final class SparseScratch {
     };
     final Parallel.RangeBody denseDownBody = (from, to) -> layer.denseDownRange(this, from, to);
 
-    /**
-     * @param layers  layers of the model (for per-layer statistics)
-     * @param neurons largest FFN hidden length
-     * @param hidden  largest predictor hidden length
-     */
+    /** Scratch for float32 activations ({@link ActivationPrecision#F32}). */
     public SparseScratch(int layers, int neurons, int hidden) {
+        this(layers, neurons, hidden, ActivationPrecision.F32);
+    }
+
+    /**
+     * @param layers      layers of the model (for per-layer statistics)
+     * @param neurons     largest FFN hidden length
+     * @param hidden      largest predictor hidden length
+     * @param activations the model's activation precision: the gate and up products (and a dense down
+     *                    projection) take their input as the model's dense products do
+     */
+    public SparseScratch(int layers, int neurons, int hidden, ActivationPrecision activations) {
         this.z = new float[hidden];
         this.scores = new float[neurons];
         this.topKScratch = new float[neurons];
@@ -68,6 +83,7 @@ public final class SparseScratch {
         this.hc = new float[neurons];
         this.hFull = new float[neurons];
         this.stats = new SparseStats(layers);
+        this.rounding = new ActivationRounding(activations == ActivationPrecision.INT8);
         int maxStripes = (neurons + SparseLayer.STRIPE_NEURONS - 1) / SparseLayer.STRIPE_NEURONS;
         this.stripeSelected = new int[maxStripes];
         this.stripeUpRows = new int[maxStripes];
@@ -102,6 +118,26 @@ public final class SparseScratch {
         this.rows = rows;
     }
 
+    /** Prepares {@code x[0..dim)} for the gate and up products. */
+    void prepareInput(float[] x, int dim) {
+        LayerRows r = rows;
+        rounding.reset();
+        gateInt8 = rounding.prepare(r.gate(), x, 0, dim);
+        gateInput = rounding.input();
+        gateInputOffset = rounding.inputOffset();
+        upInt8 = rounding.prepare(r.up(), x, 0, dim);
+        upInput = rounding.input();
+        upInputOffset = rounding.inputOffset();
+    }
+
+    /** Prepares {@link #hFull} for the rows of the model's {@code down} (after the gate and up products). */
+    void prepareHidden(Tensor down, int neurons) {
+        rounding.reset();
+        hiddenInt8 = rounding.prepare(down, hFull, 0, neurons);
+        hiddenInput = rounding.input();
+        hiddenInputOffset = rounding.inputOffset();
+    }
+
     /** Before the stripe pass: {@code n} stripes, none claimed yet. */
     void startStripes(int n) {
         stripes = n;
@@ -113,5 +149,8 @@ public final class SparseScratch {
         this.x = null;
         this.out = null;
         this.rows = null;
+        this.gateInput = null;
+        this.upInput = null;
+        this.hiddenInput = null;
     }
 }

@@ -1,6 +1,7 @@
 package io.ruvector.sparse.sparse;
 
 import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.model.ActivationPrecision;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.ModelOptions;
 import io.ruvector.sparse.model.Session;
@@ -99,6 +100,21 @@ class SparseModelTest {
             sparse = decode(sm.newSession(), 6);
             for (int i = 0; i < dense.length; i++) assertArrayEquals(dense[i], sparse[i], "step " + i);
             assertEquals(1.0, sm.stats().density(0, TinyModels.SMALL.ffn()));
+        }
+    }
+
+    @Test
+    void everyNeuronSelectedWithInt8ActivationsGivesLogitsBitIdenticalToDense() throws Exception {
+        ModelOptions int8 = ModelOptions.defaults().withThreads(2).withActivations(ActivationPrecision.INT8);
+        try (LanguageModel m = LanguageModel.open(model, int8);
+             LanguageModel exact = LanguageModel.open(model, ModelOptions.defaults().withThreads(2));
+             SparseModel sm = SparseModel.attach(m, sidecar, SparseOptions.defaults().withDensity(1.0).withHotBytes(200_000))) {
+            float[][] dense = decode(m.newSession(), 6);
+            float[][] sparse = decode(sm.newSession(), 6);
+            for (int i = 0; i < dense.length; i++) assertArrayEquals(dense[i], sparse[i], "step " + i);
+            // The int8 rounding is really in effect: the float32 model gives other logits.
+            float[][] f32 = decode(exact.newSession(), 6);
+            assertTrue(!java.util.Arrays.equals(f32[0], dense[0]), "int8 activations change the logits");
         }
     }
 
