@@ -34,7 +34,7 @@ import java.util.Arrays;
  * ({@link ActivationRounding}: float32, or int8 blocks with {@code ActivationPrecision.INT8}).
  *
  * <p>Selected rows are scattered over memory, so fetching them costs DRAM latency, not streaming bandwidth. A
- * stripe therefore first touches every row it is about to read (one byte per cache line, see {@link #touch}),
+ * stripe therefore first touches every row it is about to read (one byte per cache line, see {@link #touchRows}),
  * so that their fetches overlap, and only then multiplies them.
  *
  * <p>Immutable and shared by sessions; per-session state lives in {@link SparseScratch}.
@@ -235,11 +235,16 @@ public final class SparseLayer {
             boolean isUp = part == 1;
             Tensor t = isUp ? rows.up() : rows.gate();
             long rowBytes = t.rowBytes();
+            MemorySegment[] rowSeg = s.rowSegment;
+            long[] rowOff = s.rowOffset;
+            int listed = from;
             for (int k = from; k < to; k++) {
                 if (isUp && skipsUp(gc[k])) continue;
                 int i = index[k];
-                sink += isUp ? touch(rows.upSegment(i), rows.upOffset(i), rowBytes) : touch(rows.gateSegment(i), rows.gateOffset(i), rowBytes);
+                rowSeg[listed] = isUp ? rows.upSegment(i) : rows.gateSegment(i);
+                rowOff[listed++] = isUp ? rows.upOffset(i) : rows.gateOffset(i);
             }
+            sink += touchRows(rowSeg, rowOff, from, listed, rowBytes);
             boolean int8 = isUp ? s.upInt8 : s.gateInt8;
             float[] in = isUp ? s.upInput : s.gateInput;
             int inOffset = isUp ? s.upInputOffset : s.gateInputOffset;
@@ -285,13 +290,16 @@ public final class SparseLayer {
         int[] index = s.index;
         float[] hc = s.hc, partial = s.partial;
         long rowBytes = downT.rowBytes();
-        int sink = 0;
+        MemorySegment[] rowSeg = s.rowSegment;
+        long[] rowOff = s.rowOffset;
+        int listed = from;
         for (int k = from; k < to; k++) {
             if (hc[k] == 0f) continue;
             int i = index[k];
-            sink += touch(rows.downSegment(i), rows.downOffset(i), rowBytes);
+            rowSeg[listed] = rows.downSegment(i);
+            rowOff[listed++] = rows.downOffset(i);
         }
-        s.sink += sink;
+        s.sink += touchRows(rowSeg, rowOff, from, listed, rowBytes);
         int po = st * dim;
         int added = 0;
         for (int k = from; k < to; k++) {
@@ -305,15 +313,38 @@ public final class SparseLayer {
     }
 
     /**
-     * Reads one byte per cache line of {@code [off, off + bytes)}. A stripe touches all the rows of a pass before
-     * computing any: the loads are independent, so the core has many fetches in flight instead of waiting for
-     * each row in turn (Java has no prefetch instruction; the sum is kept so the loads are not removed). Measured
-     * on TinyLlama-shape Q4_0: the feed-forward blocks ~15% faster than touching two neurons ahead, which the
-     * core stalls on one row at a time; one touch per 128 bytes was slower.
+     * Reads one byte per cache line of rows {@code [off[k], off[k] + bytes)} of {@code seg[k]}, k in
+     * {@code [from, to)}, eight rows at a time line by line. A stripe touches all the rows of a pass before
+     * computing any, so the core has many independent fetches in flight instead of waiting for each row in turn
+     * (Java has no prefetch instruction; the sum is returned so the loads are not removed). Measured on
+     * TinyLlama-shape Q4_0 rows (1152 bytes, scattered over a mapped file): one row after another ~220 ns per
+     * row, eight interleaved ~130 ns; touching one line in two was faster to touch but slower overall.
      */
-    static int touch(MemorySegment seg, long off, long bytes) {
+    static int touchRows(MemorySegment[] seg, long[] off, int from, int to, long bytes) {
         int sum = 0;
-        for (long o = 0; o < bytes; o += 64) sum += seg.get(ValueLayout.JAVA_BYTE, off + o);
+        int k = from;
+        for (; k + 8 <= to; k += 8) {
+            MemorySegment s0 = seg[k], s1 = seg[k + 1], s2 = seg[k + 2], s3 = seg[k + 3];
+            MemorySegment s4 = seg[k + 4], s5 = seg[k + 5], s6 = seg[k + 6], s7 = seg[k + 7];
+            long o0 = off[k], o1 = off[k + 1], o2 = off[k + 2], o3 = off[k + 3];
+            long o4 = off[k + 4], o5 = off[k + 5], o6 = off[k + 6], o7 = off[k + 7];
+            for (long o = 0; o < bytes; o += 64) {
+                sum += s0.get(ValueLayout.JAVA_BYTE, o0 + o) + s1.get(ValueLayout.JAVA_BYTE, o1 + o)
+                        + s2.get(ValueLayout.JAVA_BYTE, o2 + o) + s3.get(ValueLayout.JAVA_BYTE, o3 + o)
+                        + s4.get(ValueLayout.JAVA_BYTE, o4 + o) + s5.get(ValueLayout.JAVA_BYTE, o5 + o)
+                        + s6.get(ValueLayout.JAVA_BYTE, o6 + o) + s7.get(ValueLayout.JAVA_BYTE, o7 + o);
+            }
+        }
+        for (; k + 2 <= to; k += 2) {
+            MemorySegment s0 = seg[k], s1 = seg[k + 1];
+            long o0 = off[k], o1 = off[k + 1];
+            for (long o = 0; o < bytes; o += 64) sum += s0.get(ValueLayout.JAVA_BYTE, o0 + o) + s1.get(ValueLayout.JAVA_BYTE, o1 + o);
+        }
+        if (k < to) {
+            MemorySegment s0 = seg[k];
+            long o0 = off[k];
+            for (long o = 0; o < bytes; o += 64) sum += s0.get(ValueLayout.JAVA_BYTE, o0 + o);
+        }
         return sum;
     }
 

@@ -6,6 +6,7 @@ import io.ruvector.sparse.memory.LayerRows;
 import io.ruvector.sparse.model.ActivationPrecision;
 import io.ruvector.sparse.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -24,6 +25,9 @@ public final class SparseScratch {
     final float[] uc;
     final float[] hc;
     final float[] hFull;
+    /** The rows a stripe pass is about to read, listed from the stripe's start (see SparseLayer.touchRows). */
+    final MemorySegment[] rowSegment;
+    final long[] rowOffset;
     final SparseStats stats;
     int count;
     /** The cut on scores, and whether {@link #scores} are already computed (top-K) or made per stripe. */
@@ -82,6 +86,8 @@ public final class SparseScratch {
         this.uc = new float[neurons];
         this.hc = new float[neurons];
         this.hFull = new float[neurons];
+        this.rowSegment = new MemorySegment[neurons];
+        this.rowOffset = new long[neurons];
         this.stats = new SparseStats(layers);
         this.rounding = new ActivationRounding(activations == ActivationPrecision.INT8);
         int maxStripes = (neurons + SparseLayer.STRIPE_NEURONS - 1) / SparseLayer.STRIPE_NEURONS;
