@@ -65,20 +65,23 @@ public enum ActivationType {
      * {@link #gated(float, float)}, whatever its index, and there is no vector code whose speed depends on how
      * the JIT inlines it into its caller (the activation is a small share of an FFN's time).
      */
-    public void gated(float[] gate, float[] up, float[] h, int n) {
-        if (n > gate.length || n > up.length || n > h.length) {
-            throw new IllegalArgumentException("gated activation of " + n + " values with arrays of "
+    public void gated(float[] gate, float[] up, float[] h, int n) { gated(gate, up, h, 0, n); }
+
+    /** {@link #gated(float[], float[], float[], int)} for {@code from <= i < to} only (for a split over threads). */
+    public void gated(float[] gate, float[] up, float[] h, int from, int to) {
+        if (from < 0 || to > gate.length || to > up.length || to > h.length) {
+            throw new IllegalArgumentException("gated activation of [" + from + ", " + to + ") with arrays of "
                     + gate.length + ", " + up.length + ", " + h.length);
         }
         switch (this) {
             case SILU -> {
-                for (int i = 0; i < n; i++) h[i] = silu(gate[i]) * up[i];
+                for (int i = from; i < to; i++) h[i] = silu(gate[i]) * up[i];
             }
             case RELU -> {
-                for (int i = 0; i < n; i++) h[i] = Math.max(gate[i], 0f) * up[i];
+                for (int i = from; i < to; i++) h[i] = Math.max(gate[i], 0f) * up[i];
             }
             default -> {
-                for (int i = 0; i < n; i++) h[i] = gated(gate[i], up[i]);
+                for (int i = from; i < to; i++) h[i] = gated(gate[i], up[i]);
             }
         }
     }

@@ -15,7 +15,7 @@ public record ModelOptions(int threads, KvCacheType kvCacheType, int contextLeng
                            ActivationPrecision activations, int batchSize) {
 
     /** Default prompt batch: large enough to amortize reading each weight row, small enough for cache. */
-    public static final int DEFAULT_BATCH_SIZE = 32;
+    public static final int DEFAULT_BATCH_SIZE = 64;
 
     /** Context of a session when none is asked for and the model was trained on more. */
     public static final int DEFAULT_MAX_CONTEXT = 4096;
@@ -27,7 +27,7 @@ public record ModelOptions(int threads, KvCacheType kvCacheType, int contextLeng
         if (kvCacheType == null || activations == null) throw new IllegalArgumentException("null option");
     }
 
-    /** All processors, F32 KV cache, the model's context length (at most 4096), F32 activations, batches of 32. */
+    /** All processors, F32 KV cache, the model's context length (at most 4096), F32 activations, batches of 64. */
     public static ModelOptions defaults() {
         return new ModelOptions(Runtime.getRuntime().availableProcessors(), KvCacheType.F32, 0,
                 ActivationPrecision.F32, DEFAULT_BATCH_SIZE);

@@ -53,6 +53,22 @@ public final class Q4_0 implements TensorType, Int8DotProduct {
     }
 
     @Override
+    public void dequantizeVector(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q4_0");
+        for (int b = 0; b < nb; b++) {
+            long bo = offset + (long) b * BYTES;
+            FloatVector d = FloatVector.broadcast(F, Fp16.read(src, bo));
+            ByteVector qs = ByteVector.fromMemorySegment(B16, src, bo + 2, Simd.LE);
+            int o = dstOffset + b * QK;
+            for (int p = 0; p < PARTS; p++) {
+                IntVector v = (IntVector) qs.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                low(v).mul(d).intoArray(dst, o + p * L);
+                high(v).mul(d).intoArray(dst, o + 16 + p * L);
+            }
+        }
+    }
+
+    @Override
     public float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         int nb = Blocks.count(n, QK, "Q4_0");
         float sum = 0f;

@@ -78,6 +78,33 @@ public final class Q4_K implements TensorType {
         KQuants.axpyScalar(this, Q4_K::decodeBlock, a, src, offset, y, yOffset, n);
     }
 
+    /** Vector twin of {@link #decodeBlock}: the same multiply, then subtract, per value. */
+    @Override
+    public void dequantizeVector(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        int nb = KQuants.checkRow(this, src, offset, dst, dstOffset, n);
+        for (int b = 0; b < nb; b++) {
+            long blk = offset + (long) b * BYTES;
+            float d = f16(src, blk);
+            float dmin = f16(src, blk + 2);
+            long low = src.get(KQuants.LONG, blk + SCALES);
+            int high = src.get(KQuants.INT, blk + SCALES + 8);
+            for (int c = 0; c < 4; c++) {
+                FloatVector d1 = FloatVector.broadcast(F, d * scaleK4(low, high, 2 * c));
+                FloatVector m1 = FloatVector.broadcast(F, dmin * minK4(low, high, 2 * c));
+                FloatVector d2 = FloatVector.broadcast(F, d * scaleK4(low, high, 2 * c + 1));
+                FloatVector m2 = FloatVector.broadcast(F, dmin * minK4(low, high, 2 * c + 1));
+                for (int r = 0; r < 32; r += 16) {
+                    for (int p = 0; p < PARTS; p++) {
+                        IntVector q = widen16(src, blk + QS + 32 * c + r, p);
+                        int i = dstOffset + b * QK + 64 * c + r + p * LANES;
+                        toFloat(q.and(NIBBLE)).mul(d1).sub(m1).intoArray(dst, i);
+                        toFloat(q.lanewise(VectorOperators.LSHR, 4)).mul(d2).sub(m2).intoArray(dst, i + 32);
+                    }
+                }
+            }
+        }
+    }
+
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         int nb = KQuants.checkRow(this, src, offset, x, xOffset, n);

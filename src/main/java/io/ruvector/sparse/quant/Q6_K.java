@@ -92,6 +92,31 @@ public final class Q6_K implements TensorType {
                 .or(qh4.lanewise(VectorOperators.LSHR, 4 * nib + 2 * half).and(BITS45)).sub(THIRTY_TWO));
     }
 
+    /** Vector twin of {@link #decodeBlock}: (q - 32) times the same {@code d * scale}. */
+    @Override
+    public void dequantizeVector(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        int nb = KQuants.checkRow(this, src, offset, dst, dstOffset, n);
+        for (int b = 0; b < nb; b++) {
+            long blk = offset + (long) b * BYTES;
+            float d = f16(src, blk + D);
+            for (int c = 0; c < 2; c++) {
+                for (int nib = 0; nib < 2; nib++) {
+                    for (int r = 0; r < 32; r += 16) {
+                        long sc = blk + SCALES + 8 * c + 4 * nib + r / 16;
+                        FloatVector d0 = FloatVector.broadcast(F, d * s8(src, sc));
+                        FloatVector d1 = FloatVector.broadcast(F, d * s8(src, sc + 2));
+                        for (int p = 0; p < PARTS; p++) {
+                            IntVector qh4 = widen16(src, blk + QH + 32 * c + r, p).lanewise(VectorOperators.LSHL, 4);
+                            int i = dstOffset + b * QK + 128 * c + 64 * nib + r + p * LANES;
+                            quants(widen16(src, blk + 64 * c + r, p), qh4, nib, 0).mul(d0).intoArray(dst, i);
+                            quants(widen16(src, blk + 64 * c + 32 + r, p), qh4, nib, 1).mul(d1).intoArray(dst, i + 32);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         int nb = KQuants.checkRow(this, src, offset, x, xOffset, n);

@@ -47,6 +47,22 @@ public final class Q8_0 implements TensorType, Int8DotProduct {
     }
 
     @Override
+    public void dequantizeVector(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q8_0");
+        for (int b = 0; b < nb; b++) {
+            long bo = offset + (long) b * BYTES;
+            FloatVector d = FloatVector.broadcast(F, Fp16.read(src, bo));
+            int o = dstOffset + b * QK;
+            for (int h = 0; h < QK; h += 16) {
+                ByteVector q = ByteVector.fromMemorySegment(B16, src, bo + 2 + h, Simd.LE);
+                for (int p = 0; p < PARTS; p++) {
+                    ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(dst, o + h + p * L);
+                }
+            }
+        }
+    }
+
+    @Override
     public float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         int nb = Blocks.count(n, QK, "Q8_0");
         float sum = 0f;

@@ -12,7 +12,7 @@ import java.lang.foreign.MemorySegment;
  * {@code n} counts values and must be a whole number of blocks. Nothing is copied: kernels load straight
  * from the segment with unaligned little-endian accesses.
  *
- * <p>Every Vector API kernel has a scalar twin ({@link #dequantize}, {@link #dotScalar}, {@link #axpyScalar})
+ * <p>Every Vector API kernel has a scalar twin ({@link #dequantize} of {@link #dequantizeVector}, {@link #dotScalar}, {@link #axpyScalar})
  * that is the specification it is tested against.
  */
 public interface TensorType {
@@ -28,6 +28,15 @@ public interface TensorType {
 
     /** Scalar reference: decode {@code n} values starting at {@code offset} into {@code dst[dstOffset..]}. */
     void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n);
+
+    /**
+     * The same floats as {@link #dequantize}, bit for bit, decoded with Vector API kernels where the type has
+     * them: batched products decode every weight once per batch, so decoding must not cost more than the
+     * multiply-adds it feeds. Default: the scalar reference.
+     */
+    default void dequantizeVector(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        dequantize(src, offset, dst, dstOffset, n);
+    }
 
     /** Scalar reference of {@link #dot}: sum over i of value(i) * x[xOffset + i]. */
     float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n);

@@ -33,7 +33,7 @@ class MatMulTest {
                     seg.setAtIndex(LE, i, wv[i]);
                 }
                 Tensor w = new Tensor("w", F32.INSTANCE, rows, cols, seg);
-                for (int n : new int[]{1, 2, 3, 7}) {
+                for (int n : new int[]{1, 2, 3, 7, 9, 33}) {
                     float[] x = new float[3 + n * cols];   // offset 3: the kernels must honour offsets
                     for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
                     float[] reference = null;

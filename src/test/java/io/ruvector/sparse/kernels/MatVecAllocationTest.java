@@ -49,4 +49,30 @@ class MatVecAllocationTest {
             }
         }
     }
+
+    @Test
+    void warmBatchedMultiplyAllocatesNothingOnTheCallingThread() {
+        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        TensorType t = TensorTypes.of(GgmlType.Q8_0);
+        int rows = 48;
+        int cols = 256;
+        try (Arena arena = Arena.ofShared(); Parallel pool = new Parallel(2)) {
+            MemorySegment data = arena.allocate(t.rowBytes(cols) * rows);
+            Random rnd = new Random(2);
+            for (int r = 0; r < rows; r++) t.quantize(QuantTestData.values(rnd, cols), 0, data, r * t.rowBytes(cols), cols);
+            Tensor w = new Tensor("w", t, rows, cols, data);
+            for (int n : new int[] {3, 64}) {   // both GEMM layouts at 512 bits
+                float[] x = QuantTestData.values(rnd, n * cols);
+                float[] out = new float[n * rows];
+                MatMul mm = new MatMul(pool);
+                long perCall = Long.MAX_VALUE;
+                for (int window = 0; window < 20 && perCall >= 8; window++) {
+                    long before = mx.getCurrentThreadAllocatedBytes();
+                    for (int i = 0; i < 200; i++) mm.multiply(w, x, 0, n, out, 0);
+                    perCall = Math.min(perCall, (mx.getCurrentThreadAllocatedBytes() - before) / 200);
+                }
+                assertTrue(perCall < 8, "n=" + n + ": " + perCall + " bytes allocated per call");
+            }
+        }
+    }
 }

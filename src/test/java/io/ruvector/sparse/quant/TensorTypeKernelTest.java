@@ -81,6 +81,30 @@ class TensorTypeKernelTest {
 
     @ParameterizedTest
     @MethodSource("types")
+    void dequantizeVectorEqualsScalarBitForBit(TensorType t) {
+        for (int seed = 0; seed < 30; seed++) {
+            Random rnd = new Random(seed * 17L + t.ggmlType().id());
+            int n = randomLength(rnd, t, seed);
+            long off = rnd.nextInt(9);
+            int dstOff = rnd.nextInt(5);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment seg = QuantTestData.quantized(arena, t, QuantTestData.values(rnd, n), n, off);
+                float[] scalar = new float[dstOff + n + 3];
+                float[] vector = new float[dstOff + n + 3];
+                java.util.Arrays.fill(scalar, 42f);
+                java.util.Arrays.fill(vector, 42f);
+                t.dequantize(seg, off, scalar, dstOff, n);
+                t.dequantizeVector(seg, off, vector, dstOff, n);
+                String where = t.ggmlType() + " n=" + n + " seed=" + seed + " bits=" + Simd.bits();
+                for (int i = 0; i < scalar.length; i++) {
+                    assertEquals(Float.floatToRawIntBits(scalar[i]), Float.floatToRawIntBits(vector[i]), where + " index " + i);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("types")
     void axpyMatchesScalar(TensorType t) {
         boolean exact = QuantTestData.hasExactRows(t.ggmlType());
         for (int seed = 0; seed < 30; seed++) {
