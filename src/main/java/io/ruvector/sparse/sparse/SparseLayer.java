@@ -147,7 +147,8 @@ public final class SparseLayer {
             s.startStripes(stripes);
             pool.forRange(Math.min(pool.threads(), stripes), s.stripeBody);
 
-            // 4. The down projection: the model's own when (nearly) every neuron is selected, else the partials.
+            // 4. The down projection: the model's own when (nearly) every neuron is selected (the stripes' partials,
+            //    made before the count was known, are then dropped: a rare case, e.g. density 1), else the partials.
             int count = 0, nonZero = 0, upRows = 0;
             for (int st = 0; st < stripes; st++) {
                 count += s.stripeSelected[st];
