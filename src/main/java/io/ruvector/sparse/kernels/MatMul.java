@@ -1,10 +1,7 @@
 package io.ruvector.sparse.kernels;
 
-import io.ruvector.sparse.gguf.GgmlType;
-import io.ruvector.sparse.quant.Fp16;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.Q8Activation;
-import io.ruvector.sparse.quant.Q8_K;
 import io.ruvector.sparse.tensor.Tensor;
 
 /**
@@ -43,13 +40,8 @@ public final class MatMul {
     private int n;
     private int outOffset;
 
-    private final boolean ggmlActivations;
-    private final boolean int8SingleVectors;
-    private final boolean[] int8Job = new boolean[3];   // job j multiplies integer codes with q8
-    private Q8Activation q8;
-    private float[] roundedQ8K = new float[0];
-    private float[] roundedF16 = new float[0];
-    private float[] roundedBF16 = new float[0];
+    private final ActivationRounding rounding;
+    private final boolean[] int8Job = new boolean[3];   // job j multiplies integer codes with the rounding's q8
 
     /** Products with float activations: the exact product of the stored weights with {@code x}. */
     public MatMul(Parallel pool) { this(pool, false, false); }
@@ -69,20 +61,15 @@ public final class MatMul {
      */
     public MatMul(Parallel pool, boolean ggmlActivations, boolean int8SingleVectors) {
         this.pool = pool;
-        this.ggmlActivations = ggmlActivations;
-        this.int8SingleVectors = int8SingleVectors;
+        this.rounding = new ActivationRounding(ggmlActivations, int8SingleVectors);
     }
 
     /**
      * Whether a product of {@code w} with {@code n} vectors multiplies int8-quantized activations
-     * ({@link Q8Activation#quantize}, then {@link Int8DotProduct#dotQ8}) rather than float ones. A caller that
-     * computes some rows of such a product itself (the sparse feed-forward block) must do the same to get the
-     * same bits.
+     * ({@link Q8Activation#quantize}, then {@link Int8DotProduct#dotQ8}) rather than float ones
+     * ({@link ActivationRounding#usesInt8}).
      */
-    public boolean usesInt8(Tensor w, int n) {
-        if (!(w.type() instanceof Int8DotProduct int8) || w.cols() % Q8Activation.BLOCK != 0) return false;
-        return ggmlActivations || (int8SingleVectors && n == 1 && int8.preferredForSingleVectors());
-    }
+    public boolean usesInt8(Tensor w, int n) { return rounding.usesInt8(w, n); }
 
     public Parallel pool() { return pool; }
 
@@ -133,7 +120,7 @@ public final class MatMul {
         this.n = n;
         int total = 0;
         long work = 0;
-        roundedThisCall = 0;
+        rounding.reset();
         packs = 0;
         for (int j = 0; j < jobs; j++) {
             Tensor w = ws[j];
@@ -141,10 +128,12 @@ public final class MatMul {
             starts[j] = total;
             total += w.rows();
             work += (long) w.rows() * w.cols() * n;
-            chooseInput(j, x, xOffset, n * w.cols());
+            int8Job[j] = rounding.prepare(w, x, xOffset, n * w.cols());
+            inputs[j] = rounding.input();
+            inputOffsets[j] = rounding.inputOffset();
             // ggml-rounded activations keep ColumnLanesGemm's arithmetic (that of the one-token dots): which of
             // llama.cpp's activation roundings flip, as the fidelity tests pin them, depends on the last bit.
-            packed[j] = !ggmlActivations && fillsTokenLanes(n) ? packBuffer(j, n, w.cols()) : null;
+            packed[j] = !rounding.ggml() && fillsTokenLanes(n) ? packBuffer(j, n, w.cols()) : null;
         }
         try {
             if (packs != 0) {
@@ -202,57 +191,10 @@ public final class MatMul {
         }
     }
 
-    // Which roundings of the current input are done (bits: Q8, Q8_K, F16, BF16): each at most once per call.
-    private int roundedThisCall;
-    private static final int Q8 = 1, Q8K = 2, HALF = 4, BHALF = 8;
-
-    /** Job j's activations: x itself, or x rounded as ggml-cpu rounds it for that weight type. */
-    private void chooseInput(int j, float[] x, int xOffset, int count) {
-        inputs[j] = x;
-        inputOffsets[j] = xOffset;
-        int8Job[j] = false;
-        Tensor w = ws[j];
-        if (usesInt8(w, n)) {
-            if ((roundedThisCall & Q8) == 0) {
-                if (q8 == null || q8.capacity() < count) q8 = new Q8Activation(count);
-                q8.quantize(x, xOffset, count);
-                roundedThisCall |= Q8;
-            }
-            int8Job[j] = true;
-            return;
-        }
-        if (!ggmlActivations) return;
-        GgmlType t = w.ggmlType();
-        if (t == GgmlType.Q2_K || t == GgmlType.Q3_K || t == GgmlType.Q4_K || t == GgmlType.Q5_K || t == GgmlType.Q6_K) {
-            if ((roundedThisCall & Q8K) == 0) {
-                if (roundedQ8K.length < count) roundedQ8K = new float[count];
-                Q8_K.roundTrip(x, xOffset, roundedQ8K, 0, count);
-                roundedThisCall |= Q8K;
-            }
-            inputs[j] = roundedQ8K;
-        } else if (t == GgmlType.F16) {
-            if ((roundedThisCall & HALF) == 0) {
-                if (roundedF16.length < count) roundedF16 = new float[count];
-                for (int i = 0; i < count; i++) roundedF16[i] = Fp16.round(x[xOffset + i]);
-                roundedThisCall |= HALF;
-            }
-            inputs[j] = roundedF16;
-        } else if (t == GgmlType.BF16) {
-            if ((roundedThisCall & BHALF) == 0) {
-                if (roundedBF16.length < count) roundedBF16 = new float[count];
-                for (int i = 0; i < count; i++) roundedBF16[i] = Fp16.bf16ToFloat(Fp16.floatToBf16(x[xOffset + i]));
-                roundedThisCall |= BHALF;
-            }
-            inputs[j] = roundedBF16;
-        } else {
-            return;
-        }
-        inputOffsets[j] = 0;
-    }
-
     /** Integer products with the quantized activations, as ggml-cpu's {@code vec_dot} with Q8_0/Q8_1. */
     private void int8Rows(Tensor w, float[] out, int from, int to) {
         Int8DotProduct int8 = (Int8DotProduct) w.type();
+        Q8Activation q8 = rounding.q8();
         int cols = w.cols();
         int rows = w.rows();
         for (int r = from; r < to; r++) {

@@ -1,8 +1,11 @@
 package io.ruvector.sparse.sparse;
 
+import io.ruvector.sparse.kernels.ActivationRounding;
 import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.kernels.Parallel;
+import io.ruvector.sparse.kernels.VectorMath;
 import io.ruvector.sparse.memory.LayerRows;
+import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -15,18 +18,24 @@ import java.util.Arrays;
  *
  * <pre>
  *   z      = predictor.project(x)                               (parallel over the predictor's hidden rows)
- *   S      = { i : score_i(z) >= threshold }   (or the top K)   (parallel over fixed 64-neuron granules)
- *   g_i, u_i = gate_i . x, up_i . x   for i in S                (same granules, same threads)
- *   h      = act.gated(g, u)  over S, compacted in neuron order
- *   out    = sum over i in S, ascending, of h_i * down_t[i]     (parallel over fixed 256-wide output granules)
+ *   then, per stripe of 256 neurons, whole on one thread (threads claim stripes one by one):
+ *     S    = { i : score_i(z) >= threshold }   (or the top K, from all scores computed first)
+ *     g_i, u_i, h_i = gate_i . x, up_i . x, act.gated(g_i, u_i)    for i in S
+ *     part = sum over i in S, ascending, of h_i * down_t[i]
+ *   out    = sum of the stripes' parts, in stripe order
  * </pre>
  *
- * <p>Results never depend on the thread count: every neuron's score, g, u and h are computed whole by one
- * thread with kernels whose per-element work does not depend on where a range starts (granules are multiples of
- * the vector width and of every block size), and the down projection splits the <em>output</em> dimensions, each
- * output summing the selected rows in ascending neuron order. When every neuron is selected (or more than
- * {@code denseAbove} of them) and the model's {@code ffn_down} is at hand, the down projection is the model's
- * own dense product of the same {@code h}, so the result is bit-identical to the dense feed-forward block.
+ * <p>Results never depend on the thread count: a stripe is computed whole by whichever thread claims it, with
+ * kernels whose per-element work does not depend on where a range starts (stripes are multiples of the vector
+ * width and of every block size), and the parts are added in a fixed order. When every neuron is selected (or
+ * more than {@code denseAbove} of them) and the model's {@code ffn_down} is at hand, the down projection is the
+ * model's own dense product of the same {@code h}, so the result is bit-identical to the dense feed-forward
+ * block; for that the gate and up products take the activation as the dense products do
+ * ({@link ActivationRounding}: float32, or int8 blocks with {@code ActivationPrecision.INT8}).
+ *
+ * <p>Selected rows are scattered over memory, so fetching them costs DRAM latency, not streaming bandwidth. A
+ * stripe therefore first touches every row it is about to read (one byte per cache line, see {@link #touchRows}),
+ * so that their fetches overlap, and only then multiplies them.
  *
  * <p>Immutable and shared by sessions; per-session state lives in {@link SparseScratch}.
  */
@@ -34,8 +43,13 @@ public final class SparseLayer {
 
     /** Neurons per scheduling granule (a multiple of every predictor block size and vector width). */
     static final int NEURON_GRANULE = 64;
-    /** Output values per scheduling granule of the down projection (a multiple of every block size). */
-    static final int OUTPUT_GRANULE = 256;
+    /**
+     * Neurons per stripe, the unit of the fused pass (a multiple of {@link #NEURON_GRANULE}): one thread takes a
+     * stripe whole and sums its down rows into the stripe's own partial output; the partials are then added in
+     * stripe order. Fixed, so results do not depend on the thread count; small enough that threads claiming
+     * stripes one by one end together.
+     */
+    static final int STRIPE_NEURONS = 256;
     /** Below this many multiply-adds the predictor projection runs on the calling thread alone. */
     private static final long PARALLEL_PROJECT_WORK = 1L << 18;
 
@@ -117,43 +131,61 @@ public final class SparseLayer {
             if ((long) hidden * dim >= PARALLEL_PROJECT_WORK) pool.forRange(hidden, s.projectBody);
             else predictor.project(x, s.z, 0, hidden);
 
-            // 2. Selection (scores against the threshold, or the top K), compacted in ascending neuron order.
-            int granules = (neurons + NEURON_GRANULE - 1) / NEURON_GRANULE;
-            pool.forRange(granules, s.selectBody);
-            if (topK > 0) selectTopK(s, Math.min(topK, neurons));
-            int count = 0;
-            boolean[] sel = s.selected;
-            for (int i = 0; i < neurons; i++) if (sel[i]) s.index[count++] = i;
-            s.count = count;
+            // 2. The cut on the scores: the calibrated threshold, or the K-th best score (all scores first).
+            if (topK > 0) {
+                pool.forRange((neurons + NEURON_GRANULE - 1) / NEURON_GRANULE, s.scoreBody);
+                s.cut = kthScore(s, Math.min(topK, neurons));
+                s.scored = true;
+            } else {
+                s.cut = predictor.threshold();
+                s.scored = false;
+            }
 
-            // 3. The gate and up rows of the selected neurons, then h.
-            if (count > 0) pool.forRange(count, s.gateUpBody);
-            activation.gated(s.gc, s.uc, s.hc, count);
+            // 3. One pass per stripe: scores, selection, gate and up rows, h, and the stripe's partial down sum.
+            s.prepareInput(x, dim);
+            int stripes = stripes();
+            s.startStripes(stripes);
+            pool.forRange(Math.min(pool.threads(), stripes), s.stripeBody);
 
-            // 4. Down projection.
-            if (down != null && count >= denseCutoff) {
+            // 4. The down projection: the model's own when (nearly) every neuron is selected (the stripes' partials,
+            //    made before the count was known, are then dropped: a rare case, e.g. density 1), else the partials.
+            int count = 0, nonZero = 0, upRows = 0;
+            for (int st = 0; st < stripes; st++) {
+                count += s.stripeSelected[st];
+                nonZero += s.stripeNonZero[st];
+                upRows += s.stripeUpRows[st];
+            }
+            boolean denseDown = down != null && count >= denseCutoff;
+            if (denseDown) {
                 float[] hFull = s.hFull;
                 Arrays.fill(hFull, 0, neurons, 0f);
-                for (int k = 0; k < count; k++) hFull[s.index[k]] = s.hc[k];
+                for (int st = 0; st < stripes; st++) {
+                    for (int k = st * STRIPE_NEURONS, end = k + s.stripeSelected[st]; k < end; k++) hFull[s.index[k]] = s.hc[k];
+                }
+                s.prepareHidden(down, neurons);
                 pool.forRange(dim, s.denseDownBody);
                 s.stats.record(layer, count, count, true, predictor.bytes(),
                         count * (rows.gate().rowBytes() + rows.up().rowBytes()) + down.rowBytes() * dim);
             } else {
-                int outGranules = (dim + OUTPUT_GRANULE - 1) / OUTPUT_GRANULE;
-                pool.forRange(outGranules, s.downBody);
-                int nonZero = 0, upRows = 0;
-                for (int k = 0; k < count; k++) {
-                    if (s.hc[k] != 0f) nonZero++;
-                    if (!exactZeros || !(s.gc[k] <= 0f)) upRows++;
-                }
+                sumStripes(s, stripes);
                 s.stats.record(layer, count, nonZero, false, predictor.bytes(), count * rows.gate().rowBytes()
                         + upRows * rows.up().rowBytes() + nonZero * rows.downT().rowBytes());
             }
+            // The selected neurons listed in ascending order from index[0].
+            for (int st = 0, at = 0; st < stripes; st++) {
+                int from = st * STRIPE_NEURONS, n = s.stripeSelected[st];
+                if (at != from) System.arraycopy(s.index, from, s.index, at, n);
+                at += n;
+            }
+            s.count = count;
             if (s.measureRecall) measureRecall(s, x, rows, pool);
         } finally {
             s.end();
         }
     }
+
+    /** Number of stripes of this layer. */
+    int stripes() { return (neurons + STRIPE_NEURONS - 1) / STRIPE_NEURONS; }
 
     // ---- phases (run on the pool's threads; arguments in the scratch) ----
 
@@ -161,98 +193,193 @@ public final class SparseLayer {
         predictor.project(s.x, s.z, from, to);
     }
 
-    void selectRange(SparseScratch s, int fromGranule, int toGranule) {
+    void scoreRange(SparseScratch s, int fromGranule, int toGranule) {
         int from = fromGranule * NEURON_GRANULE, to = Math.min(toGranule * NEURON_GRANULE, neurons);
         predictor.scores(s.z, from, to, s.scores);
-        float t = predictor.threshold();
-        for (int i = from; i < to; i++) s.selected[i] = s.scores[i] >= t;
     }
 
     /**
-     * The gate and up products of selected neurons {@code index[from..to)}. One call site of the dot kernel
-     * for both rows on purpose: with two (or with the predictor's kernel in the same compiled method) C2 ran out
+     * Stripe {@code st}, whole, on one thread: its neurons' scores (unless already computed), the selected ones
+     * listed from {@code index[from]} on, their gate and up products and h, then the sum of their down rows into
+     * the stripe's own partial output.
+     */
+    void stripe(SparseScratch s, int st) {
+        int from = st * STRIPE_NEURONS, to = Math.min(from + STRIPE_NEURONS, neurons);
+        if (!s.scored) predictor.scores(s.z, from, to, s.scores);
+        float cut = s.cut;
+        float[] scores = s.scores;
+        boolean[] selected = s.selected;
+        int[] index = s.index;
+        int end = from;
+        for (int i = from; i < to; i++) {
+            boolean on = scores[i] >= cut;
+            selected[i] = on;
+            if (on) index[end++] = i;
+        }
+        s.stripeSelected[st] = end - from;
+        s.stripeUpRows[st] = gateUp(s, from, end);
+        s.stripeNonZero[st] = downRows(s, st, from, end);
+    }
+
+    /**
+     * The gate products, then the up products, then h, of selected neurons {@code index[from..to)}; returns how
+     * many up rows it read. Each pass first touches all the rows it will read. One call site per dot kernel for
+     * both matrices on purpose: with two (or with the predictor's kernel in the same compiled method) C2 ran out
      * of inlining budget, boxed the Vector API temporaries, and allocated ~140 MB per token.
      */
-    void gateUpRange(SparseScratch s, int from, int to) {
+    int gateUp(SparseScratch s, int from, int to) {
         LayerRows rows = s.rows;
-        Tensor gate = rows.gate(), up = rows.up();
         int[] index = s.index;
-        float[] gc = s.gc, uc = s.uc, x = s.x;
-        long gateBytes = gate.rowBytes(), upBytes = up.rowBytes();
-        int sink = 0;
-        for (int k = from; k < to; k++) {
-            int ahead = k + PREFETCH_DISTANCE;
-            if (ahead < to) {
-                int j = index[ahead];
-                sink += touch(rows.gateSegment(j), rows.gateOffset(j), gateBytes);
-                sink += touch(rows.upSegment(j), rows.upOffset(j), upBytes);
+        float[] gc = s.gc, uc = s.uc, hc = s.hc;
+        int sink = 0, upRows = 0;
+        for (int part = 0; part < 2; part++) {
+            boolean isUp = part == 1;
+            Tensor t = isUp ? rows.up() : rows.gate();
+            long rowBytes = t.rowBytes();
+            MemorySegment[] rowSeg = s.rowSegment;
+            long[] rowOff = s.rowOffset;
+            int listed = from;
+            for (int k = from; k < to; k++) {
+                if (isUp && skipsUp(gc[k])) continue;
+                int i = index[k];
+                rowSeg[listed] = isUp ? rows.upSegment(i) : rows.gateSegment(i);
+                rowOff[listed++] = isUp ? rows.upOffset(i) : rows.gateOffset(i);
             }
-            int i = index[k];
-            for (int part = 0; part < 2; part++) {
-                boolean isUp = part == 1;
-                if (isUp && exactZeros && !(gc[k] > 0f) && !Float.isNaN(gc[k])) {
-                    // A ReLU-like neuron the predictor picked but whose gate is not positive has h = 0 whatever
-                    // its up value: its up row is not read (0 instead of 0 * u changes at most a zero's sign).
+            sink += touchRows(rowSeg, rowOff, from, listed, rowBytes);
+            boolean int8 = isUp ? s.upInt8 : s.gateInt8;
+            float[] in = isUp ? s.upInput : s.gateInput;
+            int inOffset = isUp ? s.upInputOffset : s.gateInputOffset;
+            for (int k = from; k < to; k++) {
+                if (isUp && skipsUp(gc[k])) {
                     uc[k] = 0f;
-                    break;
+                    continue;
                 }
-                Tensor t = isUp ? up : gate;
+                int i = index[k];
                 MemorySegment seg = isUp ? rows.upSegment(i) : rows.gateSegment(i);
                 long off = isUp ? rows.upOffset(i) : rows.gateOffset(i);
-                float v = t.type().dot(seg, off, x, 0, dim);
-                if (isUp) uc[k] = v;
-                else gc[k] = v;
+                float v = int8 ? ((Int8DotProduct) t.type()).dotQ8(seg, off, s.rounding.q8(), 0, dim)
+                        : t.type().dot(seg, off, in, inOffset, dim);
+                if (isUp) {
+                    uc[k] = v;
+                    upRows++;
+                } else {
+                    gc[k] = v;
+                }
             }
         }
+        for (int k = from; k < to; k++) hc[k] = activation.gated(gc[k], uc[k]);
         s.sink += sink;
+        return upRows;
     }
 
     /**
-     * Rows this many neurons ahead are touched while the current one is computed (about 8% faster decoding on
-     * TinyLlama-shape Q4_0, one thread; touching ahead in the down projection measured no gain).
+     * A ReLU-like neuron the predictor picked but whose gate is not positive has h = 0 whatever its up value:
+     * its up row is not read (0 instead of 0 * u changes at most a zero's sign).
      */
-    static final int PREFETCH_DISTANCE = 2;
+    private boolean skipsUp(float g) {
+        return exactZeros && !(g > 0f) && !Float.isNaN(g);
+    }
 
     /**
-     * Reads one byte per cache line of {@code [off, off + bytes)}: the loads are independent of the work in
-     * flight, so the core fetches a row that comes next while it multiplies the current one (Java has no
-     * prefetch instruction; the sum is kept so the loads are not removed).
+     * Stripe {@code st}'s partial output: the sum, in neuron order, of {@code h * down_t} over selected neurons
+     * {@code index[from..to)}, after touching those rows. Exact zeros of h are skipped (their rows are not even
+     * read). Returns how many rows it added (0: the partial was not written).
      */
-    static int touch(MemorySegment seg, long off, long bytes) {
+    int downRows(SparseScratch s, int st, int from, int to) {
+        LayerRows rows = s.rows;
+        Tensor downT = rows.downT();
+        int[] index = s.index;
+        float[] hc = s.hc, partial = s.partial;
+        long rowBytes = downT.rowBytes();
+        MemorySegment[] rowSeg = s.rowSegment;
+        long[] rowOff = s.rowOffset;
+        int listed = from;
+        for (int k = from; k < to; k++) {
+            if (hc[k] == 0f) continue;
+            int i = index[k];
+            rowSeg[listed] = rows.downSegment(i);
+            rowOff[listed++] = rows.downOffset(i);
+        }
+        s.sink += touchRows(rowSeg, rowOff, from, listed, rowBytes);
+        int po = st * dim;
+        int added = 0;
+        for (int k = from; k < to; k++) {
+            float h = hc[k];
+            if (h == 0f) continue;
+            if (added++ == 0) Arrays.fill(partial, po, po + dim, 0f);
+            int i = index[k];
+            downT.type().axpy(h, rows.downSegment(i), rows.downOffset(i), partial, po, dim);
+        }
+        return added;
+    }
+
+    /**
+     * Reads one byte per cache line of rows {@code [off[k], off[k] + bytes)} of {@code seg[k]}, k in
+     * {@code [from, to)}, eight rows at a time line by line. A stripe touches all the rows of a pass before
+     * computing any, so the core has many independent fetches in flight instead of waiting for each row in turn
+     * (Java has no prefetch instruction; the sum is returned so the loads are not removed). Measured on
+     * TinyLlama-shape Q4_0 rows (1152 bytes, scattered over a mapped file): one row after another ~220 ns per
+     * row, eight interleaved ~130 ns; touching one line in two was faster to touch but slower overall.
+     */
+    static int touchRows(MemorySegment[] seg, long[] off, int from, int to, long bytes) {
         int sum = 0;
-        for (long o = 0; o < bytes; o += 64) sum += seg.get(ValueLayout.JAVA_BYTE, off + o);
+        int k = from;
+        for (; k + 8 <= to; k += 8) {
+            MemorySegment s0 = seg[k], s1 = seg[k + 1], s2 = seg[k + 2], s3 = seg[k + 3];
+            MemorySegment s4 = seg[k + 4], s5 = seg[k + 5], s6 = seg[k + 6], s7 = seg[k + 7];
+            long o0 = off[k], o1 = off[k + 1], o2 = off[k + 2], o3 = off[k + 3];
+            long o4 = off[k + 4], o5 = off[k + 5], o6 = off[k + 6], o7 = off[k + 7];
+            for (long o = 0; o < bytes; o += 64) {
+                sum += s0.get(ValueLayout.JAVA_BYTE, o0 + o) + s1.get(ValueLayout.JAVA_BYTE, o1 + o)
+                        + s2.get(ValueLayout.JAVA_BYTE, o2 + o) + s3.get(ValueLayout.JAVA_BYTE, o3 + o)
+                        + s4.get(ValueLayout.JAVA_BYTE, o4 + o) + s5.get(ValueLayout.JAVA_BYTE, o5 + o)
+                        + s6.get(ValueLayout.JAVA_BYTE, o6 + o) + s7.get(ValueLayout.JAVA_BYTE, o7 + o);
+            }
+        }
+        for (; k + 2 <= to; k += 2) {
+            MemorySegment s0 = seg[k], s1 = seg[k + 1];
+            long o0 = off[k], o1 = off[k + 1];
+            for (long o = 0; o < bytes; o += 64) sum += s0.get(ValueLayout.JAVA_BYTE, o0 + o) + s1.get(ValueLayout.JAVA_BYTE, o1 + o);
+        }
+        if (k < to) {
+            MemorySegment s0 = seg[k];
+            long o0 = off[k];
+            for (long o = 0; o < bytes; o += 64) sum += s0.get(ValueLayout.JAVA_BYTE, o0 + o);
+        }
         return sum;
     }
 
-    void downRange(SparseScratch s, int fromGranule, int toGranule) {
-        int from = fromGranule * OUTPUT_GRANULE, to = Math.min(toGranule * OUTPUT_GRANULE, dim);
-        int len = to - from;
-        float[] out = s.out;
-        Arrays.fill(out, from, to, 0f);
-        LayerRows rows = s.rows;
-        Tensor downT = rows.downT();
-        long colOffset = downT.type().rowBytes(from);
-        int[] index = s.index;
-        float[] hc = s.hc;
-        for (int k = 0, count = s.count; k < count; k++) {
-            float h = hc[k];
-            if (h == 0f) continue; // exact zeros of ReLU-like activations: the row is not even read
-            int i = index[k];
-            downT.type().axpy(h, rows.downSegment(i), rows.downOffset(i) + colOffset, out, from, len);
+    /** {@code out} = the stripes' partial outputs summed in stripe order (each element the same order). */
+    private void sumStripes(SparseScratch s, int stripes) {
+        float[] out = s.out, partial = s.partial;
+        boolean first = true;
+        for (int st = 0; st < stripes; st++) {
+            if (s.stripeNonZero[st] == 0) continue;
+            if (first) System.arraycopy(partial, st * dim, out, 0, dim);
+            else VectorMath.add(partial, st * dim, out, 0, dim);
+            first = false;
+        }
+        if (first) Arrays.fill(out, 0, dim, 0f);
+    }
+
+    /** Rows of the model's down projection times h, with h prepared as the dense product prepares it. */
+    void denseDownRange(SparseScratch s, int from, int to) {
+        MemorySegment data = down.data();
+        if (s.hiddenInt8) {
+            Int8DotProduct int8 = (Int8DotProduct) down.type();
+            for (int r = from; r < to; r++) s.out[r] = int8.dotQ8(data, down.rowOffset(r), s.rounding.q8(), 0, neurons);
+        } else {
+            float[] h = s.hiddenInput;
+            int ho = s.hiddenInputOffset;
+            for (int r = from; r < to; r++) s.out[r] = down.type().dot(data, down.rowOffset(r), h, ho, neurons);
         }
     }
 
-    void denseDownRange(SparseScratch s, int from, int to) {
-        MemorySegment data = down.data();
-        for (int r = from; r < to; r++) s.out[r] = down.type().dot(data, down.rowOffset(r), s.hFull, 0, neurons);
-    }
-
-    private void selectTopK(SparseScratch s, int k) {
+    /** The K-th highest score: neurons scoring at least this are the top K (ties at it all taken, so the set does not depend on the order of equal scores). */
+    private float kthScore(SparseScratch s, int k) {
         float[] copy = s.topKScratch;
         System.arraycopy(s.scores, 0, copy, 0, neurons);
-        float kth = kthSmallest(copy, neurons, neurons - k);
-        // Ties at the k-th score are all taken: the set must not depend on the order of equal scores.
-        for (int i = 0; i < neurons; i++) s.selected[i] = s.scores[i] >= kth;
+        return kthSmallest(copy, neurons, neurons - k);
     }
 
     /**

@@ -1,7 +1,13 @@
 package io.ruvector.sparse.sparse;
 
+import io.ruvector.sparse.kernels.ActivationRounding;
 import io.ruvector.sparse.kernels.Parallel;
 import io.ruvector.sparse.memory.LayerRows;
+import io.ruvector.sparse.model.ActivationPrecision;
+import io.ruvector.sparse.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One session's working memory for {@link SparseLayer}: buffers sized once, the arguments of the call in flight
@@ -19,8 +25,27 @@ public final class SparseScratch {
     final float[] uc;
     final float[] hc;
     final float[] hFull;
+    /** The rows a stripe pass is about to read, listed from the stripe's start (see SparseLayer.touchRows). */
+    final MemorySegment[] rowSegment;
+    final long[] rowOffset;
     final SparseStats stats;
     int count;
+    /** The cut on scores, and whether {@link #scores} are already computed (top-K) or made per stripe. */
+    float cut;
+    boolean scored;
+    // Per stripe: selected neurons (listed from index[stripe start]), up rows read, down rows added.
+    final int[] stripeSelected;
+    final int[] stripeUpRows;
+    final int[] stripeNonZero;
+    /** Stripe st's partial down projection at [st * dim, (st + 1) * dim); sized by the first call. */
+    float[] partial = new float[0];
+    private final AtomicInteger nextStripe = new AtomicInteger();
+    private int stripes;
+    /** The FFN input (then h, for a dense down projection) as the dense products see it. */
+    final ActivationRounding rounding;
+    boolean gateInt8, upInt8, hiddenInt8;
+    float[] gateInput, upInput, hiddenInput;
+    int gateInputOffset, upInputOffset, hiddenInputOffset;
     /** Sum of prefetch touches, kept so the JIT cannot drop them. */
     int sink;
     boolean measureRecall;
@@ -32,17 +57,26 @@ public final class SparseScratch {
     LayerRows rows;
 
     final Parallel.RangeBody projectBody = (from, to) -> layer.projectRange(this, from, to);
-    final Parallel.RangeBody selectBody = (from, to) -> layer.selectRange(this, from, to);
-    final Parallel.RangeBody gateUpBody = (from, to) -> layer.gateUpRange(this, from, to);
-    final Parallel.RangeBody downBody = (from, to) -> layer.downRange(this, from, to);
+    final Parallel.RangeBody scoreBody = (from, to) -> layer.scoreRange(this, from, to);
+    /** Each thread claims stripes one at a time until none is left (which thread takes one never matters). */
+    final Parallel.RangeBody stripeBody = (from, to) -> {
+        for (int st; (st = nextStripe.getAndIncrement()) < stripes; ) layer.stripe(this, st);
+    };
     final Parallel.RangeBody denseDownBody = (from, to) -> layer.denseDownRange(this, from, to);
 
-    /**
-     * @param layers  layers of the model (for per-layer statistics)
-     * @param neurons largest FFN hidden length
-     * @param hidden  largest predictor hidden length
-     */
+    /** Scratch for float32 activations ({@link ActivationPrecision#F32}). */
     public SparseScratch(int layers, int neurons, int hidden) {
+        this(layers, neurons, hidden, ActivationPrecision.F32);
+    }
+
+    /**
+     * @param layers      layers of the model (for per-layer statistics)
+     * @param neurons     largest FFN hidden length
+     * @param hidden      largest predictor hidden length
+     * @param activations the model's activation precision: the gate and up products (and a dense down
+     *                    projection) take their input as the model's dense products do
+     */
+    public SparseScratch(int layers, int neurons, int hidden, ActivationPrecision activations) {
         this.z = new float[hidden];
         this.scores = new float[neurons];
         this.topKScratch = new float[neurons];
@@ -52,7 +86,14 @@ public final class SparseScratch {
         this.uc = new float[neurons];
         this.hc = new float[neurons];
         this.hFull = new float[neurons];
+        this.rowSegment = new MemorySegment[neurons];
+        this.rowOffset = new long[neurons];
         this.stats = new SparseStats(layers);
+        this.rounding = new ActivationRounding(activations == ActivationPrecision.INT8, activations == ActivationPrecision.AUTO);
+        int maxStripes = (neurons + SparseLayer.STRIPE_NEURONS - 1) / SparseLayer.STRIPE_NEURONS;
+        this.stripeSelected = new int[maxStripes];
+        this.stripeUpRows = new int[maxStripes];
+        this.stripeNonZero = new int[maxStripes];
     }
 
     /** Counters of what this session's sparse layers did. */
@@ -75,10 +116,38 @@ public final class SparseScratch {
             throw new IllegalArgumentException("scratch sized for " + selected.length + " neurons and predictor hidden "
                     + z.length + ", layer " + l.layer() + " needs " + l.neurons() + " and " + l.predictor().hiddenDim());
         }
+        long partialLength = (long) l.stripes() * l.dim();
+        if (partial.length < partialLength) partial = new float[Math.toIntExact(partialLength)];
         this.layer = l;
         this.x = x;
         this.out = out;
         this.rows = rows;
+    }
+
+    /** Prepares {@code x[0..dim)} for the gate and up products. */
+    void prepareInput(float[] x, int dim) {
+        LayerRows r = rows;
+        rounding.reset();
+        gateInt8 = rounding.prepare(r.gate(), x, 0, dim);
+        gateInput = rounding.input();
+        gateInputOffset = rounding.inputOffset();
+        upInt8 = rounding.prepare(r.up(), x, 0, dim);
+        upInput = rounding.input();
+        upInputOffset = rounding.inputOffset();
+    }
+
+    /** Prepares {@link #hFull} for the rows of the model's {@code down} (after the gate and up products). */
+    void prepareHidden(Tensor down, int neurons) {
+        rounding.reset();
+        hiddenInt8 = rounding.prepare(down, hFull, 0, neurons);
+        hiddenInput = rounding.input();
+        hiddenInputOffset = rounding.inputOffset();
+    }
+
+    /** Before the stripe pass: {@code n} stripes, none claimed yet. */
+    void startStripes(int n) {
+        stripes = n;
+        nextStripe.set(0);
     }
 
     void end() {
@@ -86,5 +155,8 @@ public final class SparseScratch {
         this.x = null;
         this.out = null;
         this.rows = null;
+        this.gateInput = null;
+        this.upInput = null;
+        this.hiddenInput = null;
     }
 }

@@ -3,7 +3,6 @@ package io.ruvector.sparse.sparse;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.GgufWriter;
-import io.ruvector.sparse.model.ActivationPrecision;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.LayerWeights;
 import io.ruvector.sparse.model.ModelOptions;
@@ -71,9 +70,7 @@ class PowerInferLayoutTest {
     @Test
     void readsPowerInferPredictorsTransposedDownAndThreshold() throws Exception {
         Path model = TinyModels.write(dir.resolve("m.gguf"), TinyModels.SMALL, GgmlType.Q8_0, "relu", 5);
-        // F32 activations: compared with a dense decode below, which under the default (AUTO) would multiply
-        // Q8_0 in int8 while this sparse block does not yet.
-        try (LanguageModel m = LanguageModel.open(model, ModelOptions.defaults().withThreads(2).withActivations(ActivationPrecision.F32))) {
+        try (LanguageModel m = LanguageModel.open(model, ModelOptions.defaults().withThreads(2))) {
             Path pi = writePowerInfer(dir.resolve("m.powerinfer.gguf"), m, 16, 0.25f, true);
             try (GgufFile f = GgufFile.open(pi)) {
                 assertTrue(f.isPowerInfer(), "PWRI magic");

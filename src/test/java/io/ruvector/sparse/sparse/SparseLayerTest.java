@@ -2,13 +2,16 @@ package io.ruvector.sparse.sparse;
 
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.ActivationType;
+import io.ruvector.sparse.kernels.MatMul;
 import io.ruvector.sparse.kernels.Parallel;
 import io.ruvector.sparse.memory.HotColdTiers;
 import io.ruvector.sparse.memory.LayerRows;
+import io.ruvector.sparse.model.ActivationPrecision;
 import io.ruvector.sparse.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -86,6 +89,28 @@ class SparseLayerTest {
             float[] got = sparse(f, all, act, TWO, LayerRows.inPlace(f.gate(), f.up(), f.downT()), 0, s);
             assertEquals(320, s.lastSelected());
             assertArrayEquals(dense(f, act), got, act.toString());
+        }
+    }
+
+    @Test
+    void allNeuronsSelectedWithInt8ActivationsIsBitIdenticalToTheDenseInt8Block() {
+        // Int8 blocks (Q8_0, Q4_0), Q8_K-rounded input (Q4_K) and F16-rounded input: each as the dense products.
+        for (GgmlType type : List.of(GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.F16)) {
+            Ffn f = ffn(256, 512, type, 6);
+            MatMul mm = new MatMul(TWO, true);
+            float[] g = new float[512], u = new float[512], h = new float[512], want = new float[256];
+            mm.multiply(f.gate(), g, f.up(), u, null, null, f.x(), 1);
+            ActivationType.RELU.gated(g, u, h, 512);
+            mm.multiply(f.down(), h, want);
+
+            NeuronPredictor all = f.predictor().withThreshold(Float.NEGATIVE_INFINITY);
+            SparseScratch s = new SparseScratch(1, 512, 8, ActivationPrecision.INT8);
+            float[] got = sparse(f, all, ActivationType.RELU, TWO, LayerRows.inPlace(f.gate(), f.up(), f.downT()), 0, s);
+            assertEquals(512, s.lastSelected());
+            assertArrayEquals(want, got, type.toString());
+            float[] exact = sparse(f, all, ActivationType.RELU, TWO, LayerRows.inPlace(f.gate(), f.up(), f.downT()), 0,
+                    new SparseScratch(1, 512, 8));
+            assertTrue(!Arrays.equals(exact, got), type + ": the int8 path is really taken");
         }
     }
 

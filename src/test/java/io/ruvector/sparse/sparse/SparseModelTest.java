@@ -8,6 +8,8 @@ import io.ruvector.sparse.model.Session;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -91,17 +93,32 @@ class SparseModelTest {
         return out;
     }
 
-    @Test
-    void everyNeuronSelectedGivesLogitsBitIdenticalToDense() throws Exception {
-        // F32 activations: under the default (AUTO) the dense decode multiplies Q8_0 in int8, which this sparse
-        // block does not do yet.
-        try (LanguageModel m = LanguageModel.open(model, ModelOptions.defaults().withThreads(2).withActivations(ActivationPrecision.F32));
+    /** F32, and the default AUTO, where the dense decode multiplies these Q8_0 weights in int8 and so must the sparse block. */
+    @ParameterizedTest
+    @EnumSource(value = ActivationPrecision.class, names = {"F32", "AUTO"})
+    void everyNeuronSelectedGivesLogitsBitIdenticalToDense(ActivationPrecision activations) throws Exception {
+        try (LanguageModel m = LanguageModel.open(model, ModelOptions.defaults().withThreads(2).withActivations(activations));
              SparseModel sm = SparseModel.attach(m, sidecar, SparseOptions.defaults().withDensity(1.0))) {
             float[][] dense, sparse;
             dense = decode(m.newSession(), 6);
             sparse = decode(sm.newSession(), 6);
             for (int i = 0; i < dense.length; i++) assertArrayEquals(dense[i], sparse[i], "step " + i);
             assertEquals(1.0, sm.stats().density(0, TinyModels.SMALL.ffn()));
+        }
+    }
+
+    @Test
+    void everyNeuronSelectedWithInt8ActivationsGivesLogitsBitIdenticalToDense() throws Exception {
+        ModelOptions int8 = ModelOptions.defaults().withThreads(2).withActivations(ActivationPrecision.INT8);
+        try (LanguageModel m = LanguageModel.open(model, int8);
+             LanguageModel exact = LanguageModel.open(model, ModelOptions.defaults().withThreads(2).withActivations(ActivationPrecision.F32));
+             SparseModel sm = SparseModel.attach(m, sidecar, SparseOptions.defaults().withDensity(1.0).withHotBytes(200_000))) {
+            float[][] dense = decode(m.newSession(), 6);
+            float[][] sparse = decode(sm.newSession(), 6);
+            for (int i = 0; i < dense.length; i++) assertArrayEquals(dense[i], sparse[i], "step " + i);
+            // The int8 rounding is really in effect: the float32 model gives other logits.
+            float[][] f32 = decode(exact.newSession(), 6);
+            assertTrue(!java.util.Arrays.equals(f32[0], dense[0]), "int8 activations change the logits");
         }
     }
 

@@ -1,0 +1,122 @@
+package io.ruvector.sparse.kernels;
+
+import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.quant.Fp16;
+import io.ruvector.sparse.quant.Int8DotProduct;
+import io.ruvector.sparse.quant.Q8Activation;
+import io.ruvector.sparse.quant.Q8_K;
+import io.ruvector.sparse.tensor.Tensor;
+
+/**
+ * One activation vector as the products with a weight matrix see it: the vector itself (float32), or, with
+ * ggml-compatible activations, the vector rounded the way ggml-cpu rounds it for that weight type (its
+ * {@code vec_dot_type}): int8 blocks multiplied in integers for the Q4_0..Q8_0 family ({@link Int8DotProduct}),
+ * Q8_K-rounded floats for K-quants, F16 or BF16 for those weights; or, for speed ({@code ActivationPrecision.AUTO}),
+ * int8 blocks only for single-vector products with weights whose int8 kernel is the faster one. Every product
+ * path that must give the same bits (the dense {@link MatMul} and the sparse feed-forward block) prepares its
+ * input here.
+ *
+ * <p>Each rounding is made at most once per vector ({@link #reset} starts a new one); buffers grow once and are
+ * reused, so steady-state use allocates nothing. Not thread-safe while preparing; after {@link #prepare}
+ * returns, the prepared input may be read by any number of threads until the next {@link #reset}.
+ */
+public final class ActivationRounding {
+
+    private final boolean ggml;
+    private final boolean int8SingleVectors;
+    private Q8Activation q8;
+    private float[] roundedQ8K = new float[0];
+    private float[] roundedF16 = new float[0];
+    private float[] roundedBF16 = new float[0];
+    // Which roundings of the current vector are done (bits: Q8, Q8_K, F16, BF16).
+    private int done;
+    private static final int Q8 = 1, Q8K = 2, HALF = 4, BHALF = 8;
+    private float[] input;
+    private int inputOffset;
+
+    /** @param ggml round as ggml-cpu does; when false every product takes the float32 vector as it is */
+    public ActivationRounding(boolean ggml) { this(ggml, false); }
+
+    /**
+     * @param ggml              round as ggml-cpu does, for every product
+     * @param int8SingleVectors when {@code ggml} is false: still quantize to int8 blocks for products of one
+     *                          vector with weights whose int8 kernel is the faster one
+     *                          ({@link Int8DotProduct#preferredForSingleVectors()}; {@code ActivationPrecision.AUTO});
+     *                          every other product takes the float32 vector as it is
+     */
+    public ActivationRounding(boolean ggml, boolean int8SingleVectors) {
+        this.ggml = ggml;
+        this.int8SingleVectors = int8SingleVectors;
+    }
+
+    /**
+     * Whether products of {@code w} with {@code n} vectors multiply int8 codes ({@link #q8()},
+     * {@link Int8DotProduct#dotQ8}) rather than floats.
+     */
+    public boolean usesInt8(Tensor w, int n) {
+        if (!(w.type() instanceof Int8DotProduct int8) || w.cols() % Q8Activation.BLOCK != 0) return false;
+        return ggml || (int8SingleVectors && n == 1 && int8.preferredForSingleVectors());
+    }
+
+    /** Whether vectors are rounded as ggml-cpu rounds them. */
+    public boolean ggml() { return ggml; }
+
+    /** Starts a new vector: roundings made so far are stale. */
+    public void reset() { done = 0; }
+
+    /**
+     * Prepares {@code x[xOffset .. xOffset+count)} for products with the rows of {@code w}.
+     *
+     * @return true when those products multiply integer codes with {@link #q8()} ({@link Int8DotProduct#dotQ8});
+     *         false when they take the float vector {@link #input()} from {@link #inputOffset()}
+     */
+    public boolean prepare(Tensor w, float[] x, int xOffset, int count) {
+        input = x;
+        inputOffset = xOffset;
+        if (usesInt8(w, count / w.cols())) {
+            if ((done & Q8) == 0) {
+                if (q8 == null || q8.capacity() < count) q8 = new Q8Activation(count);
+                q8.quantize(x, xOffset, count);
+                done |= Q8;
+            }
+            return true;
+        }
+        if (!ggml) return false;
+        GgmlType t = w.ggmlType();
+        if (t == GgmlType.Q2_K || t == GgmlType.Q3_K || t == GgmlType.Q4_K || t == GgmlType.Q5_K || t == GgmlType.Q6_K) {
+            if ((done & Q8K) == 0) {
+                if (roundedQ8K.length < count) roundedQ8K = new float[count];
+                Q8_K.roundTrip(x, xOffset, roundedQ8K, 0, count);
+                done |= Q8K;
+            }
+            input = roundedQ8K;
+        } else if (t == GgmlType.F16) {
+            if ((done & HALF) == 0) {
+                if (roundedF16.length < count) roundedF16 = new float[count];
+                for (int i = 0; i < count; i++) roundedF16[i] = Fp16.round(x[xOffset + i]);
+                done |= HALF;
+            }
+            input = roundedF16;
+        } else if (t == GgmlType.BF16) {
+            if ((done & BHALF) == 0) {
+                if (roundedBF16.length < count) roundedBF16 = new float[count];
+                for (int i = 0; i < count; i++) roundedBF16[i] = Fp16.bf16ToFloat(Fp16.floatToBf16(x[xOffset + i]));
+                done |= BHALF;
+            }
+            input = roundedBF16;
+        } else {
+            return false;
+        }
+        inputOffset = 0;
+        return false;
+    }
+
+    /** The float vector the last {@link #prepare} chose (when it returned false). */
+    public float[] input() { return input; }
+
+    /** Where that vector starts. */
+    public int inputOffset() { return inputOffset; }
+
+    /** The int8 blocks of the current vector (when {@link #prepare} returned true). */
+    public Q8Activation q8() { return q8; }
+}
