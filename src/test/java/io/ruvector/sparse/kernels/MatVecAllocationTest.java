@@ -1,5 +1,6 @@
 package io.ruvector.sparse.kernels;
 
+import io.ruvector.sparse.SteadyState;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.quant.Q8Activation;
 import io.ruvector.sparse.quant.QuantTestData;
@@ -35,16 +36,15 @@ class MatVecAllocationTest {
             for (Q8Activation xq : new Q8Activation[] {null, quantized}) {
                 String p = xq == null ? "f32" : "int8";
                 // Steady state, not warm-up: JIT recompilations (after class loading elsewhere in this JVM)
-                // box vectors for a while, so take the best of several windows of calls.
-                long perCall = Long.MAX_VALUE;
-                for (int window = 0; window < 20 && perCall >= 8; window++) {
+                // box vectors for a while.
+                long perCall = SteadyState.bestOf(() -> {
                     long before = mx.getCurrentThreadAllocatedBytes();
                     for (int i = 0; i < 2_000; i++) {
                         if (xq != null) xq.quantize(x, 0, cols);
                         MatVec.matvec(w, x, xq, out, pool);
                     }
-                    perCall = Math.min(perCall, (mx.getCurrentThreadAllocatedBytes() - before) / 2_000);
-                }
+                    return (mx.getCurrentThreadAllocatedBytes() - before) / 2_000;
+                }, 8);
                 assertTrue(perCall < 8, p + ": " + perCall + " bytes allocated per call");
             }
         }
@@ -65,12 +65,11 @@ class MatVecAllocationTest {
                 float[] x = QuantTestData.values(rnd, n * cols);
                 float[] out = new float[n * rows];
                 MatMul mm = new MatMul(pool);
-                long perCall = Long.MAX_VALUE;
-                for (int window = 0; window < 20 && perCall >= 8; window++) {
+                long perCall = SteadyState.bestOf(() -> {
                     long before = mx.getCurrentThreadAllocatedBytes();
                     for (int i = 0; i < 200; i++) mm.multiply(w, x, 0, n, out, 0);
-                    perCall = Math.min(perCall, (mx.getCurrentThreadAllocatedBytes() - before) / 200);
-                }
+                    return (mx.getCurrentThreadAllocatedBytes() - before) / 200;
+                }, 8);
                 assertTrue(perCall < 8, "n=" + n + ": " + perCall + " bytes allocated per call");
             }
         }

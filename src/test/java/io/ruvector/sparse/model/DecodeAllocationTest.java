@@ -1,6 +1,7 @@
 package io.ruvector.sparse.model;
 
 import io.ruvector.sparse.Fixtures;
+import io.ruvector.sparse.SteadyState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -29,17 +30,15 @@ class DecodeAllocationTest {
             }
             // The JIT may still be settling: take the best of a few windows. Real per-token garbage shows in all.
             int steps = 20;
-            long best = Long.MAX_VALUE;
-            for (int window = 0; window < 10 && best > 0; window++) {
+            long best = SteadyState.bestOf(() -> {
                 s.reset();
-                next = s.evaluate(1).argmax();
+                int token = s.evaluate(1).argmax();
                 long workersBefore = workerBytes(mx);   // allocates itself: outside the caller's window
                 long before = mx.getThreadAllocatedBytes(self);
-                for (int i = 0; i < steps; i++) next = s.evaluate(next).argmax();
+                for (int i = 0; i < steps; i++) token = s.evaluate(token).argmax();
                 long callerBytes = mx.getThreadAllocatedBytes(self) - before;
-                long perToken = (callerBytes + workerBytes(mx) - workersBefore) / steps;
-                best = Math.min(best, perToken);
-            }
+                return (callerBytes + workerBytes(mx) - workersBefore) / steps;
+            }, 1);
             System.out.printf("%d thread(s): %d bytes allocated per decoded token%n", threads, best);
             assertTrue(best < 64, best + " bytes allocated per decoded token");
         }
@@ -55,13 +54,16 @@ class DecodeAllocationTest {
              Session s = m.newSession()) {
             int[] prompt = new int[24];
             for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + 37 * i;
-            long best = Long.MAX_VALUE;
-            for (int round = 0; round < 200 && best > 0; round++) {
+            for (int round = 0; round < 100; round++) {   // warm up
+                s.reset();
+                s.evaluate(prompt);
+            }
+            long best = SteadyState.bestOf(() -> {
                 s.reset();
                 long before = mx.getThreadAllocatedBytes(self);
                 s.evaluate(prompt);
-                if (round >= 100) best = Math.min(best, mx.getThreadAllocatedBytes(self) - before);
-            }
+                return mx.getThreadAllocatedBytes(self) - before;
+            }, 1);
             System.out.printf("prompt of %d: %d bytes allocated%n", prompt.length, best);
             assertTrue(best < 64, best + " bytes allocated by a prompt of " + prompt.length + " tokens");
         }
