@@ -120,6 +120,25 @@ public final class Q8Activation {
     }
 
     /**
+     * Rounds a sparse vector in place to the values {@link #quantize} would give the dense vector it stands for
+     * ({@code code * scale}, what the int8 kernels multiply with): {@code values[from..to)} sit at the ascending
+     * positions {@code index[from..to)}, every other position holds zero. Each block of 32 positions takes its
+     * scale from the values listed in it, as the dense quantizer would from the whole block.
+     */
+    public static void roundSparse(int[] index, float[] values, int from, int to) {
+        for (int k = from; k < to; ) {
+            int block = index[k] / BLOCK;
+            int end = k;
+            float amax = 0f;
+            while (end < to && index[end] / BLOCK == block) amax = Math.max(amax, Math.abs(values[end++]));
+            float scale = amax / 127f;
+            float inv = scale != 0f ? 1f / scale : 0f;
+            float d = Fp16.round(scale);
+            for (; k < end; k++) values[k] = Rounding.roundHalfAway(values[k] * inv) * d;
+        }
+    }
+
+    /**
      * The quantized values as floats ({@code code * scale}) into {@code dst[dstOffset ..]}: the activation a
      * float kernel must see to compute what the int8 kernels compute (exactly so for Q8_0/Q4_0/Q5_0/IQ4_NL
      * weights; Q4_1/Q5_1 add their min term with Q8_1's fp16-rounded {@code s} instead of the exact sum).

@@ -6,6 +6,7 @@ import io.ruvector.sparse.kernels.Parallel;
 import io.ruvector.sparse.kernels.VectorMath;
 import io.ruvector.sparse.memory.LayerRows;
 import io.ruvector.sparse.quant.Int8DotProduct;
+import io.ruvector.sparse.quant.Q8Activation;
 import io.ruvector.sparse.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -143,6 +144,7 @@ public final class SparseLayer {
 
             // 3. One pass per stripe: scores, selection, gate and up rows, h, and the stripe's partial down sum.
             s.prepareInput(x, dim);
+            s.hiddenRoundedToQ8 = down != null && s.rounding.usesInt8(down, 1);
             int stripes = stripes();
             s.startStripes(stripes);
             pool.forRange(Math.min(pool.threads(), stripes), s.stripeBody);
@@ -218,6 +220,9 @@ public final class SparseLayer {
         }
         s.stripeSelected[st] = end - from;
         s.stripeUpRows[st] = gateUp(s, from, end);
+        // The dense down product multiplies int8 codes of h when activations are int8 for its type: sum the
+        // down rows with the same rounded h, so sparse decoding tracks dense instead of a more exact variant.
+        if (s.hiddenRoundedToQ8) Q8Activation.roundSparse(index, s.hc, from, end);
         s.stripeNonZero[st] = downRows(s, st, from, end);
     }
 

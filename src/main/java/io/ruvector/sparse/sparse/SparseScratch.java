@@ -44,6 +44,8 @@ public final class SparseScratch {
     /** The FFN input (then h, for a dense down projection) as the dense products see it. */
     final ActivationRounding rounding;
     boolean gateInt8, upInt8, hiddenInt8;
+    /** Whether the stripes round h to int8 blocks, as the dense down product would (set per layer). */
+    boolean hiddenRoundedToQ8;
     float[] gateInput, upInput, hiddenInput;
     int gateInputOffset, upInputOffset, hiddenInputOffset;
     /** Sum of prefetch touches, kept so the JIT cannot drop them. */

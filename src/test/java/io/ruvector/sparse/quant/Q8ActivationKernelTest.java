@@ -14,6 +14,36 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class Q8ActivationKernelTest {
 
     @Test
+    void roundingASparseVectorEqualsQuantizingItsDenseForm() {
+        for (int seed = 0; seed < 40; seed++) {
+            Random rnd = new Random(100 + seed);
+            int n = 32 * (1 + rnd.nextInt(40));
+            float[] dense = new float[n];
+            int[] index = new int[n];
+            float[] listed = new float[n + 3];
+            int count = 0;
+            double density = rnd.nextDouble();
+            for (int i = 0; i < n; i++) {
+                if (rnd.nextDouble() < density) {
+                    dense[i] = (float) (rnd.nextGaussian() * (1 + seed));
+                    index[count] = i;
+                    listed[3 + count++] = dense[i];
+                }
+            }
+            Q8Activation q = new Q8Activation(n);
+            q.quantize(dense, 0, n);
+            float[] expected = new float[n];
+            q.dequantize(expected, 0);
+            int[] shifted = new int[count + 3];
+            System.arraycopy(index, 0, shifted, 3, count);
+            Q8Activation.roundSparse(shifted, listed, 3, 3 + count);
+            for (int k = 0; k < count; k++) {
+                assertEquals(expected[index[k]], listed[3 + k], 0f, "position " + index[k] + " seed " + seed);
+            }
+        }
+    }
+
+    @Test
     void vectorQuantizerEqualsScalarBitForBit() {
         for (int seed = 0; seed < 60; seed++) {
             Random rnd = new Random(seed);
