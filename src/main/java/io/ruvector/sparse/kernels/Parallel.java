@@ -6,17 +6,18 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A dedicated pool that splits a range of rows into one contiguous slice per thread, built for the ~150
+ * A dedicated pool that splits a range of rows into a few contiguous parts per thread, built for the ~150
  * short parallel loops a decoded token needs.
  *
- * <p>Dispatch is cheap: the workers are persistent threads that, after finishing a slice, spin for a short
+ * <p>Dispatch is cheap: the workers are persistent threads that, after finishing their parts, spin for a short
  * while ({@link #SPIN_NANOS}; not at all when the pool has more threads than the machine has processors)
- * watching a generation counter and only then park; the caller publishes a job by
- * bumping the counter and runs slice 0 itself, then waits (spin, then park) for the others. No task objects,
- * no futures, no allocation per call.
+ * watching a generation counter and only then park; the caller publishes a job by bumping the counter and
+ * works on it too, then waits (spin, then park) for the others. No task objects, no futures, no allocation per
+ * call.
  *
- * <p>Slices are static: with {@code p} parts, part {@code k} is {@code [n*k/p, n*(k+1)/p)}. Each output element
- * is computed by exactly one thread, whole, so results never depend on the thread count.
+ * <p>The range is cut into {@code p = min(n, threads * PARTS_PER_THREAD)} parts, part {@code k} being
+ * {@code [n*k/p, n*(k+1)/p)} ({@link #sliceStart}); the threads claim parts in order. Each output element is
+ * computed by exactly one thread, whole, so results never depend on the thread count or on who claimed what.
  *
  * <p>Calls from several threads are serialized; a call made from inside a running body (nested parallelism)
  * runs serially on the calling thread. Use after {@link #close()} throws {@link IllegalStateException}.
@@ -28,6 +29,12 @@ public final class Parallel implements AutoCloseable {
     public interface RangeBody {
         void run(int from, int to);
     }
+
+    /**
+     * Parts per thread: a few long contiguous parts each (long row streams keep the hardware prefetcher busy),
+     * claimed in order, so a thread that a noisy neighbour slowed down does not hold the others at the barrier.
+     */
+    static final int PARTS_PER_THREAD = 4;
 
     /** How long an idle thread spins before it parks: long enough to cover the gap between two matvecs. */
     public static final long SPIN_NANOS = 100_000;
@@ -45,6 +52,7 @@ public final class Parallel implements AutoCloseable {
     private RangeBody body;
     private int n;
     private int parts;
+    private final AtomicInteger nextPart = new AtomicInteger();
     private volatile long generation;
     private volatile Thread waiter;
     private volatile boolean waiterParked;
@@ -69,12 +77,12 @@ public final class Parallel implements AutoCloseable {
     /** The slice part {@code k} of {@code parts} gets of {@code [0, n)}: its start (end = start of k+1). */
     public static int sliceStart(int n, int parts, int k) { return (int) ((long) n * k / parts); }
 
-    /** Runs {@code body} over {@code [0, n)} split into one contiguous slice per thread; returns when all are done. */
+    /** Runs {@code body} over {@code [0, n)}, cut into parts that the pool's threads claim; returns when all are done. */
     public void forRange(int n, RangeBody body) {
         if (closed) throw new IllegalStateException("Parallel pool is closed");
         if (n < 0) throw new IllegalArgumentException("negative range " + n);
-        int parts = Math.min(threads, n);
-        if (parts <= 1 || dispatch.isHeldByCurrentThread() || Thread.currentThread() instanceof WorkerThread) {
+        int parts = Math.min(threads * PARTS_PER_THREAD, n);
+        if (threads == 1 || parts <= 1 || dispatch.isHeldByCurrentThread() || Thread.currentThread() instanceof WorkerThread) {
             if (n > 0) body.run(0, n);
             return;
         }
@@ -84,6 +92,7 @@ public final class Parallel implements AutoCloseable {
             this.body = body;
             this.n = n;
             this.parts = parts;
+            nextPart.set(0);
             // Every worker acknowledges every job (idle ones too), so none can lag into the next job's fields.
             pending.set(workers.length);
             waiter = Thread.currentThread();
@@ -93,7 +102,7 @@ public final class Parallel implements AutoCloseable {
             }
             Throwable own = null;
             try {
-                body.run(0, sliceStart(n, parts, 1));
+                runParts(body, n, parts);
             } catch (Throwable t) {
                 own = t;
             }
@@ -106,6 +115,13 @@ public final class Parallel implements AutoCloseable {
             if (t != null) throw new IllegalStateException(t);
         } finally {
             dispatch.unlock();
+        }
+    }
+
+    /** Claims parts in order until none is left: a thread slowed down (by another process) takes fewer. */
+    private void runParts(RangeBody body, int n, int parts) {
+        for (int k = nextPart.getAndIncrement(); k < parts; k = nextPart.getAndIncrement()) {
+            body.run(sliceStart(n, parts, k), sliceStart(n, parts, k + 1));
         }
     }
 
@@ -159,12 +175,11 @@ public final class Parallel implements AutoCloseable {
                 long g = awaitJob(seen);
                 if (g < 0) return;
                 seen = g;
-                if (index < parts) {
-                    try {
-                        body.run(sliceStart(n, parts, index), sliceStart(n, parts, index + 1));
-                    } catch (Throwable t) {
-                        failure.compareAndSet(null, t);
-                    }
+                try {
+                    runParts(body, n, parts);
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                    nextPart.set(Integer.MAX_VALUE / 2);   // the others stop claiming
                 }
                 if (pending.decrementAndGet() == 0 && waiterParked) LockSupport.unpark(waiter);
             }

@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ParallelTest {
 
@@ -35,16 +36,42 @@ class ParallelTest {
     }
 
     @Test
-    void slicesAreContiguousAndDeterministic() {
+    void partsAreContiguousAndDeterministic() {
         try (Parallel pool = new Parallel(3)) {
-            int[] owner = new int[10];
+            int n = 3 * Parallel.PARTS_PER_THREAD * 2 + 1;
+            int[] owner = new int[n];
             AtomicInteger calls = new AtomicInteger();
-            pool.forRange(10, (from, to) -> {
+            pool.forRange(n, (from, to) -> {
                 calls.incrementAndGet();
                 for (int i = from; i < to; i++) owner[i] = from;
             });
-            assertEquals(3, calls.get());
-            assertArrayEquals(new int[]{0, 0, 0, 3, 3, 3, 6, 6, 6, 6}, owner);
+            int parts = 3 * Parallel.PARTS_PER_THREAD;
+            assertEquals(parts, calls.get());
+            for (int k = 0; k < parts; k++) {
+                for (int i = Parallel.sliceStart(n, parts, k); i < Parallel.sliceStart(n, parts, k + 1); i++) {
+                    assertEquals(Parallel.sliceStart(n, parts, k), owner[i], "index " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aSlowThreadLeavesItsUnclaimedPartsToTheOthers() {
+        try (Parallel pool = new Parallel(2)) {
+            java.util.Map<Thread, Integer> partsByThread = new java.util.concurrent.ConcurrentHashMap<>();
+            Thread caller = Thread.currentThread();
+            pool.forRange(2 * Parallel.PARTS_PER_THREAD, (from, to) -> {
+                partsByThread.merge(Thread.currentThread(), 1, Integer::sum);
+                if (Thread.currentThread() != caller) {
+                    try {
+                        Thread.sleep(300);   // a worker descheduled by another process
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            });
+            assertEquals(2 * Parallel.PARTS_PER_THREAD, partsByThread.values().stream().mapToInt(Integer::intValue).sum());
+            assertTrue(partsByThread.getOrDefault(caller, 0) > Parallel.PARTS_PER_THREAD, partsByThread.toString());
         }
     }
 
@@ -67,8 +94,10 @@ class ParallelTest {
     void nestedLoopsRunInlineAndConcurrentCallersAreSerialized() throws Exception {
         try (Parallel pool = new Parallel(2)) {
             AtomicInteger inner = new AtomicInteger();
-            pool.forRange(4, (from, to) -> pool.forRange(10, (a, b) -> inner.addAndGet(b - a)));
-            assertEquals(20, inner.get());
+            pool.forRange(4, (from, to) -> {
+                for (int i = from; i < to; i++) pool.forRange(10, (a, b) -> inner.addAndGet(b - a));
+            });
+            assertEquals(40, inner.get());
 
             ExecutorService callers = Executors.newFixedThreadPool(3);
             try {
@@ -77,13 +106,13 @@ class ParallelTest {
                     results.add(callers.submit(() -> {
                         long total = 0;
                         for (int rep = 0; rep < 200; rep++) {
-                            long[] partial = new long[2];
+                            java.util.concurrent.atomic.AtomicLong sum = new java.util.concurrent.atomic.AtomicLong();
                             pool.forRange(1000, (from, to) -> {
                                 long s = 0;
                                 for (int i = from; i < to; i++) s += i;
-                                partial[from == 0 ? 0 : 1] = s;
+                                sum.addAndGet(s);
                             });
-                            total += partial[0] + partial[1];
+                            total += sum.get();
                         }
                         return total;
                     }));
@@ -104,12 +133,12 @@ class ParallelTest {
     }
 
     @Test
-    void slicesAreTheStaticPartsSliceStartNames() {
+    void partsAreTheOnesSliceStartNames() {
         try (Parallel pool = new Parallel(3)) {
             for (int n : new int[] {0, 1, 2, 3, 4, 10, 1000, 4097}) {
                 java.util.Set<List<Integer>> slices = java.util.concurrent.ConcurrentHashMap.newKeySet();
                 pool.forRange(n, (from, to) -> slices.add(List.of(from, to)));
-                int parts = Math.min(3, n);
+                int parts = Math.min(3 * Parallel.PARTS_PER_THREAD, n);
                 java.util.Set<List<Integer>> expected = new java.util.HashSet<>();
                 for (int k = 0; k < parts; k++) expected.add(List.of(Parallel.sliceStart(n, parts, k), Parallel.sliceStart(n, parts, k + 1)));
                 assertEquals(expected, slices, "n=" + n);
