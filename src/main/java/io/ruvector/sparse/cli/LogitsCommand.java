@@ -58,7 +58,8 @@ public final class LogitsCommand implements Callable<Integer> {
     private String kv;
 
     @Option(names = "--activations", paramLabel = "P", defaultValue = "f32",
-            description = "f32 (exact) or int8 (rounded as ggml-cpu does, to compare with llama.cpp) (default: ${DEFAULT-VALUE})")
+            description = "f32 (exact), int8 (rounded as ggml-cpu does, to compare with llama.cpp) or auto (int8 "
+                    + "only where that makes decoding faster) (default: ${DEFAULT-VALUE})")
     private String activations;
 
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "FILE", description = "GGUF file to write")
@@ -79,11 +80,7 @@ public final class LogitsCommand implements Callable<Integer> {
             case "f16" -> KvCacheType.F16;
             default -> throw new IllegalArgumentException("--kv must be f32 or f16, not '" + kv + "'");
         };
-        ActivationPrecision precision = switch (activations.toLowerCase(Locale.ROOT)) {
-            case "f32" -> ActivationPrecision.F32;
-            case "int8" -> ActivationPrecision.INT8;
-            default -> throw new IllegalArgumentException("--activations must be f32 or int8, not '" + activations + "'");
-        };
+        ActivationPrecision precision = ActivationPrecision.parse(activations);
         int[] prompt = tokens.stream().mapToInt(Integer::intValue).toArray();
         ModelOptions options = ModelOptions.defaults().withKvCacheType(kvType).withActivations(precision);
         if (threads != null) options = options.withThreads(threads);

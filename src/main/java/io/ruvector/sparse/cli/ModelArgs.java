@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
 
 /** The options that choose and open a model: {@code --model}, {@code --threads}, {@code --ctx-size},
  * {@code --activations}. */
@@ -46,12 +45,7 @@ final class ModelArgs {
             o = o.withThreads(threads);
         }
         if (contextLength < 0) throw new IllegalArgumentException("--ctx-size must be >= 0, not " + contextLength);
-        if (activations != null) o = o.withActivations(switch (activations.toLowerCase(Locale.ROOT)) {
-            case "auto" -> ActivationPrecision.AUTO;
-            case "f32" -> ActivationPrecision.F32;
-            case "int8" -> ActivationPrecision.INT8;
-            default -> throw new IllegalArgumentException("--activations must be auto, f32 or int8, not '" + activations + "'");
-        });
+        if (activations != null) o = o.withActivations(ActivationPrecision.parse(activations));
         return o.withContextLength(contextLength);
     }
 

@@ -16,11 +16,6 @@ import io.ruvector.sparse.tensor.Tensor;
  */
 public final class MatMul {
 
-    /**
-     * Products smaller than this many multiply-adds run on the calling thread alone: handing them to the
-     * pool would cost more than it saves. (Which thread computes a row never changes its value.)
-     */
-    public static final long MIN_PARALLEL_WORK = 1 << 16;
 
     private final Parallel pool;
     private final Parallel.RangeBody body = this::rows;
@@ -138,11 +133,9 @@ public final class MatMul {
         try {
             if (packs != 0) {
                 // A plain copy, but on one thread it would leave the others idle for ~2% of the product.
-                if (work < MIN_PARALLEL_WORK) packBody.run(0, ws[0].cols());
-                else pool.forRange(ws[0].cols(), packBody);
+                pool.forRange(ws[0].cols(), work, packBody);
             }
-            if (work < MIN_PARALLEL_WORK) body.run(0, total);
-            else pool.forRange(total, body);
+            pool.forRange(total, work, body);
         } finally {
             for (int j = 0; j < 3; j++) {
                 ws[j] = null;

@@ -69,6 +69,12 @@ public final class Parallel implements AutoCloseable {
         }
     }
 
+    /**
+     * Loops smaller than this much work (multiply-adds, or a comparable count) run on the calling thread alone
+     * in {@link #forRange(int, long, RangeBody)}: handing them to the pool would cost more than it saves.
+     */
+    public static final long MIN_PARALLEL_WORK = 1 << 16;
+
     /** A pool with one thread per available processor. */
     public static Parallel forMachine() { return new Parallel(Runtime.getRuntime().availableProcessors()); }
 
@@ -76,6 +82,19 @@ public final class Parallel implements AutoCloseable {
 
     /** The slice part {@code k} of {@code parts} gets of {@code [0, n)}: its start (end = start of k+1). */
     public static int sliceStart(int n, int parts, int k) { return (int) ((long) n * k / parts); }
+
+    /**
+     * {@link #forRange(int, RangeBody)} when {@code work} is at least {@link #MIN_PARALLEL_WORK}, else
+     * {@code body.run(0, n)} on the calling thread. (Which thread computes an element never changes its value.)
+     */
+    public void forRange(int n, long work, RangeBody body) {
+        if (work < MIN_PARALLEL_WORK) {
+            if (closed) throw new IllegalStateException("Parallel pool is closed");
+            if (n > 0) body.run(0, n);
+        } else {
+            forRange(n, body);
+        }
+    }
 
     /** Runs {@code body} over {@code [0, n)}, cut into parts that the pool's threads claim; returns when all are done. */
     public void forRange(int n, RangeBody body) {

@@ -20,5 +20,15 @@ public enum ActivationPrecision {
      * therefore carry the int8 rounding (~1e-2 relative per dot product, like llama.cpp's own), while prompt
      * positions evaluated in a batch are exact: use {@link #F32} when a token must get the same logits either way.
      */
-    AUTO
+    AUTO;
+
+    /** The precision named {@code auto}, {@code f32} or {@code int8} (any case), as the CLI options spell them. */
+    public static ActivationPrecision parse(String name) {
+        return switch (name.toLowerCase(java.util.Locale.ROOT)) {
+            case "auto" -> AUTO;
+            case "f32" -> F32;
+            case "int8" -> INT8;
+            default -> throw new IllegalArgumentException("--activations must be auto, f32 or int8, not '" + name + "'");
+        };
+    }
 }

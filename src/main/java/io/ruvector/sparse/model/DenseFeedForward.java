@@ -55,8 +55,7 @@ public final class DenseFeedForward implements FeedForward {
             this.up = up;
             this.width = width;
             try {
-                if ((long) n * width < MatMul.MIN_PARALLEL_WORK) run(0, n);
-                else pool.forRange(n, this);
+                pool.forRange(n, (long) n * width, this);
             } finally {
                 this.h = null;
                 this.up = null;

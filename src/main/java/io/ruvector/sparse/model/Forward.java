@@ -132,8 +132,7 @@ final class Forward implements AutoCloseable {
         normWeight = weight;
         normOut = out;
         try {
-            if ((long) n * c.dim() < MatMul.MIN_PARALLEL_WORK) normBody.run(0, n);
-            else pool.forRange(n, normBody);
+            pool.forRange(n, (long) n * c.dim(), normBody);
         } finally {
             normIn = null;
             normWeight = null;
@@ -157,8 +156,7 @@ final class Forward implements AutoCloseable {
         attPos = pos;
         attTokens = n;
         long work = (long) c.heads() * c.headDim() * n * (pos + n);
-        if (work < MatMul.MIN_PARALLEL_WORK) attentionBody.run(0, c.heads());
-        else pool.forRange(c.heads(), attentionBody);
+        pool.forRange(c.heads(), work, attentionBody);
     }
 
     private void attentionHeads(int fromHead, int toHead) {

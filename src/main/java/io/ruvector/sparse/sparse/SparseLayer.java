@@ -143,8 +143,7 @@ public final class SparseLayer {
             }
 
             // 3. One pass per stripe: scores, selection, gate and up rows, h, and the stripe's partial down sum.
-            s.prepareInput(x, dim);
-            s.hiddenRoundedToQ8 = down != null && s.rounding.usesInt8(down, 1);
+            s.prepareInput(x, dim, down);
             int stripes = stripes();
             s.startStripes(stripes);
             pool.forRange(Math.min(pool.threads(), stripes), s.stripeBody);

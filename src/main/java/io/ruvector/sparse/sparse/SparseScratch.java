@@ -126,10 +126,14 @@ public final class SparseScratch {
         this.rows = rows;
     }
 
-    /** Prepares {@code x[0..dim)} for the gate and up products. */
-    void prepareInput(float[] x, int dim) {
+    /**
+     * Prepares {@code x[0..dim)} for the gate and up products, and decides whether h is rounded as the products
+     * with the model's {@code down} (null when the sidecar has none) would round it.
+     */
+    void prepareInput(float[] x, int dim, Tensor down) {
         LayerRows r = rows;
         rounding.reset();
+        hiddenRoundedToQ8 = down != null && rounding.usesInt8(down, 1);
         gateInt8 = rounding.prepare(r.gate(), x, 0, dim);
         gateInput = rounding.input();
         gateInputOffset = rounding.inputOffset();
