@@ -24,6 +24,7 @@ public final class ActivationRounding {
 
     private final boolean ggml;
     private final boolean int8SingleVectors;
+    private final boolean interleavedQ4_0;
     private Q8Activation q8;
     private float[] roundedQ8K = new float[0];
     private float[] roundedF16 = new float[0];
@@ -44,9 +45,17 @@ public final class ActivationRounding {
      *                          ({@link Int8DotProduct#preferredForSingleVectors()}; {@code ActivationPrecision.AUTO});
      *                          every other product takes the float32 vector as it is
      */
-    public ActivationRounding(boolean ggml, boolean int8SingleVectors) {
+    public ActivationRounding(boolean ggml, boolean int8SingleVectors) { this(ggml, int8SingleVectors, false); }
+
+    /**
+     * @param interleavedQ4_0   with {@code int8SingleVectors}: Q4_0 matrices are multiplied from their interleaved
+     *                          copies ({@code InterleavedQ4_0}, {@code ModelOptions.repack}), whose int8 kernel is the
+     *                          faster one, so single vectors are quantized for every Q4_0 matrix too
+     */
+    public ActivationRounding(boolean ggml, boolean int8SingleVectors, boolean interleavedQ4_0) {
         this.ggml = ggml;
         this.int8SingleVectors = int8SingleVectors;
+        this.interleavedQ4_0 = interleavedQ4_0;
     }
 
     /**
@@ -55,7 +64,10 @@ public final class ActivationRounding {
      */
     public boolean usesInt8(Tensor w, int n) {
         if (!(w.type() instanceof Int8DotProduct int8) || w.cols() % Q8Activation.BLOCK != 0) return false;
-        return ggml || (int8SingleVectors && n == 1 && int8.preferredForSingleVectors());
+        if (ggml) return true;
+        if (!int8SingleVectors || n != 1) return false;
+        // Every Q4_0 matrix, also those too small to interleave: one model's products all round alike.
+        return int8.preferredForSingleVectors() || (interleavedQ4_0 && w.ggmlType() == GgmlType.Q4_0);
     }
 
     /** Whether vectors are rounded as ggml-cpu rounds them. */

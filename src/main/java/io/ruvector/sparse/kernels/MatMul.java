@@ -1,7 +1,9 @@
 package io.ruvector.sparse.kernels;
 
 import io.ruvector.sparse.quant.Int8DotProduct;
+import io.ruvector.sparse.quant.InterleavedQ4_0;
 import io.ruvector.sparse.quant.Q8Activation;
+import io.ruvector.sparse.tensor.RepackedWeights;
 import io.ruvector.sparse.tensor.Tensor;
 
 /**
@@ -37,6 +39,8 @@ public final class MatMul {
 
     private final ActivationRounding rounding;
     private final boolean[] int8Job = new boolean[3];   // job j multiplies integer codes with the rounding's q8
+    private final RepackedWeights repacked;             // or null: every product reads the file's layout
+    private final InterleavedQ4_0[] interleaved = new InterleavedQ4_0[3];  // job j's repacked matrix, or null
 
     /** Products with float activations: the exact product of the stored weights with {@code x}. */
     public MatMul(Parallel pool) { this(pool, false, false); }
@@ -55,8 +59,18 @@ public final class MatMul {
      *                        quantize the vector to Q8_0 blocks and multiply in integers; see {@link #usesInt8}.
      */
     public MatMul(Parallel pool, boolean ggmlActivations, boolean int8SingleVectors) {
+        this(pool, ggmlActivations, int8SingleVectors, null);
+    }
+
+    /**
+     * @param repacked where single-vector int8 products with Q4_0 matrices find (or make) the matrices'
+     *                 interleaved copies ({@link InterleavedQ4_0}); null to read every matrix in the file's
+     *                 layout. With a non-null {@code repacked}, {@code int8SingleVectors} covers Q4_0 too.
+     */
+    public MatMul(Parallel pool, boolean ggmlActivations, boolean int8SingleVectors, RepackedWeights repacked) {
         this.pool = pool;
-        this.rounding = new ActivationRounding(ggmlActivations, int8SingleVectors);
+        this.repacked = repacked;
+        this.rounding = new ActivationRounding(ggmlActivations, int8SingleVectors, repacked != null);
     }
 
     /**
@@ -124,6 +138,7 @@ public final class MatMul {
             total += w.rows();
             work += (long) w.rows() * w.cols() * n;
             int8Job[j] = rounding.prepare(w, x, xOffset, n * w.cols());
+            interleaved[j] = int8Job[j] && n == 1 && repacked != null ? repacked.interleavedQ4_0(w, pool) : null;
             inputs[j] = rounding.input();
             inputOffsets[j] = rounding.inputOffset();
             // ggml-rounded activations keep ColumnLanesGemm's arithmetic (that of the one-token dots): which of
@@ -142,6 +157,7 @@ public final class MatMul {
                 outs[j] = null;
                 inputs[j] = null;
                 packed[j] = null;
+                interleaved[j] = null;
             }
         }
     }
@@ -152,7 +168,8 @@ public final class MatMul {
             int lo = Math.max(from, starts[j]) - starts[j];
             int hi = Math.min(to, starts[j] + ws[j].rows()) - starts[j];
             if (lo >= hi) continue;
-            if (int8Job[j]) int8Rows(ws[j], outs[j], lo, hi);
+            if (interleaved[j] != null) interleavedRows(ws[j], interleaved[j], outs[j], lo, hi);
+            else if (int8Job[j]) int8Rows(ws[j], outs[j], lo, hi);
             else if (n == 1) singleRows(ws[j], inputs[j], inputOffsets[j], outs[j], lo, hi);
             else if (packed[j] != null) TokenLanesGemm.rows(ws[j], packed[j], n, outs[j], outOffset, lo, hi);
             else ColumnLanesGemm.rows(ws[j], inputs[j], inputOffsets[j], n, outs[j], outOffset, lo, hi);
@@ -194,6 +211,20 @@ public final class MatMul {
             long offset = w.rowOffset(r);
             for (int t = 0; t < n; t++) out[outOffset + t * rows + r] = int8.dotQ8(w.data(), offset, q8, t * cols, cols);
         }
+    }
+
+    /**
+     * Rows [from, to) from the interleaved copy: a group of 32 rows is computed whole by the thread whose range
+     * holds its first row (so every row is still written once, by one thread); rows past the last whole group
+     * by the per-row kernel.
+     */
+    private void interleavedRows(Tensor w, InterleavedQ4_0 m, float[] out, int from, int to) {
+        int g = InterleavedQ4_0.GROUP;
+        int firstGroup = (from + g - 1) / g;
+        int endGroup = Math.min(m.groups(), (to + g - 1) / g);
+        if (firstGroup < endGroup) m.dotQ8(rounding.q8(), out, outOffset, firstGroup, endGroup);
+        int tail = Math.max(from, m.groups() * g);
+        if (tail < to) int8Rows(w, out, tail, to);
     }
 
     private void singleRows(Tensor w, float[] x, int xo, float[] out, int from, int to) {

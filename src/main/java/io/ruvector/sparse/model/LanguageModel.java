@@ -1,6 +1,9 @@
 package io.ruvector.sparse.model;
 
 import io.ruvector.sparse.gguf.GgufFile;
+import io.ruvector.sparse.quant.InterleavedQ4_0;
+import io.ruvector.sparse.tensor.RepackedWeights;
+import io.ruvector.sparse.tensor.Tensor;
 import io.ruvector.sparse.tokenizer.Tokenizer;
 
 import java.io.IOException;
@@ -37,6 +40,7 @@ public final class LanguageModel implements AutoCloseable {
     private final float[] outputNorm;
     private final Rope rope;
     private final List<FeedForward> denseFfn;
+    private final RepackedWeights repacked;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private volatile Tokenizer tokenizer;
     private volatile boolean closed;
@@ -56,7 +60,27 @@ public final class LanguageModel implements AutoCloseable {
         this.denseFfn = List.copyOf(dense);
         this.outputNorm = weights.outputNorm().toFloatArray();
         this.rope = new Rope(config, weights.ropeFreqs());
+        this.repacked = options.repack() ? new RepackedWeights() : null;
     }
+
+    /**
+     * How many more bytes a decoded token reads because of {@link ModelOptions#repack}: the interleaved copies
+     * of the matrices single-vector products take them from, less the file bytes they stand in for (0 when
+     * nothing is repacked). Counted from the shapes; the copies themselves are made on first use.
+     */
+    public long decodeRepackExtraBytes() {
+        if (repacked == null || options.activations() == ActivationPrecision.F32) return 0;
+        long extra = InterleavedQ4_0.extraBytes(weights.output());
+        for (LayerWeights w : weights.layers()) {
+            for (Tensor t : new Tensor[]{w.wq(), w.wk(), w.wv(), w.wo(), w.gate(), w.up(), w.down()}) {
+                if (t != null) extra += InterleavedQ4_0.extraBytes(t);
+            }
+        }
+        return extra;
+    }
+
+    /** Where sessions find the repacked copies of matrices ({@link ModelOptions#repack}), or null. */
+    RepackedWeights repacked() { return repacked; }
 
     /**
      * Maps {@code gguf} and reads its configuration and weights.
@@ -172,6 +196,7 @@ public final class LanguageModel implements AutoCloseable {
         if (closed) return;
         closed = true;
         for (Session s : List.copyOf(sessions)) s.close();
+        if (repacked != null) repacked.close();
         file.close();
     }
 

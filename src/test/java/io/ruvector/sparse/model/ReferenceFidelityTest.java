@@ -116,21 +116,25 @@ class ReferenceFidelityTest {
 
     /**
      * The default, {@link ActivationPrecision#AUTO}, decoding the prompt token by token (single-vector products
-     * only): Q8_0 weights, whose int8 kernel is the faster one, get int8 activations and so land on llama.cpp's
-     * logits (as close as {@link #int8ActivationsReproduceLlamaCpp}, up to the same first flip); Q4_0 weights,
-     * whose float kernel is faster, stay exact (as close to the float64 forward as
+     * only): Q8_0 weights, whose int8 kernel is the faster one, and Q4_0 weights, decoded from their interleaved
+     * copies by an int8 kernel (the default {@code repack}), get int8 activations and so land on llama.cpp's
+     * logits (as close as {@link #int8ActivationsReproduceLlamaCpp}, up to the same first flip); Q4_0 without
+     * the copies and F32 stay exact (as close to the float64 forward as
      * {@link #logitsAndGreedyMatchTheExactForward}). Like the flips of the INT8 test, the flip positions are
      * those of the machine's preferred (512-bit) summation order.
      */
     @ParameterizedTest(name = "{0}")
-    @CsvSource({"syn-llama-gqa.Q8_0, true, 12", "syn-qwen2.Q8_0, true, 6", "syn-llama-gqa.Q4_0, false, 12",
-            "syn-llama-gqa.F32, false, 12"})
-    void autoActivationsDecodeQ8_0InInt8AndTheRestExactly(String stem, boolean int8, int positionsBeforeFlip) throws Exception {
+    @CsvSource({"syn-llama-gqa.Q8_0, true, true, 12", "syn-qwen2.Q8_0, true, true, 6",
+            "syn-llama-gqa.Q4_0, true, true, 12", "syn-llama-gqa.Q4_0, false, false, 12",
+            "syn-llama-gqa.F32, true, false, 12"})
+    void autoActivationsDecodeQ8_0AndRepackedQ4_0InInt8AndTheRestExactly(String stem, boolean repack, boolean int8,
+                                                                         int positionsBeforeFlip) throws Exception {
         Reference ref = Reference.load(stem);
         int vocab = ref.vocab();
         int[] prompt = java.util.Arrays.copyOf(ref.prompt(), positionsBeforeFlip);
         float[] tokenByToken = new float[prompt.length * vocab];
-        try (LanguageModel model = open(ref, ActivationPrecision.AUTO); Session session = model.newSession()) {
+        ModelOptions options = ModelOptions.defaults().withThreads(1).withActivations(ActivationPrecision.AUTO).withRepack(repack);
+        try (LanguageModel model = LanguageModel.open(ref.model(), options); Session session = model.newSession()) {
             for (int t = 0; t < prompt.length; t++) System.arraycopy(session.evaluate(prompt[t]).toArray(), 0, tokenByToken, t * vocab, vocab);
         }
         float[] target = java.util.Arrays.copyOf(int8 ? ref.logits() : ref.logitsExact(), tokenByToken.length);

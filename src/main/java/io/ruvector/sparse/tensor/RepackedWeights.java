@@ -1,0 +1,61 @@
+package io.ruvector.sparse.tensor;
+
+import io.ruvector.sparse.kernels.Parallel;
+import io.ruvector.sparse.quant.InterleavedQ4_0;
+
+import java.lang.foreign.Arena;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Copies of weight matrices in layouts faster than the file's for some products, made on first use and kept
+ * off-heap (never on the Java heap) until {@link #close()}. So far one: Q4_0 matrices with rows interleaved by
+ * 32 ({@link InterleavedQ4_0}) for single-vector products with int8 activations. Only the matrices a session
+ * actually multiplies that way get copied: with a sparse feed-forward block the dense FFN matrices never are.
+ *
+ * <p>Thread-safe: sessions on several threads may ask for the same matrix; it is repacked once.
+ */
+public final class RepackedWeights implements AutoCloseable {
+
+    private final Arena arena = Arena.ofShared();
+    // Keyed by tensor name (unique in a model; its hash is cached): a record's hash would hash its memory
+    // segment, which allocates on every lookup.
+    private final ConcurrentHashMap<String, InterleavedQ4_0> interleaved = new ConcurrentHashMap<>();
+    private boolean closed;
+
+    /**
+     * The interleaved copy of {@code w}, repacked now (on {@code pool}) if this is its first use; null when
+     * {@code w} is not a matrix {@link InterleavedQ4_0#supports} interleaves.
+     *
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public InterleavedQ4_0 interleavedQ4_0(Tensor w, Parallel pool) {
+        if (!InterleavedQ4_0.supports(w)) return null;
+        InterleavedQ4_0 copy = interleaved.get(w.name());
+        if (copy == null) {
+            synchronized (this) {
+                if (closed) throw new IllegalStateException("the repacked weights are closed");
+                copy = interleaved.computeIfAbsent(w.name(), n -> InterleavedQ4_0.repack(w, arena, pool));
+            }
+        }
+        if (copy.rows() != w.rows() || copy.cols() != w.cols()) {
+            throw new IllegalArgumentException("two different matrices named " + w.name());
+        }
+        return copy;
+    }
+
+    /** Bytes of every copy made so far. */
+    public long byteSize() {
+        long total = 0;
+        for (InterleavedQ4_0 m : interleaved.values()) total += m.byteSize();
+        return total;
+    }
+
+    /** Frees every copy; later use throws {@link IllegalStateException}. */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        interleaved.clear();
+        arena.close();
+    }
+}
