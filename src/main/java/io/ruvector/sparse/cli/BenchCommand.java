@@ -173,8 +173,7 @@ public final class BenchCommand implements Callable<Integer> {
             if (genTokens > 0 && sparse == null) {
                 int first = bos(model);
                 ProcessMemory before = ProcessMemory.read();
-                results.add(run(name, gguf.fileSize(), threads, "tg" + genTokens, 0, genTokens,
-                        weightBytes + model.decodeRepackExtraBytes(), bw, err, () -> {
+                results.add(run(name, gguf.fileSize(), threads, "tg" + genTokens, 0, genTokens, weightBytes, bw, err, () -> {
                     session.reset();
                     int token = first;
                     for (int i = 0; i < genTokens; i++) token = session.evaluate(token).argmax();

@@ -1,9 +1,7 @@
 package io.ruvector.sparse.model;
 
 import io.ruvector.sparse.gguf.GgufFile;
-import io.ruvector.sparse.quant.InterleavedQ4_0;
 import io.ruvector.sparse.tensor.RepackedWeights;
-import io.ruvector.sparse.tensor.Tensor;
 import io.ruvector.sparse.tokenizer.Tokenizer;
 
 import java.io.IOException;
@@ -61,22 +59,6 @@ public final class LanguageModel implements AutoCloseable {
         this.outputNorm = weights.outputNorm().toFloatArray();
         this.rope = new Rope(config, weights.ropeFreqs());
         this.repacked = options.repack() ? new RepackedWeights() : null;
-    }
-
-    /**
-     * How many more bytes a decoded token reads because of {@link ModelOptions#repack}: the interleaved copies
-     * of the matrices single-vector products take them from, less the file bytes they stand in for (0 when
-     * nothing is repacked). Counted from the shapes; the copies themselves are made on first use.
-     */
-    public long decodeRepackExtraBytes() {
-        if (repacked == null || options.activations() == ActivationPrecision.F32) return 0;
-        long extra = InterleavedQ4_0.extraBytes(weights.output());
-        for (LayerWeights w : weights.layers()) {
-            for (Tensor t : new Tensor[]{w.wq(), w.wk(), w.wv(), w.wo(), w.gate(), w.up(), w.down()}) {
-                if (t != null) extra += InterleavedQ4_0.extraBytes(t);
-            }
-        }
-        return extra;
     }
 
     /** Where sessions find the repacked copies of matrices ({@link ModelOptions#repack}), or null. */

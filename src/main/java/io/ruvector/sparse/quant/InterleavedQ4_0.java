@@ -27,11 +27,12 @@ import java.lang.foreign.ValueLayout;
  * the same spirit (rows interleaved by 8) on x86.
  *
  * <p>Layout, group {@code g} (rows {@code 32g .. 32g+31}), block {@code b} (columns {@code 32b .. 32b+31}),
- * 640 bytes at {@code (g * blocks + b) * 640}: the 32 rows' scales as float32 (128 bytes), then for each
- * code byte {@code k < 16} the 32 rows' byte {@code k} (512 bytes). Byte {@code k} holds column {@code k} in
- * its low nibble and column {@code k + 16} in its high nibble, as in {@code block_q4_0}; the repacking is a
- * plain transposition of bytes plus the fp16-to-float conversion of the scales (exact), so the repacked matrix
- * holds the same values. It costs 11% more bytes than the file (a 4-byte scale instead of 2).
+ * 576 bytes at {@code (g * blocks + b) * 576}: the 32 rows' fp16 scales (64 bytes), then for each code byte
+ * {@code k < 16} the 32 rows' byte {@code k} (512 bytes). Byte {@code k} holds column {@code k} in its low
+ * nibble and column {@code k + 16} in its high nibble, as in {@code block_q4_0}: the repacking is a plain
+ * transposition of bytes, and the copy is as large as the rows it covers (decoding is bound by memory
+ * bandwidth once the arithmetic is this cheap, so scales stay 2 bytes and are widened in the kernel).
+ * Matrices with an infinite or NaN scale are not repacked (the kernel's fp16 widening assumes finite ones).
  *
  * <p>Results: the integer sum of each block is exact, and the float accumulation runs block by block, so
  * every output equals {@link Q4_0#dotQ8Scalar} bit for bit, at every vector width and thread count.
@@ -43,7 +44,7 @@ public final class InterleavedQ4_0 {
     public static final int GROUP = 32;
 
     private static final int QK = 32;
-    private static final int SCALE_BYTES = GROUP * 4;
+    private static final int SCALE_BYTES = GROUP * 2;
     private static final int BLOCK_BYTES = SCALE_BYTES + 16 * GROUP;
 
     // The kernel covers a group in chunks of as many rows as a vector of shorts has lanes (32 at 512 bits).
@@ -76,8 +77,19 @@ public final class InterleavedQ4_0 {
         return w.ggmlType() == GgmlType.Q4_0 && w.rows() >= GROUP && w.cols() % QK == 0;
     }
 
+    /** Whether every scale of the rows a copy would cover is finite (see {@link #repack}). */
+    private static boolean finiteScales(Tensor w) {
+        MemorySegment src = w.data();
+        long blocks = (long) (w.rows() / GROUP * GROUP) * (w.cols() / QK);
+        for (long b = 0; b < blocks; b++) {
+            if ((src.get(ValueLayout.JAVA_SHORT_UNALIGNED, b * 18) & 0x7C00) == 0x7C00) return false;
+        }
+        return true;
+    }
+
     /**
-     * Repacks the whole groups of {@code w} into memory of {@code arena}, groups spread over {@code pool}.
+     * Repacks the whole groups of {@code w} into memory of {@code arena}, groups spread over {@code pool}; null
+     * when a scale is infinite or NaN (such a matrix is left to the per-row kernel, which handles any value).
      *
      * @throws IllegalArgumentException when {@code w} is not {@link #supports supported}
      */
@@ -86,6 +98,7 @@ public final class InterleavedQ4_0 {
             throw new IllegalArgumentException("cannot interleave " + w.name() + " (" + w.ggmlType() + ", "
                     + w.rows() + "x" + w.cols() + "): needs Q4_0 with at least " + GROUP + " rows");
         }
+        if (!finiteScales(w)) return null;
         int groups = w.rows() / GROUP;
         int blocks = w.cols() / QK;
         MemorySegment dst = arena.allocate((long) groups * blocks * BLOCK_BYTES, 64);
@@ -97,7 +110,8 @@ public final class InterleavedQ4_0 {
                     long base = ((long) g * blocks + b) * BLOCK_BYTES;
                     for (int i = 0; i < GROUP; i++) {
                         long block = (long) (g * GROUP + i) * rowBytes + b * 18L;
-                        dst.set(ValueLayout.JAVA_FLOAT_UNALIGNED, base + 4L * i, Fp16.read(src, block));
+                        dst.set(ValueLayout.JAVA_SHORT_UNALIGNED, base + 2L * i,
+                                src.get(ValueLayout.JAVA_SHORT_UNALIGNED, block));
                         for (int k = 0; k < 16; k++) {
                             dst.set(ValueLayout.JAVA_BYTE, base + SCALE_BYTES + (long) k * GROUP + i,
                                     src.get(ValueLayout.JAVA_BYTE, block + 2 + k));
@@ -107,13 +121,6 @@ public final class InterleavedQ4_0 {
             }
         });
         return new InterleavedQ4_0(w.name(), w.rows(), w.cols(), dst);
-    }
-
-    /** Bytes an interleaved copy of {@code w} holds beyond the file bytes of the rows it covers; 0 when unsupported. */
-    public static long extraBytes(Tensor w) {
-        if (!supports(w)) return 0;
-        long groups = w.rows() / GROUP;
-        return groups * (w.cols() / QK) * BLOCK_BYTES - groups * GROUP * w.rowBytes();
     }
 
     public String name() { return name; }
@@ -151,7 +158,7 @@ public final class InterleavedQ4_0 {
                         int q = data.get(ValueLayout.JAVA_BYTE, base + SCALE_BYTES + (long) k * GROUP + i);
                         sumi += ((q & 0xF) - 8) * x.q[b * QK + k] + (((q >> 4) & 0xF) - 8) * x.q[b * QK + k + 16];
                     }
-                    sum += sumi * (data.get(ValueLayout.JAVA_FLOAT_UNALIGNED, base + 4L * i) * x.d[b]);
+                    sum += sumi * (Fp16.read(data, base + 2L * i) * x.d[b]);
                 }
                 out[outOffset + g * GROUP + i] = sum;
             }
@@ -175,6 +182,11 @@ public final class InterleavedQ4_0 {
      * products fits a short (16 * 15 * 127 = 30480) and a sum of 32 would not. The -8 offset of every code is
      * taken off once per block, as 8 times the block's code sum, in int lanes. The float part then follows
      * {@link Q4_0#dotQ8Scalar} operation for operation (convert, multiply by d_w * d_x, add): equal bits.
+     *
+     * <p>The fp16 scales are widened with integer operations: the magnitude bits shifted into place read as a
+     * float 2^-112 times the value (exactly, subnormals included), and the factor 2^112 is folded into the
+     * activation scale, which stays finite (an fp16 scale is below 2^16). A product with the exact value
+     * rounds once either way, so the bits equal those of {@code Fp16.read(..) * d}.
      */
     private void dotQ8Chunk(Q8Activation x, float[] out, int outOffset, int g, int c) {
         short[] q = x.q;
@@ -196,14 +208,19 @@ public final class InterleavedQ4_0 {
                 hi = hi.add(v.lanewise(VectorOperators.LSHR, 4).mul(q[xb + k + 16]));
             }
             int offset = -8 * codeSums[b];
-            float d = dx[b];
-            long scales = base + 4L * c * LS;
+            float d = dx[b] * 0x1p112f;
+            ShortVector halves = ShortVector.fromMemorySegment(S, data, base + 2L * c * LS, Simd.LE);
+            IntVector h0 = (IntVector) halves.convertShape(VectorOperators.S2I, I, 0);
+            IntVector h1 = (IntVector) halves.convertShape(VectorOperators.S2I, I, 1);
             IntVector s0 = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 0))
                     .add((IntVector) hi.convertShape(VectorOperators.S2I, I, 0)).add(offset);
             IntVector s1 = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 1))
                     .add((IntVector) hi.convertShape(VectorOperators.S2I, I, 1)).add(offset);
-            FloatVector d0 = FloatVector.fromMemorySegment(F, data, scales, Simd.LE).mul(d);
-            FloatVector d1 = FloatVector.fromMemorySegment(F, data, scales + 4L * LF, Simd.LE).mul(d);
+            // Written out, not in a helper: see Q4_0.dot on helpers that take and return vectors.
+            FloatVector d0 = h0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(h0.and(0x80000000))
+                    .viewAsFloatingLanes().mul(d);
+            FloatVector d1 = h1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(h1.and(0x80000000))
+                    .viewAsFloatingLanes().mul(d);
             acc0 = acc0.add(((FloatVector) s0.convert(VectorOperators.I2F, 0)).mul(d0));
             acc1 = acc1.add(((FloatVector) s1.convert(VectorOperators.I2F, 0)).mul(d1));
         }
@@ -211,4 +228,5 @@ public final class InterleavedQ4_0 {
         acc0.intoArray(out, r);
         acc1.intoArray(out, r + LF);
     }
+
 }

@@ -4,6 +4,7 @@ import io.ruvector.sparse.kernels.Parallel;
 import io.ruvector.sparse.quant.InterleavedQ4_0;
 
 import java.lang.foreign.Arena;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -20,11 +21,13 @@ public final class RepackedWeights implements AutoCloseable {
     // Keyed by tensor name (unique in a model; its hash is cached): a record's hash would hash its memory
     // segment, which allocates on every lookup.
     private final ConcurrentHashMap<String, InterleavedQ4_0> interleaved = new ConcurrentHashMap<>();
+    private final Set<String> refused = ConcurrentHashMap.newKeySet();   // looked at, and not repackable
     private boolean closed;
 
     /**
      * The interleaved copy of {@code w}, repacked now (on {@code pool}) if this is its first use; null when
-     * {@code w} is not a matrix {@link InterleavedQ4_0#supports} interleaves.
+     * {@code w} is not a matrix {@link InterleavedQ4_0#supports} interleaves, or {@link InterleavedQ4_0#repack}
+     * refused it.
      *
      * @throws IllegalStateException after {@link #close()}
      */
@@ -32,9 +35,14 @@ public final class RepackedWeights implements AutoCloseable {
         if (!InterleavedQ4_0.supports(w)) return null;
         InterleavedQ4_0 copy = interleaved.get(w.name());
         if (copy == null) {
+            if (refused.contains(w.name())) return null;
             synchronized (this) {
                 if (closed) throw new IllegalStateException("the repacked weights are closed");
                 copy = interleaved.computeIfAbsent(w.name(), n -> InterleavedQ4_0.repack(w, arena, pool));
+                if (copy == null) {
+                    refused.add(w.name());
+                    return null;
+                }
             }
         }
         if (copy.rows() != w.rows() || copy.cols() != w.cols()) {
