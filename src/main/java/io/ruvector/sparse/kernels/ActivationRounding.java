@@ -12,7 +12,9 @@ import io.ruvector.sparse.tensor.Tensor;
  * ggml-compatible activations, the vector rounded the way ggml-cpu rounds it for that weight type (its
  * {@code vec_dot_type}): int8 blocks multiplied in integers for the Q4_0..Q8_0 family ({@link Int8DotProduct}),
  * Q8_K-rounded floats for K-quants, F16 or BF16 for those weights; or, for speed ({@code ActivationPrecision.AUTO}),
- * int8 blocks only for single-vector products with weights whose int8 kernel is the faster one. Every product
+ * int8 blocks only where the int8 kernel is the faster one: single vectors with Q8_0 weights (and Q4_0 weights
+ * decoded from interleaved copies), and batches of at least {@link Q4_0TokenLanesGemm#MIN_TOKENS} tokens with
+ * Q4_0 weights. Every product
  * path that must give the same bits (the dense {@link MatMul} and the sparse feed-forward block) prepares its
  * input here.
  *
@@ -23,7 +25,7 @@ import io.ruvector.sparse.tensor.Tensor;
 public final class ActivationRounding {
 
     private final boolean ggml;
-    private final boolean int8SingleVectors;
+    private final boolean auto;
     private final boolean interleavedQ4_0;
     private Q8Activation q8;
     private float[] roundedQ8K = new float[0];
@@ -40,21 +42,21 @@ public final class ActivationRounding {
 
     /**
      * @param ggml              round as ggml-cpu does, for every product
-     * @param int8SingleVectors when {@code ggml} is false: still quantize to int8 blocks for products of one
-     *                          vector with weights whose int8 kernel is the faster one
-     *                          ({@link Int8DotProduct#preferredForSingleVectors()}; {@code ActivationPrecision.AUTO});
-     *                          every other product takes the float32 vector as it is
+     * @param auto when {@code ggml} is false: still quantize to int8 blocks where the int8 kernel is the faster
+     *             one ({@code ActivationPrecision.AUTO}: single vectors with weights whose
+     *             {@link Int8DotProduct#preferredForSingleVectors()}, batches of Q4_0); every other product
+     *             takes the float32 vector as it is
      */
-    public ActivationRounding(boolean ggml, boolean int8SingleVectors) { this(ggml, int8SingleVectors, false); }
+    public ActivationRounding(boolean ggml, boolean auto) { this(ggml, auto, false); }
 
     /**
-     * @param interleavedQ4_0   with {@code int8SingleVectors}: Q4_0 matrices are multiplied from their interleaved
-     *                          copies ({@code InterleavedQ4_0}, {@code ModelOptions.repack}), whose int8 kernel is the
-     *                          faster one, so single vectors are quantized for every Q4_0 matrix too
+     * @param interleavedQ4_0 with {@code auto}: single vectors multiply Q4_0 matrices from their interleaved
+     *                        copies ({@code InterleavedQ4_0}, {@code ModelOptions.repack}), whose int8 kernel is
+     *                        the faster one, so single vectors are quantized for every Q4_0 matrix too
      */
-    public ActivationRounding(boolean ggml, boolean int8SingleVectors, boolean interleavedQ4_0) {
+    public ActivationRounding(boolean ggml, boolean auto, boolean interleavedQ4_0) {
         this.ggml = ggml;
-        this.int8SingleVectors = int8SingleVectors;
+        this.auto = auto;
         this.interleavedQ4_0 = interleavedQ4_0;
     }
 
@@ -65,9 +67,12 @@ public final class ActivationRounding {
     public boolean usesInt8(Tensor w, int n) {
         if (!(w.type() instanceof Int8DotProduct int8) || w.cols() % Q8Activation.BLOCK != 0) return false;
         if (ggml) return true;
-        if (!int8SingleVectors || n != 1) return false;
+        if (!auto) return false;
+        boolean q4 = w.ggmlType() == GgmlType.Q4_0;
+        // Batches of Q4_0: the 16-bit integer GEMM beats the float one from a tile of tokens on.
+        if (n > 1) return q4 && n >= Q4_0TokenLanesGemm.MIN_TOKENS;
         // Every Q4_0 matrix, also those too small to interleave: one model's products all round alike.
-        return int8.preferredForSingleVectors() || (interleavedQ4_0 && w.ggmlType() == GgmlType.Q4_0);
+        return int8.preferredForSingleVectors() || (interleavedQ4_0 && q4);
     }
 
     /** Whether vectors are rounded as ggml-cpu rounds them. */

@@ -1,5 +1,6 @@
 package io.ruvector.sparse.kernels;
 
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.InterleavedQ4_0;
 import io.ruvector.sparse.quant.Q8Activation;
@@ -10,10 +11,12 @@ import io.ruvector.sparse.tensor.Tensor;
  * Products of a weight matrix with one or several activation vectors, parallel over output rows, without
  * allocating: one instance per session (it is not thread-safe), reused for every product.
  *
- * <p>For one vector each row is consumed in place by the type's fused dot kernel. For several vectors each
- * weight row is decoded once into a per-thread buffer and multiplied with every vector, so the weights are
- * read once per batch instead of once per token: cache-blocked matrix-matrix products, {@link TokenLanesGemm}
- * for prompt-sized batches, {@link ColumnLanesGemm} for a few tokens. Each output element is computed whole
+ * <p>For one vector each row is consumed in place by the type's fused dot kernel, or, for Q4_0 with
+ * {@link RepackedWeights}, 32 rows at a time from an interleaved copy ({@link InterleavedQ4_0}). For several
+ * vectors each weight row is decoded once into a per-thread buffer and multiplied with every vector, so the
+ * weights are read once per batch instead of once per token: cache-blocked matrix-matrix products,
+ * {@link TokenLanesGemm} for prompt-sized batches (in 16-bit integers for Q4_0 with int8 activations,
+ * {@link Q4_0TokenLanesGemm}), {@link ColumnLanesGemm} for a few tokens. Each output element is computed whole
  * by one thread, so results never depend on the thread count.
  */
 public final class MatMul {
@@ -41,11 +44,15 @@ public final class MatMul {
     private final boolean[] int8Job = new boolean[3];   // job j multiplies integer codes with the rounding's q8
     private final RepackedWeights repacked;             // or null: every product reads the file's layout
     private final InterleavedQ4_0[] interleaved = new InterleavedQ4_0[3];  // job j's repacked matrix, or null
+    private final boolean[] q4Lanes = new boolean[3];   // job j is a batch through Q4_0TokenLanesGemm
+    private short[] laneCodes = new short[0];           // the int8 activation in token lanes, for those jobs
+    private float[] laneScales = new float[0];
+    private final Parallel.RangeBody laneBody = this::packLanes;
 
     /** Products with float activations: the exact product of the stored weights with {@code x}. */
     public MatMul(Parallel pool) { this(pool, false, false); }
 
-    /** {@link #MatMul(Parallel, boolean, boolean)} without int8 single-vector products of its own choosing. */
+    /** {@link #MatMul(Parallel, boolean, boolean)} without int8 products of its own choosing. */
     public MatMul(Parallel pool, boolean ggmlActivations) { this(pool, ggmlActivations, false); }
 
     /**
@@ -53,24 +60,25 @@ public final class MatMul {
      *                        product (its {@code vec_dot_type}): Q8_0/Q8_1 blocks multiplied in integers for
      *                        the Q4_0..Q8_0 family, Q8_K blocks for K-quants, F16 or BF16 for those weights.
      *                        Results come close to llama.cpp's. When false activations stay float32 (exact),
-     *                        except as {@code int8SingleVectors} says.
-     * @param int8SingleVectors when true (and {@code ggmlActivations} false), products of one vector with a weight
-     *                        type whose int8 kernel is the faster one ({@link Int8DotProduct#preferredForSingleVectors()})
-     *                        quantize the vector to Q8_0 blocks and multiply in integers; see {@link #usesInt8}.
+     *                        except as {@code auto} says.
+     * @param auto          when true (and {@code ggmlActivations} false), products whose int8 kernel is the
+     *                        faster one quantize the activations to Q8_0 blocks and multiply in integers: single
+     *                        vectors with a type that {@link Int8DotProduct#preferredForSingleVectors() prefers} it,
+     *                        batches of Q4_0 ({@link Q4_0TokenLanesGemm}); see {@link #usesInt8}
      */
-    public MatMul(Parallel pool, boolean ggmlActivations, boolean int8SingleVectors) {
-        this(pool, ggmlActivations, int8SingleVectors, null);
+    public MatMul(Parallel pool, boolean ggmlActivations, boolean auto) {
+        this(pool, ggmlActivations, auto, null);
     }
 
     /**
      * @param repacked where single-vector int8 products with Q4_0 matrices find (or make) the matrices'
      *                 interleaved copies ({@link InterleavedQ4_0}); null to read every matrix in the file's
-     *                 layout. With a non-null {@code repacked}, {@code int8SingleVectors} covers Q4_0 too.
+     *                 layout. With a non-null {@code repacked}, {@code auto} covers single vectors with Q4_0 too.
      */
-    public MatMul(Parallel pool, boolean ggmlActivations, boolean int8SingleVectors, RepackedWeights repacked) {
+    public MatMul(Parallel pool, boolean ggmlActivations, boolean auto, RepackedWeights repacked) {
         this.pool = pool;
         this.repacked = repacked;
-        this.rounding = new ActivationRounding(ggmlActivations, int8SingleVectors, repacked != null);
+        this.rounding = new ActivationRounding(ggmlActivations, auto, repacked != null);
     }
 
     /**
@@ -131,6 +139,7 @@ public final class MatMul {
         long work = 0;
         rounding.reset();
         packs = 0;
+        int lanes = 0;
         for (int j = 0; j < jobs; j++) {
             Tensor w = ws[j];
             if (w.cols() != ws[0].cols()) throw new IllegalArgumentException(w.name() + " and " + ws[0].name() + " differ in width");
@@ -139,13 +148,24 @@ public final class MatMul {
             work += (long) w.rows() * w.cols() * n;
             int8Job[j] = rounding.prepare(w, x, xOffset, n * w.cols());
             interleaved[j] = int8Job[j] && n == 1 && repacked != null ? repacked.interleavedQ4_0(w, pool) : null;
+            q4Lanes[j] = int8Job[j] && !rounding.ggml() && n >= Q4_0TokenLanesGemm.MIN_TOKENS && w.ggmlType() == GgmlType.Q4_0;
+            if (q4Lanes[j]) lanes |= 1;
             inputs[j] = rounding.input();
             inputOffsets[j] = rounding.inputOffset();
             // ggml-rounded activations keep ColumnLanesGemm's arithmetic (that of the one-token dots): which of
             // llama.cpp's activation roundings flip, as the fidelity tests pin them, depends on the last bit.
-            packed[j] = !rounding.ggml() && fillsTokenLanes(n) ? packBuffer(j, n, w.cols()) : null;
+            packed[j] = !rounding.ggml() && !int8Job[j] && fillsTokenLanes(n) ? packBuffer(j, n, w.cols()) : null;
         }
         try {
+            if (lanes != 0) {
+                int stride = Q4_0TokenLanesGemm.stride(n);
+                int cols = ws[0].cols();
+                if (laneCodes.length < cols * stride) {
+                    laneCodes = new short[cols * stride];
+                    laneScales = new float[cols / Q8Activation.BLOCK * stride];
+                }
+                pool.forRange(cols / Q8Activation.BLOCK, work, laneBody);
+            }
             if (packs != 0) {
                 // A plain copy, but on one thread it would leave the others idle for ~2% of the product.
                 pool.forRange(ws[0].cols(), work, packBody);
@@ -169,6 +189,7 @@ public final class MatMul {
             int hi = Math.min(to, starts[j] + ws[j].rows()) - starts[j];
             if (lo >= hi) continue;
             if (interleaved[j] != null) interleavedRows(ws[j], interleaved[j], outs[j], lo, hi);
+            else if (q4Lanes[j]) Q4_0TokenLanesGemm.rows(ws[j], laneCodes, laneScales, n, outs[j], outOffset, lo, hi);
             else if (int8Job[j]) int8Rows(ws[j], outs[j], lo, hi);
             else if (n == 1) singleRows(ws[j], inputs[j], inputOffsets[j], outs[j], lo, hi);
             else if (packed[j] != null) TokenLanesGemm.rows(ws[j], packed[j], n, outs[j], outOffset, lo, hi);
@@ -191,6 +212,12 @@ public final class MatMul {
         if (packBuffers[j].length < size) packBuffers[j] = new float[size];
         packs |= 1 << j;
         return packBuffers[j];
+    }
+
+    /** Blocks [from, to) of the int8 activation, into token lanes for {@link Q4_0TokenLanesGemm}. */
+    private void packLanes(int from, int to) {
+        int b = Q8Activation.BLOCK;
+        rounding.q8().packTokenLanes(n, ws[0].cols(), Q4_0TokenLanesGemm.stride(n), laneCodes, laneScales, from * b, to * b);
     }
 
     /** Columns [from, to) of every input that {@link #packBuffer} gave its own buffer. */

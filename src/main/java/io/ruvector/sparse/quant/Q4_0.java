@@ -68,6 +68,26 @@ public final class Q4_0 implements TensorType, Int8DotProduct {
         }
     }
 
+    /**
+     * Decodes {@code n} values into their signed codes ({@code code - 8}, in [-8, 7]) as shorts,
+     * {@code codes[codesOffset ..]}, and one float scale per block, {@code scales[scalesOffset ..]}: the form
+     * the batched int8 kernel multiplies in 16-bit lanes.
+     */
+    public void decodeCodes(MemorySegment src, long offset, short[] codes, int codesOffset, float[] scales, int scalesOffset, int n) {
+        int nb = Blocks.count(n, QK, "Q4_0");
+        for (int b = 0; b < nb; b++) {
+            long bo = offset + (long) b * BYTES;
+            scales[scalesOffset + b] = Fp16.read(src, bo);
+            ByteVector qs = ByteVector.fromMemorySegment(B16, src, bo + 2, Simd.LE);
+            int o = codesOffset + b * QK;
+            for (int p = 0; p < PARTS; p++) {
+                ShortVector v = (ShortVector) qs.convertShape(VectorOperators.ZERO_EXTEND_B2S, SH, p);
+                v.and((short) 0xF).sub((short) 8).intoArray(codes, o + p * L);
+                v.lanewise(VectorOperators.LSHR, 4).sub((short) 8).intoArray(codes, o + 16 + p * L);
+            }
+        }
+    }
+
     @Override
     public float dotScalar(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         int nb = Blocks.count(n, QK, "Q4_0");

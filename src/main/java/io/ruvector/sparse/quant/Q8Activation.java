@@ -166,6 +166,32 @@ public final class Q8Activation {
         }
     }
 
+    /**
+     * Copies {@code n} tokens' codes and scales (this activation holding {@code n} vectors of {@code cols} values
+     * back to back) into token lanes, for batched kernels that put tokens in vector lanes:
+     * {@code codes[k * stride + t]} = code of value {@code k} of token {@code t}, {@code scales[b * stride + t]} =
+     * scale of block {@code b} of token {@code t}; lanes {@code n <= t < stride} get zeros. Columns
+     * {@code [from, to)} only (whole blocks), so threads can share the work.
+     */
+    public void packTokenLanes(int n, int cols, int stride, short[] codes, float[] scales, int from, int to) {
+        if (n < 1 || stride < n || (long) n * cols > length || from % BLOCK != 0 || to % BLOCK != 0 || from < 0
+                || to > cols || from > to || codes.length < (long) cols * stride || scales.length < (long) cols / BLOCK * stride) {
+            throw new IllegalArgumentException("packing " + n + " tokens of " + cols + " values (columns [" + from + ", "
+                    + to + "), stride " + stride + ") from " + length + " values");
+        }
+        int blocksPerToken = cols / BLOCK;
+        for (int k = from; k < to; k++) {
+            int o = k * stride;
+            for (int t = 0; t < n; t++) codes[o + t] = q[t * cols + k];
+            for (int t = n; t < stride; t++) codes[o + t] = 0;
+        }
+        for (int b = from / BLOCK; b < to / BLOCK; b++) {
+            int o = b * stride;
+            for (int t = 0; t < n; t++) scales[o + t] = d[t * blocksPerToken + b];
+            for (int t = n; t < stride; t++) scales[o + t] = 0f;
+        }
+    }
+
     /** Checks that {@code [xOffset, xOffset+n)} of this activation was quantized and is block-aligned. */
     void checkRange(int xOffset, int n) {
         if (xOffset < 0 || xOffset % BLOCK != 0 || n < 0 || xOffset + n > length) {
