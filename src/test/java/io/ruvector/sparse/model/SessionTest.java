@@ -136,6 +136,37 @@ class SessionTest {
         }
     }
 
+    /**
+     * Sessions whose first decoding steps race to repack the same Q4_0 matrices ({@link ModelOptions#repack}):
+     * each matrix is copied once, and every session gets the logits of a model used by one session alone.
+     */
+    @Test
+    void concurrentFirstUseOfRepackedMatricesIsSafe() throws Exception {
+        String q4 = "reference/syn-llama-gqa.Q4_0.gguf";
+        float[] expected;
+        try (LanguageModel m = open(q4, ModelOptions.defaults().withThreads(1).withBatchSize(1))) {
+            expected = run(m, PROMPT);
+        }
+        try (LanguageModel m = open(q4, ModelOptions.defaults().withThreads(2).withBatchSize(1))) {
+            ExecutorService ex = Executors.newFixedThreadPool(4);
+            try {
+                java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+                List<Future<float[]>> futures = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    futures.add(ex.submit(() -> {
+                        start.await();
+                        return run(m, PROMPT);
+                    }));
+                }
+                start.countDown();
+                for (int i = 0; i < futures.size(); i++) assertArrayEquals(expected, futures.get(i).get(), "session " + i);
+                assertTrue(m.repacked().byteSize() > 0, "the Q4_0 matrices were repacked");
+            } finally {
+                ex.shutdownNow();
+            }
+        }
+    }
+
     @Test
     void badInputAndUseAfterCloseAreClearErrors() throws Exception {
         Path path = Fixtures.require(STORIES);
