@@ -46,9 +46,9 @@ final class Q4_0TokenLanesGemm {
     /** Tokens per tile: two vectors of shorts. Fewer tokens than this would leave most lanes empty. */
     static final int MIN_TOKENS = 2 * LS;
 
-    /** Per-thread scratch: decoded codes of a tile; their scales; the panel's float sums. */
-    private static final ThreadLocal<Object[]> SCRATCH =
-            ThreadLocal.withInitial(() -> new Object[] {new short[0], new float[0], new float[0]});
+    /** Per-thread scratch: decoded codes of a tile; their scales; the panel's float sums; a tile's 16-bit sums. */
+    private static final ThreadLocal<Object[]> SCRATCH = ThreadLocal.withInitial(
+            () -> new Object[] {new short[0], new float[0], new float[0], new short[2 * TILE_ROWS * LS]});
 
     private Q4_0TokenLanesGemm() {}
 
@@ -74,6 +74,7 @@ final class Q4_0TokenLanesGemm {
         short[] wc = (short[]) scratch[0];
         float[] wd = (float[]) scratch[1];
         float[] sums = (float[]) scratch[2];
+        short[] acc = (short[]) scratch[3];
         for (int p = from; p < to; p += PANEL_ROWS) {
             int panelRows = Math.min(PANEL_ROWS, to - p);
             Arrays.fill(sums, 0, panelRows * stride, 0f);
@@ -88,10 +89,10 @@ final class Q4_0TokenLanesGemm {
                     }
                     for (int t = 0; t < stride; t += MIN_TOKENS) {
                         if (tileRows == TILE_ROWS) {
-                            tile4(wc, wd, kc, codes, scales, k, stride, t, sums, g * stride + t);
+                            tile4(wc, wd, kc, codes, scales, k, stride, t, acc, sums, g * stride + t);
                         } else {
                             for (int i = 0; i < tileRows; i++) {
-                                tile1(wc, wd, kc, i, codes, scales, k, stride, t, sums, (g + i) * stride + t);
+                                tile1(wc, wd, kc, i, codes, scales, k, stride, t, acc, sums, (g + i) * stride + t);
                             }
                         }
                     }
@@ -106,91 +107,94 @@ final class Q4_0TokenLanesGemm {
 
     /**
      * Four rows x {@link #MIN_TOKENS} tokens over the {@code kc} columns of a step starting at column {@code k}:
-     * 8 vectors of 16-bit sums stay in registers through a block, then each is widened, scaled and added to
-     * its float sums in {@code sums} (L1-resident). Written out by hand, conversions included: nothing here may
-     * call a method that is not inlined (a vector passed to a call is boxed). Keeping the float sums in
-     * registers too (4 rows) measured slower in this method: C2 then boxed vectors.
+     * per block, {@link #block4} leaves the 16-bit sums in {@code acc} and {@link #flush} adds them, scaled, to
+     * the float sums. Two small methods rather than one large one: in one method (sums kept in registers
+     * across blocks, or flushed in place) C2 sometimes, depending on what it had compiled before, gave up
+     * inlining part of the Vector API and boxed every vector (megabytes of garbage per prompt); only arrays
+     * cross these calls.
      */
     private static void tile4(short[] wc, float[] wd, int kc, short[] xc, float[] xs, int k, int stride, int t,
-                              float[] sums, int so) {
+                              short[] acc, float[] sums, int so) {
         int nb = kc / QK;
-        int s0 = so + 0 * stride, w0 = 0 * kc;
-        int s1 = so + 1 * stride, w1 = 1 * kc;
-        int s2 = so + 2 * stride, w2 = 2 * kc;
-        int s3 = so + 3 * stride, w3 = 3 * kc;
         for (int b = 0; b < nb; b++) {
-            ShortVector a00 = ShortVector.zero(S), a01 = ShortVector.zero(S);
-            ShortVector a10 = ShortVector.zero(S), a11 = ShortVector.zero(S);
-            ShortVector a20 = ShortVector.zero(S), a21 = ShortVector.zero(S);
-            ShortVector a30 = ShortVector.zero(S), a31 = ShortVector.zero(S);
-            int c0 = b * QK;
-            for (int j = 0; j < QK; j++) {
-                int x = (k + c0 + j) * stride + t;
-                ShortVector x0 = ShortVector.fromArray(S, xc, x);
-                ShortVector x1 = ShortVector.fromArray(S, xc, x + LS);
-                short v0 = wc[w0 + c0 + j];
-                a00 = a00.add(x0.mul(v0));
-                a01 = a01.add(x1.mul(v0));
-                short v1 = wc[w1 + c0 + j];
-                a10 = a10.add(x0.mul(v1));
-                a11 = a11.add(x1.mul(v1));
-                short v2 = wc[w2 + c0 + j];
-                a20 = a20.add(x0.mul(v2));
-                a21 = a21.add(x1.mul(v2));
-                short v3 = wc[w3 + c0 + j];
-                a30 = a30.add(x0.mul(v3));
-                a31 = a31.add(x1.mul(v3));
-            }
-            int xb = (k / QK + b) * stride + t;
-            FloatVector d0 = FloatVector.fromArray(F, xs, xb), d1 = FloatVector.fromArray(F, xs, xb + LF);
-            FloatVector d2 = FloatVector.fromArray(F, xs, xb + LS), d3 = FloatVector.fromArray(F, xs, xb + LS + LF);
-            // sum * (d_w * d_x), then +, as Q4_0.dotQ8Scalar: d_x * d_w is the same float product.
-            float e0 = wd[0 * nb + b];
-            FloatVector.fromArray(F, sums, s0).add(((FloatVector) ((IntVector) a00.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(d0.mul(e0))).intoArray(sums, s0);
-            FloatVector.fromArray(F, sums, s0 + LF).add(((FloatVector) ((IntVector) a00.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).mul(d1.mul(e0))).intoArray(sums, s0 + LF);
-            FloatVector.fromArray(F, sums, s0 + LS).add(((FloatVector) ((IntVector) a01.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(d2.mul(e0))).intoArray(sums, s0 + LS);
-            FloatVector.fromArray(F, sums, s0 + LS + LF).add(((FloatVector) ((IntVector) a01.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).mul(d3.mul(e0))).intoArray(sums, s0 + LS + LF);
-            float e1 = wd[1 * nb + b];
-            FloatVector.fromArray(F, sums, s1).add(((FloatVector) ((IntVector) a10.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(d0.mul(e1))).intoArray(sums, s1);
-            FloatVector.fromArray(F, sums, s1 + LF).add(((FloatVector) ((IntVector) a10.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).mul(d1.mul(e1))).intoArray(sums, s1 + LF);
-            FloatVector.fromArray(F, sums, s1 + LS).add(((FloatVector) ((IntVector) a11.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(d2.mul(e1))).intoArray(sums, s1 + LS);
-            FloatVector.fromArray(F, sums, s1 + LS + LF).add(((FloatVector) ((IntVector) a11.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).mul(d3.mul(e1))).intoArray(sums, s1 + LS + LF);
-            float e2 = wd[2 * nb + b];
-            FloatVector.fromArray(F, sums, s2).add(((FloatVector) ((IntVector) a20.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(d0.mul(e2))).intoArray(sums, s2);
-            FloatVector.fromArray(F, sums, s2 + LF).add(((FloatVector) ((IntVector) a20.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).mul(d1.mul(e2))).intoArray(sums, s2 + LF);
-            FloatVector.fromArray(F, sums, s2 + LS).add(((FloatVector) ((IntVector) a21.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(d2.mul(e2))).intoArray(sums, s2 + LS);
-            FloatVector.fromArray(F, sums, s2 + LS + LF).add(((FloatVector) ((IntVector) a21.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).mul(d3.mul(e2))).intoArray(sums, s2 + LS + LF);
-            float e3 = wd[3 * nb + b];
-            FloatVector.fromArray(F, sums, s3).add(((FloatVector) ((IntVector) a30.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(d0.mul(e3))).intoArray(sums, s3);
-            FloatVector.fromArray(F, sums, s3 + LF).add(((FloatVector) ((IntVector) a30.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).mul(d1.mul(e3))).intoArray(sums, s3 + LF);
-            FloatVector.fromArray(F, sums, s3 + LS).add(((FloatVector) ((IntVector) a31.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(d2.mul(e3))).intoArray(sums, s3 + LS);
-            FloatVector.fromArray(F, sums, s3 + LS + LF).add(((FloatVector) ((IntVector) a31.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).mul(d3.mul(e3))).intoArray(sums, s3 + LS + LF);
+            block4(wc, kc, b * QK, xc, (k + b * QK) * stride + t, stride, acc);
+            flush(acc, TILE_ROWS, wd, 0, nb, b, xs, (k / QK + b) * stride + t, sums, so, stride);
         }
+    }
+
+    /** The 16-bit sums of one block for four rows: {@code acc[(2i + v) * LS ..]} for row i, token vector v. */
+    private static void block4(short[] wc, int kc, int c0, short[] xc, int x0, int stride, short[] acc) {
+        ShortVector a00 = ShortVector.zero(S), a01 = ShortVector.zero(S);
+        ShortVector a10 = ShortVector.zero(S), a11 = ShortVector.zero(S);
+        ShortVector a20 = ShortVector.zero(S), a21 = ShortVector.zero(S);
+        ShortVector a30 = ShortVector.zero(S), a31 = ShortVector.zero(S);
+        int w1 = kc, w2 = 2 * kc, w3 = 3 * kc;
+        for (int j = 0; j < QK; j++) {
+            int x = x0 + j * stride;
+            ShortVector v0 = ShortVector.fromArray(S, xc, x);
+            ShortVector v1 = ShortVector.fromArray(S, xc, x + LS);
+            short e0 = wc[c0 + j], e1 = wc[w1 + c0 + j], e2 = wc[w2 + c0 + j], e3 = wc[w3 + c0 + j];
+            a00 = a00.add(v0.mul(e0));
+            a01 = a01.add(v1.mul(e0));
+            a10 = a10.add(v0.mul(e1));
+            a11 = a11.add(v1.mul(e1));
+            a20 = a20.add(v0.mul(e2));
+            a21 = a21.add(v1.mul(e2));
+            a30 = a30.add(v0.mul(e3));
+            a31 = a31.add(v1.mul(e3));
+        }
+        a00.intoArray(acc, 0);
+        a01.intoArray(acc, LS);
+        a10.intoArray(acc, 2 * LS);
+        a11.intoArray(acc, 3 * LS);
+        a20.intoArray(acc, 4 * LS);
+        a21.intoArray(acc, 5 * LS);
+        a30.intoArray(acc, 6 * LS);
+        a31.intoArray(acc, 7 * LS);
     }
 
     /** Row {@code i} of the tile alone (panels whose row count is not a multiple of four), the same arithmetic. */
     private static void tile1(short[] wc, float[] wd, int kc, int i, short[] xc, float[] xs, int k, int stride, int t,
-                              float[] sums, int so) {
+                              short[] acc, float[] sums, int so) {
         int nb = kc / QK;
-        FloatVector f0 = FloatVector.fromArray(F, sums, so), f1 = FloatVector.fromArray(F, sums, so + LF);
-        FloatVector f2 = FloatVector.fromArray(F, sums, so + LS), f3 = FloatVector.fromArray(F, sums, so + LS + LF);
         int wo = i * kc;
         for (int b = 0; b < nb; b++) {
             ShortVector a0 = ShortVector.zero(S), a1 = ShortVector.zero(S);
-            int c0 = b * QK;
+            int c0 = wo + b * QK;
+            int x0 = (k + b * QK) * stride + t;
             for (int j = 0; j < QK; j++) {
-                int x = (k + c0 + j) * stride + t;
-                short v = wc[wo + c0 + j];
-                a0 = a0.add(ShortVector.fromArray(S, xc, x).mul(v));
-                a1 = a1.add(ShortVector.fromArray(S, xc, x + LS).mul(v));
+                int x = x0 + j * stride;
+                short e = wc[c0 + j];
+                a0 = a0.add(ShortVector.fromArray(S, xc, x).mul(e));
+                a1 = a1.add(ShortVector.fromArray(S, xc, x + LS).mul(e));
             }
-            int xb = (k / QK + b) * stride + t;
-            float e = wd[i * nb + b];
-            f0 = f0.add(((FloatVector) ((IntVector) a0.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xs, xb).mul(e)));
-            f1 = f1.add(((FloatVector) ((IntVector) a0.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xs, xb + LF).mul(e)));
-            f2 = f2.add(((FloatVector) ((IntVector) a1.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xs, xb + LS).mul(e)));
-            f3 = f3.add(((FloatVector) ((IntVector) a1.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xs, xb + LS + LF).mul(e)));
+            a0.intoArray(acc, 0);
+            a1.intoArray(acc, LS);
+            flush(acc, 1, wd, i, nb, b, xs, (k / QK + b) * stride + t, sums, so, stride);
         }
-        f0.intoArray(sums, so); f1.intoArray(sums, so + LF); f2.intoArray(sums, so + LS); f3.intoArray(sums, so + LS + LF);
+    }
+
+    /**
+     * Adds block {@code b}'s 16-bit sums of {@code rows} rows ({@code acc}, as {@link #block4} leaves them) to the
+     * float sums at {@code sums[so + i*stride ..]}: widened, converted, times d_w * d_x, then added, as
+     * {@link Q4_0#dotQ8Scalar} does (d_x * d_w is the same float product). Row i's weight scales start at
+     * {@code wd[(firstRow + i) * nb]}; the token scales of the block at {@code xs[xb ..]}.
+     */
+    private static void flush(short[] acc, int rows, float[] wd, int firstRow, int nb, int b, float[] xs, int xb,
+                              float[] sums, int so, int stride) {
+        for (int i = 0; i < rows; i++) {
+            float dw = wd[(firstRow + i) * nb + b];
+            int o = so + i * stride;
+            for (int v = 0; v < 2; v++) {
+                ShortVector a = ShortVector.fromArray(S, acc, (2 * i + v) * LS);
+                for (int part = 0; part < 2; part++) {
+                    int lane = v * LS + part * LF;
+                    FloatVector sum = (FloatVector) ((IntVector) a.convertShape(VectorOperators.S2I, I, part))
+                            .convert(VectorOperators.I2F, 0);
+                    FloatVector scale = FloatVector.fromArray(F, xs, xb + lane).mul(dw);
+                    FloatVector.fromArray(F, sums, o + lane).add(sum.mul(scale)).intoArray(sums, o + lane);
+                }
+            }
+        }
     }
 }

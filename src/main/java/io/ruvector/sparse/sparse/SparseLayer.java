@@ -271,7 +271,7 @@ public final class SparseLayer {
                 }
             }
         }
-        for (int k = from; k < to; k++) hc[k] = activation.gated(gc[k], uc[k]);
+        activation.gated(gc, uc, hc, from, to);
         s.sink += sink;
         return upRows;
     }
