@@ -49,6 +49,16 @@ class BenchCommandTest {
     }
 
     @Test
+    void q4_0DecodesWithAndWithoutRepacking() {
+        String model = Fixtures.require("reference/syn-llama-gqa.Q4_0.gguf").toString();
+        for (String repack : new String[] {"--activations=auto", "--no-repack"}) {
+            CliRun run = CliRun.of("", "bench", "-m", model, "-p", "0", "-n", "4", "-r", "1", "-t", "2", repack);
+            assertEquals(0, run.exitCode(), repack + ": " + run.err());
+            assertTrue(run.out().contains("| tg4 |"), run.out());
+        }
+    }
+
+    @Test
     void tableByDefaultAndBadCountsRejected() {
         String model = Fixtures.require("models/stories260K.gguf").toString();
         CliRun run = CliRun.of("", "bench", "-m", model, "-p", "0", "-n", "4", "-r", "1", "-t", "1");
