@@ -105,16 +105,26 @@ public final class InterleavedQ4_0 {
         MemorySegment src = w.data();
         long rowBytes = w.rowBytes();
         pool.forRange(groups, (long) groups * GROUP * w.cols(), (from, to) -> {
+            // A 32 x 16 byte transposition per group and block, eight bytes at a time: each row's 16 code bytes
+            // are read as two longs, and each output long gathers byte k of eight rows (a byte-by-byte copy
+            // through the segment's checked accessors took ~1.5 s for a 600 MB model on two threads).
+            long[] codes = new long[2 * GROUP];
             for (int g = from; g < to; g++) {
                 for (int b = 0; b < blocks; b++) {
                     long base = ((long) g * blocks + b) * BLOCK_BYTES;
                     for (int i = 0; i < GROUP; i++) {
                         long block = (long) (g * GROUP + i) * rowBytes + b * 18L;
-                        dst.set(ValueLayout.JAVA_SHORT_UNALIGNED, base + 2L * i,
-                                src.get(ValueLayout.JAVA_SHORT_UNALIGNED, block));
-                        for (int k = 0; k < 16; k++) {
-                            dst.set(ValueLayout.JAVA_BYTE, base + SCALE_BYTES + (long) k * GROUP + i,
-                                    src.get(ValueLayout.JAVA_BYTE, block + 2 + k));
+                        dst.set(ValueLayout.JAVA_SHORT_UNALIGNED, base + 2L * i, src.get(ValueLayout.JAVA_SHORT_UNALIGNED, block));
+                        codes[2 * i] = src.get(ValueLayout.JAVA_LONG_UNALIGNED, block + 2);
+                        codes[2 * i + 1] = src.get(ValueLayout.JAVA_LONG_UNALIGNED, block + 10);
+                    }
+                    for (int k = 0; k < 16; k++) {
+                        int half = k >> 3;
+                        int shift = (k & 7) * 8;
+                        for (int q = 0; q < GROUP / 8; q++) {
+                            long v = 0;
+                            for (int r = 0; r < 8; r++) v |= ((codes[2 * (8 * q + r) + half] >>> shift) & 0xFF) << (8 * r);
+                            dst.set(ValueLayout.JAVA_LONG_UNALIGNED, base + SCALE_BYTES + (long) k * GROUP + 8L * q, v);
                         }
                     }
                 }
