@@ -48,6 +48,14 @@ public class MatMulBenchmark {
     @Param({"1", "2"})
     public int threads;
 
+    /**
+     * F32: float activations (the float GEMM for every type). AUTO: the default, int8 activations where the
+     * int8 kernel is faster: for Q4_0 the 16-bit integer GEMM ({@code Q4_0TokenLanesGemm}, 64 tokens or more
+     * at 512 bits); other types as F32.
+     */
+    @Param({"F32", "AUTO"})
+    public String precision;
+
     private Arena arena;
     private Parallel pool;
     private Tensor[] matrices;
@@ -70,7 +78,11 @@ public class MatMulBenchmark {
         xs = Weights.activations(tokens * cols);
         out = new float[tokens * rows];
         pool = new Parallel(threads);
-        matmul = new MatMul(pool);
+        matmul = switch (precision) {
+            case "F32" -> new MatMul(pool);
+            case "AUTO" -> new MatMul(pool, false, true);
+            default -> throw new IllegalArgumentException("precision must be F32 or AUTO, not " + precision);
+        };
     }
 
     @TearDown(Level.Trial)

@@ -1,12 +1,14 @@
 package io.ruvector.sparse.bench;
 
 import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.kernels.MatMul;
 import io.ruvector.sparse.kernels.MatVec;
 import io.ruvector.sparse.kernels.Parallel;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.Q8Activation;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;
+import io.ruvector.sparse.tensor.RepackedWeights;
 import io.ruvector.sparse.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -54,7 +56,12 @@ public class MatVecBenchmark {
     @Param({"1", "2"})
     public int threads;
 
-    @Param({"F32", "INT8"})
+    /**
+     * F32: float activations. INT8: activations quantized to int8 blocks, the type's per-row int8 kernel.
+     * REPACKED (Q4_0 only): int8 activations, rows read from interleaved copies ({@code InterleavedQ4_0}, made
+     * in the setup), as decoding does by default.
+     */
+    @Param({"F32", "INT8", "REPACKED"})
     public String precision;
 
     /** Weight bytes cycled through, in MB (decimal). */
@@ -72,6 +79,8 @@ public class MatVecBenchmark {
     private float[] x;
     private float[] out;
     private Q8Activation xq;
+    private RepackedWeights repacked;
+    private MatMul matmul;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -80,9 +89,12 @@ public class MatVecBenchmark {
         TensorType t = TensorTypes.of(ggml);
         boolean int8 = switch (precision) {
             case "F32" -> false;
-            case "INT8" -> true;
-            default -> throw new IllegalArgumentException("precision must be F32 or INT8, not " + precision);
+            case "INT8", "REPACKED" -> true;
+            default -> throw new IllegalArgumentException("precision must be F32, INT8 or REPACKED, not " + precision);
         };
+        if (precision.equals("REPACKED") && ggml != GgmlType.Q4_0) {
+            throw new IllegalStateException("REPACKED is for Q4_0 only");
+        }
         if (int8 && !(t instanceof Int8DotProduct)) {
             throw new IllegalStateException(type + " has no int8 kernel: INT8 would measure the F32 path again");
         }
@@ -95,10 +107,16 @@ public class MatVecBenchmark {
         out = new float[rows];
         if (int8) xq = new Q8Activation(cols);
         pool = new Parallel(threads);
+        if (precision.equals("REPACKED")) {
+            repacked = new RepackedWeights();
+            matmul = new MatMul(pool, false, true, repacked);
+            for (Tensor m : matrices) repacked.interleavedQ4_0(m, pool);
+        }
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        if (repacked != null) repacked.close();
         pool.close();
         arena.close();
     }
@@ -107,8 +125,12 @@ public class MatVecBenchmark {
     public float matvec(Traffic traffic) {
         Tensor w = matrices[next];
         next = next + 1 == matrices.length ? 0 : next + 1;
-        if (xq != null) xq.quantize(x, 0, x.length);
-        MatVec.matvec(w, x, xq, out, pool);
+        if (matmul != null) {
+            matmul.multiply(w, x, out);   // quantizes x, then the interleaved kernel
+        } else {
+            if (xq != null) xq.quantize(x, 0, x.length);
+            MatVec.matvec(w, x, xq, out, pool);
+        }
         traffic.bytes += w.data().byteSize();
         return out[0];
     }
