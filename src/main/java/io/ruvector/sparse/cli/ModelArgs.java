@@ -33,7 +33,7 @@ final class ModelArgs {
 
     @Option(names = "--no-repack",
             description = "decode Q4_0 matrices from the mapped file's layout instead of an off-heap copy with rows "
-                    + "interleaved by 32 (the copy is about twice as fast and costs 1.11x those matrices' size in memory)")
+                    + "interleaved by 32 (the copy is about twice as fast and costs those matrices' size again in memory)")
     boolean noRepack;
 
     /** The model path: {@code --model}, else the demo model (found or downloaded). */

@@ -139,7 +139,7 @@ public final class MatMul {
         long work = 0;
         rounding.reset();
         packs = 0;
-        int lanes = 0;
+        boolean lanes = false;
         for (int j = 0; j < jobs; j++) {
             Tensor w = ws[j];
             if (w.cols() != ws[0].cols()) throw new IllegalArgumentException(w.name() + " and " + ws[0].name() + " differ in width");
@@ -149,7 +149,7 @@ public final class MatMul {
             int8Job[j] = rounding.prepare(w, x, xOffset, n * w.cols());
             interleaved[j] = int8Job[j] && n == 1 && repacked != null ? repacked.interleavedQ4_0(w, pool) : null;
             q4Lanes[j] = int8Job[j] && !rounding.ggml() && n >= Q4_0TokenLanesGemm.MIN_TOKENS && w.ggmlType() == GgmlType.Q4_0;
-            if (q4Lanes[j]) lanes |= 1;
+            lanes |= q4Lanes[j];
             inputs[j] = rounding.input();
             inputOffsets[j] = rounding.inputOffset();
             // ggml-rounded activations keep ColumnLanesGemm's arithmetic (that of the one-token dots): which of
@@ -157,7 +157,7 @@ public final class MatMul {
             packed[j] = !rounding.ggml() && !int8Job[j] && fillsTokenLanes(n) ? packBuffer(j, n, w.cols()) : null;
         }
         try {
-            if (lanes != 0) {
+            if (lanes) {   // one token-lanes copy of the int8 activation, shared by the jobs that use it
                 int stride = Q4_0TokenLanesGemm.stride(n);
                 int cols = ws[0].cols();
                 if (laneCodes.length < cols * stride) {

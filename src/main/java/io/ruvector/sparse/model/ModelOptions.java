@@ -12,7 +12,7 @@ package io.ruvector.sparse.model;
  * @param batchSize     prompt tokens processed together in one pass over the weights (>= 1)
  * @param repack        decode Q4_0 matrices from a copy with rows interleaved by 32
  *                      ({@link io.ruvector.sparse.quant.InterleavedQ4_0}), made off-heap on first use: about twice
- *                      as fast as reading the file's layout, for 1.11x the matrices' size in extra memory. Used
+ *                      as fast as reading the file's layout, for the matrices' size again in off-heap memory. Used
  *                      where single-vector products take int8 activations (the {@link ActivationPrecision#AUTO}
  *                      and {@link ActivationPrecision#INT8} precisions)
  */
