@@ -13,12 +13,14 @@ public enum ActivationPrecision {
      */
     INT8,
     /**
-     * The fast default: single-token products (decoding) whose weight type has an int8 kernel that beats its
-     * float kernel ({@link io.ruvector.sparse.quant.Int8DotProduct#preferredForSingleVectors()}: Q8_0, whose
-     * decode measured ~17% faster this way) quantize the activation to int8 blocks as ggml-cpu does; all other
-     * products (prompt batches, other weight types) stay float32, as in {@link #F32}. Decoded tokens' logits
-     * therefore carry the int8 rounding (~1e-2 relative per dot product, like llama.cpp's own), while prompt
-     * positions evaluated in a batch are exact: use {@link #F32} when a token must get the same logits either way.
+     * The fast default: products whose int8 kernel beats the float one quantize the activation to int8 blocks
+     * as ggml-cpu does: single-token products (decoding) with Q8_0 weights
+     * ({@link io.ruvector.sparse.quant.Int8DotProduct#preferredForSingleVectors()}; ~17% faster decode) and with
+     * Q4_0 weights when {@link ModelOptions#repack} gives them interleaved copies (about twice as fast), and
+     * prompt batches of a tile of tokens or more (64 at 512 bits) with Q4_0 weights (a 16-bit integer GEMM,
+     * +25%). All other products stay float32, as in {@link #F32}. Those logits therefore carry the int8
+     * rounding (~1e-2 relative per dot product, like llama.cpp's own), while other products are exact: use
+     * {@link #F32} when a token must get the same logits whichever path evaluates it.
      */
     AUTO;
 
