@@ -59,7 +59,7 @@ public final class LogitsCommand implements Callable<Integer> {
 
     @Option(names = "--activations", paramLabel = "P", defaultValue = "f32",
             description = "f32 (exact), int8 (rounded as ggml-cpu does, to compare with llama.cpp) or auto (int8 "
-                    + "only where that makes decoding faster) (default: ${DEFAULT-VALUE})")
+                    + "only where that is faster, as generate and bench do by default) (default: ${DEFAULT-VALUE})")
     private String activations;
 
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "FILE", description = "GGUF file to write")

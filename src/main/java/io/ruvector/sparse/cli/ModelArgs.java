@@ -26,9 +26,9 @@ final class ModelArgs {
     int contextLength;
 
     @Option(names = "--activations", paramLabel = "P",
-            description = "activation operand of weight products: auto (int8 blocks where that makes decoding "
-                    + "faster: Q8_0 weights, and Q4_0 when repacked; float elsewhere), f32 (exact) or int8 (rounded "
-                    + "as ggml-cpu does, everywhere) (default: auto)")
+            description = "activation operand of weight products: auto (int8 blocks where that is faster: decoding "
+                    + "with Q8_0 weights and with repacked Q4_0, prompt batches with Q4_0; float elsewhere), f32 (exact) "
+                    + "or int8 (rounded as ggml-cpu does, everywhere) (default: auto)")
     String activations;
 
     @Option(names = "--no-repack",

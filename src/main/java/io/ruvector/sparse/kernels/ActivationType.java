@@ -3,6 +3,7 @@ package io.ruvector.sparse.kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Locale;
 
@@ -155,7 +156,7 @@ public enum ActivationType {
 
     /** {@code h[i] = silu(gate[i]) * up[i]}, vector lanes where every lane is in the fast range. */
     private static void siluGated(float[] gate, float[] up, float[] h, int from, int to) {
-        jdk.incubator.vector.VectorSpecies<Float> f = Simd.F;
+        VectorSpecies<Float> f = Simd.F;
         int i = from;
         for (; i + f.length() <= to; i += f.length()) {
             FloatVector x = FloatVector.fromArray(f, gate, i);

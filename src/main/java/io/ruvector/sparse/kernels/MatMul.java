@@ -21,7 +21,6 @@ import io.ruvector.sparse.tensor.Tensor;
  */
 public final class MatMul {
 
-
     private final Parallel pool;
     private final Parallel.RangeBody body = this::rows;
 
@@ -76,9 +75,18 @@ public final class MatMul {
      *                 layout. With a non-null {@code repacked}, {@code auto} covers single vectors with Q4_0 too.
      */
     public MatMul(Parallel pool, boolean ggmlActivations, boolean auto, RepackedWeights repacked) {
+        this(pool, new ActivationRounding(ggmlActivations, auto, repacked != null), repacked);
+    }
+
+    /**
+     * @param rounding how activations are rounded (this instance's own: it holds the rounded vectors); its
+     *                 {@code interleavedQ4_0} should be true exactly when {@code repacked} is not null
+     * @param repacked as in {@link #MatMul(Parallel, boolean, boolean, RepackedWeights)}
+     */
+    public MatMul(Parallel pool, ActivationRounding rounding, RepackedWeights repacked) {
         this.pool = pool;
         this.repacked = repacked;
-        this.rounding = new ActivationRounding(ggmlActivations, auto, repacked != null);
+        this.rounding = rounding;
     }
 
     /**

@@ -47,9 +47,15 @@ final class Q4_0TokenLanesGemm {
     /** Tokens per tile: two vectors of shorts. Fewer tokens than this would leave most lanes empty. */
     static final int MIN_TOKENS = 2 * LS;
 
-    /** Per-thread scratch: decoded codes of a tile; their scales; the panel's float sums; a tile's 16-bit sums. */
-    private static final ThreadLocal<Object[]> SCRATCH = ThreadLocal.withInitial(
-            () -> new Object[] {new short[0], new float[0], new float[0], new short[2 * TILE_ROWS * LS]});
+    /** Per-thread buffers, grown once. */
+    private static final class Scratch {
+        short[] codes = new short[0];                      // a tile's decoded codes
+        float[] scales = new float[0];                     // and their block scales
+        float[] sums = new float[0];                       // the panel's float sums
+        final short[] acc = new short[2 * TILE_ROWS * LS];  // one block's 16-bit sums of a tile
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Q4_0TokenLanesGemm() {}
 
@@ -66,16 +72,16 @@ final class Q4_0TokenLanesGemm {
         int rows = w.rows();
         int stride = stride(n);
         int block = Math.min(cols, BLOCK_COLUMNS);
-        Object[] scratch = SCRATCH.get();
-        if (((short[]) scratch[0]).length < TILE_ROWS * block) {
-            scratch[0] = new short[TILE_ROWS * block];
-            scratch[1] = new float[TILE_ROWS * block / QK];
+        Scratch scratch = SCRATCH.get();
+        if (scratch.codes.length < TILE_ROWS * block) {
+            scratch.codes = new short[TILE_ROWS * block];
+            scratch.scales = new float[TILE_ROWS * block / QK];
         }
-        if (((float[]) scratch[2]).length < PANEL_ROWS * stride) scratch[2] = new float[PANEL_ROWS * stride];
-        short[] wc = (short[]) scratch[0];
-        float[] wd = (float[]) scratch[1];
-        float[] sums = (float[]) scratch[2];
-        short[] acc = (short[]) scratch[3];
+        if (scratch.sums.length < PANEL_ROWS * stride) scratch.sums = new float[PANEL_ROWS * stride];
+        short[] wc = scratch.codes;
+        float[] wd = scratch.scales;
+        float[] sums = scratch.sums;
+        short[] acc = scratch.acc;
         for (int p = from; p < to; p += PANEL_ROWS) {
             int panelRows = Math.min(PANEL_ROWS, to - p);
             Arrays.fill(sums, 0, panelRows * stride, 0f);

@@ -72,8 +72,7 @@ final class Forward implements AutoCloseable {
         this.scores = new float[Math.multiplyExact(c.heads(), capacity)];
         this.kv = new KvCache(c, capacity, o.kvCacheType());
         this.pool = new Parallel(o.threads());
-        this.mm = new MatMul(pool, o.activations() == ActivationPrecision.INT8, o.activations() == ActivationPrecision.AUTO,
-                model.repacked());
+        this.mm = new MatMul(pool, o.newActivationRounding(), model.repacked());
         this.ffnContext = new FfnContext(c, maxBatch, mm);
     }
 

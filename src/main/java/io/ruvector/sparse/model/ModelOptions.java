@@ -1,5 +1,7 @@
 package io.ruvector.sparse.model;
 
+import io.ruvector.sparse.kernels.ActivationRounding;
+
 /**
  * How a model is run. Immutable; start from {@link #defaults()} and change what you need:
  * {@code ModelOptions.defaults().withThreads(2).withKvCacheType(KvCacheType.F16)}.
@@ -52,4 +54,13 @@ public record ModelOptions(int threads, KvCacheType kvCacheType, int contextLeng
     public ModelOptions withBatchSize(int n) { return new ModelOptions(threads, kvCacheType, contextLength, activations, n, repack); }
 
     public ModelOptions withRepack(boolean r) { return new ModelOptions(threads, kvCacheType, contextLength, activations, batchSize, r); }
+
+    /**
+     * A new rounding policy for these options' activations (one per session: it holds the session's rounded
+     * vectors). The dense products and the sparse feed-forward block both take theirs from here, so they round
+     * alike.
+     */
+    public ActivationRounding newActivationRounding() {
+        return new ActivationRounding(activations == ActivationPrecision.INT8, activations == ActivationPrecision.AUTO, repack);
+    }
 }

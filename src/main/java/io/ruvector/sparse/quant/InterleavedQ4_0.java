@@ -238,5 +238,4 @@ public final class InterleavedQ4_0 {
         acc0.intoArray(out, r);
         acc1.intoArray(out, r + LF);
     }
-
 }

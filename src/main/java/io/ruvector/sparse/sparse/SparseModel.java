@@ -244,8 +244,8 @@ public final class SparseModel implements AutoCloseable {
             }
             cache = new ColdRowCache(neurons, slot, ColdRowCache.slotsForBudget(options.coldCacheBytes(), slot), options.cachePolicy());
         }
-        SessionState s = new SessionState(new SparseScratch(layers.length, c.ffnDim(), hidden, model.options().activations(),
-                model.options().repack()), cache,
+        SessionState s = new SessionState(new SparseScratch(layers.length, c.ffnDim(), hidden,
+                model.options().newActivationRounding()), cache,
                 tiers == null ? null : tiers.newSnapshot(), layers.length, c.ffnDim());
         sessions.add(new WeakReference<>(s));
         return s;

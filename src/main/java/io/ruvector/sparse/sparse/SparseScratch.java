@@ -79,14 +79,15 @@ public final class SparseScratch {
      *                    projection) take their input as the model's dense products do
      */
     public SparseScratch(int layers, int neurons, int hidden, ActivationPrecision activations) {
-        this(layers, neurons, hidden, activations, false);
+        this(layers, neurons, hidden, new ActivationRounding(activations == ActivationPrecision.INT8,
+                activations == ActivationPrecision.AUTO));
     }
 
     /**
-     * @param repackedQ4_0 the dense model interleaves Q4_0 matrices ({@code ModelOptions.repack}), so its products
-     *                     of single vectors with them take int8 activations under AUTO: round as it does
+     * @param rounding the session's own rounding policy, as the model's dense products round
+     *                 ({@code ModelOptions.newActivationRounding()})
      */
-    public SparseScratch(int layers, int neurons, int hidden, ActivationPrecision activations, boolean repackedQ4_0) {
+    public SparseScratch(int layers, int neurons, int hidden, ActivationRounding rounding) {
         this.z = new float[hidden];
         this.scores = new float[neurons];
         this.topKScratch = new float[neurons];
@@ -99,8 +100,7 @@ public final class SparseScratch {
         this.rowSegment = new MemorySegment[neurons];
         this.rowOffset = new long[neurons];
         this.stats = new SparseStats(layers);
-        this.rounding = new ActivationRounding(activations == ActivationPrecision.INT8, activations == ActivationPrecision.AUTO,
-                repackedQ4_0);
+        this.rounding = rounding;
         int maxStripes = (neurons + SparseLayer.STRIPE_NEURONS - 1) / SparseLayer.STRIPE_NEURONS;
         this.stripeSelected = new int[maxStripes];
         this.stripeUpRows = new int[maxStripes];

@@ -38,10 +38,14 @@ public final class RepackedWeights implements AutoCloseable {
             if (refused.contains(w.name())) return null;
             synchronized (this) {
                 if (closed) throw new IllegalStateException("the repacked weights are closed");
-                copy = interleaved.computeIfAbsent(w.name(), n -> InterleavedQ4_0.repack(w, arena, pool));
+                copy = interleaved.get(w.name());
                 if (copy == null) {
-                    refused.add(w.name());
-                    return null;
+                    copy = InterleavedQ4_0.repack(w, arena, pool);
+                    if (copy == null) {
+                        refused.add(w.name());
+                        return null;
+                    }
+                    interleaved.put(w.name(), copy);
                 }
             }
         }
