@@ -8,6 +8,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 /**
  * A float activation vector quantized to int8 blocks of 32, the way ggml-cpu does before a quantized
@@ -67,9 +68,21 @@ public final class Q8Activation {
 
     /** Quantizes {@code x[xOffset .. xOffset+n)} (Vector API; equal to {@link #quantizeScalar}). */
     public void quantize(float[] x, int xOffset, int n) {
+        quantizeBlocks(x, xOffset, n, 0, checkSize(x, xOffset, n));
+    }
+
+    /**
+     * Blocks [fromBlock, toBlock) of {@link #quantize}{@code (x, xOffset, n)}: disjoint ranges may be quantized by
+     * different threads (each block is computed alone), and once every block is done the activation reads as
+     * if {@link #quantize} had run. Each call records {@code n} as the length.
+     */
+    public void quantizeBlocks(float[] x, int xOffset, int n, int fromBlock, int toBlock) {
         int nb = checkSize(x, xOffset, n);
+        if (fromBlock < 0 || fromBlock > toBlock || toBlock > nb) {
+            throw new IndexOutOfBoundsException("blocks [" + fromBlock + ", " + toBlock + ") of " + nb);
+        }
         int len = F.length();
-        for (int b = 0; b < nb; b++) {
+        for (int b = fromBlock; b < toBlock; b++) {
             int xb = xOffset + b * BLOCK;
             FloatVector m = FloatVector.fromArray(F, x, xb).abs();
             for (int j = len; j < BLOCK; j += len) m = m.max(FloatVector.fromArray(F, x, xb + j).abs());
@@ -180,10 +193,23 @@ public final class Q8Activation {
                     + to + "), stride " + stride + ") from " + length + " values");
         }
         int blocksPerToken = cols / BLOCK;
-        for (int k = from; k < to; k++) {
+        // Eight columns per pass over the tokens (from and to are whole blocks): one column at a time read each
+        // token's codes in a different cache line per element, 2.5x slower.
+        for (int k = from; k < to; k += 8) {
             int o = k * stride;
-            for (int t = 0; t < n; t++) codes[o + t] = q[t * cols + k];
-            for (int t = n; t < stride; t++) codes[o + t] = 0;
+            for (int t = 0; t < n; t++) {
+                int s = t * cols + k;
+                int d = o + t;
+                codes[d] = q[s];
+                codes[d + stride] = q[s + 1];
+                codes[d + 2 * stride] = q[s + 2];
+                codes[d + 3 * stride] = q[s + 3];
+                codes[d + 4 * stride] = q[s + 4];
+                codes[d + 5 * stride] = q[s + 5];
+                codes[d + 6 * stride] = q[s + 6];
+                codes[d + 7 * stride] = q[s + 7];
+            }
+            for (int j = 0; j < 8; j++) Arrays.fill(codes, o + j * stride + n, o + (j + 1) * stride, (short) 0);
         }
         for (int b = from / BLOCK; b < to / BLOCK; b++) {
             int o = b * stride;

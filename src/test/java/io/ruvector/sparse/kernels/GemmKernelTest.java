@@ -7,11 +7,13 @@ import io.ruvector.sparse.quant.TensorTypes;
 import io.ruvector.sparse.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -92,6 +94,30 @@ class GemmKernelTest {
                 double tol = 1e-6 * (8 + Math.sqrt(cols)) * magnitude + 1e-30;
                 float got = out[3 + t * rows + r];
                 assertTrue(Math.abs(got - exact) <= tol, where + " row " + r + " token " + t + ": " + got + " vs " + exact);
+            }
+        }
+    }
+
+    @Test
+    void packingPutsTokensInLanesColumnByColumnForAnyColumnRange() {
+        for (int seed = 0; seed < 30; seed++) {
+            Random rnd = new Random(9100 + seed);
+            int n = 1 + rnd.nextInt(80);
+            int cols = 1 + rnd.nextInt(100);
+            int xOffset = rnd.nextInt(7);
+            float[] x = new float[xOffset + n * cols];
+            for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+            int stride = TokenLanesGemm.stride(n);
+            float[] xt = new float[stride * cols];
+            Arrays.fill(xt, Float.NaN);
+            int cut = rnd.nextInt(cols + 1);   // any split, as the pool's parts fall
+            TokenLanesGemm.pack(x, xOffset, n, cols, xt, cut, cols);
+            TokenLanesGemm.pack(x, xOffset, n, cols, xt, 0, cut);
+            for (int k = 0; k < cols; k++) {
+                for (int t = 0; t < stride; t++) {
+                    float expected = t < n ? x[xOffset + t * cols + k] : 0f;
+                    assertEquals(expected, xt[k * stride + t], 0f, "column " + k + " token " + t + " seed " + seed);
+                }
             }
         }
     }

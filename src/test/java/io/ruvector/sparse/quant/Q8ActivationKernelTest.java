@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -39,6 +40,64 @@ class Q8ActivationKernelTest {
             Q8Activation.roundSparse(shifted, listed, 3, 3 + count);
             for (int k = 0; k < count; k++) {
                 assertEquals(expected[index[k]], listed[3 + k], 0f, "position " + index[k] + " seed " + seed);
+            }
+        }
+    }
+
+    @Test
+    void quantizingBlockRangesInAnyOrderEqualsQuantizingTheWhole() {
+        for (int seed = 0; seed < 30; seed++) {
+            Random rnd = new Random(7000 + seed);
+            int n = 32 * (1 + rnd.nextInt(60));
+            int xOffset = rnd.nextInt(5);
+            float[] x = QuantTestData.values(rnd, xOffset + n);
+            Q8Activation whole = new Q8Activation(n);
+            whole.quantize(x, xOffset, n);
+            Q8Activation pieces = new Q8Activation(n + 32);
+            int nb = n / 32;
+            int cut = rnd.nextInt(nb + 1);
+            pieces.quantizeBlocks(x, xOffset, n, cut, nb);   // the later range first, as another thread might
+            pieces.quantizeBlocks(x, xOffset, n, 0, cut);
+            assertEquals(n, pieces.length());
+            for (int i = 0; i < n; i++) assertEquals(whole.code(i), pieces.code(i), "code " + i + " seed " + seed);
+            for (int b = 0; b < nb; b++) {
+                assertEquals(whole.scale(b), pieces.scale(b), 0f);
+                assertEquals(whole.scaledSum(b), pieces.scaledSum(b), 0f);
+                assertEquals(whole.codeSum(b), pieces.codeSum(b));
+            }
+            assertThrows(IndexOutOfBoundsException.class, () -> pieces.quantizeBlocks(x, xOffset, n, 0, nb + 1));
+            assertThrows(IndexOutOfBoundsException.class, () -> pieces.quantizeBlocks(x, xOffset, n, 1, 0));
+        }
+    }
+
+    @Test
+    void tokenLanesHoldEveryTokensCodesColumnByColumnPaddedWithZeros() {
+        for (int seed = 0; seed < 20; seed++) {
+            Random rnd = new Random(8000 + seed);
+            int cols = 32 * (1 + rnd.nextInt(12));
+            int n = 1 + rnd.nextInt(70);
+            int stride = n + rnd.nextInt(40);
+            float[] x = QuantTestData.values(rnd, n * cols);
+            Q8Activation q = new Q8Activation(n * cols);
+            q.quantize(x, 0, n * cols);
+            short[] codes = new short[cols * stride];
+            float[] scales = new float[cols / 32 * stride];
+            Arrays.fill(codes, (short) 99);
+            Arrays.fill(scales, 99f);
+            int cut = 32 * rnd.nextInt(cols / 32 + 1);
+            q.packTokenLanes(n, cols, stride, codes, scales, cut, cols);
+            q.packTokenLanes(n, cols, stride, codes, scales, 0, cut);
+            for (int k = 0; k < cols; k++) {
+                for (int t = 0; t < stride; t++) {
+                    int expected = t < n ? q.code(t * cols + k) : 0;
+                    assertEquals(expected, codes[k * stride + t], "column " + k + " token " + t + " seed " + seed);
+                }
+            }
+            for (int b = 0; b < cols / 32; b++) {
+                for (int t = 0; t < stride; t++) {
+                    float expected = t < n ? q.scale(t * cols / 32 + b) : 0f;
+                    assertEquals(expected, scales[b * stride + t], 0f, "block " + b + " token " + t);
+                }
             }
         }
     }
