@@ -225,7 +225,8 @@ public final class MatMul {
     /** Blocks [from, to) of the int8 activation, into token lanes for {@link Q4_0TokenLanesGemm}. */
     private void packLanes(int from, int to) {
         int b = Q8Activation.BLOCK;
-        rounding.q8().packTokenLanes(n, ws[0].cols(), Q4_0TokenLanesGemm.stride(n), laneCodes, laneScales, from * b, to * b);
+        rounding.q8().packTokenLanes(n, ws[0].cols(), Q4_0TokenLanesGemm.stride(n), Q4_0TokenLanesGemm.PAIRING,
+                laneCodes, laneScales, from * b, to * b);
     }
 
     /** Columns [from, to) of every input that {@link #packBuffer} gave its own buffer. */

@@ -182,15 +182,22 @@ public final class Q8Activation {
     /**
      * Copies {@code n} tokens' codes and scales (this activation holding {@code n} vectors of {@code cols} values
      * back to back) into token lanes, for batched kernels that put tokens in vector lanes:
-     * {@code codes[k * stride + t]} = code of value {@code k} of token {@code t}, {@code scales[b * stride + t]} =
-     * scale of block {@code b} of token {@code t}; lanes {@code n <= t < stride} get zeros. Columns
-     * {@code [from, to)} only (whole blocks), so threads can share the work.
+     * {@code codes[k * stride + lane(t)]} = code of value {@code k} of token {@code t},
+     * {@code scales[b * stride + t]} = scale of block {@code b} of token {@code t}; tokens {@code n <= t < stride}
+     * get zeros. Columns {@code [from, to)} only (whole blocks), so threads can share the work.
+     *
+     * <p>The codes are paired for widening by shifts: within each run of {@code pairing} lanes (a vector of
+     * shorts), token {@code i} of the run sits in lane {@code 2i} and token {@code pairing/2 + i} in lane
+     * {@code 2i + 1}. Viewed as ints, the low halves then hold the run's first half of tokens in order and the
+     * high halves the second half ({@link #pairedLane}). {@code pairing} is a power of two that divides
+     * {@code stride}; 1 keeps tokens in order.
      */
-    public void packTokenLanes(int n, int cols, int stride, short[] codes, float[] scales, int from, int to) {
+    public void packTokenLanes(int n, int cols, int stride, int pairing, short[] codes, float[] scales, int from, int to) {
         if (n < 1 || stride < n || (long) n * cols > length || from % BLOCK != 0 || to % BLOCK != 0 || from < 0
-                || to > cols || from > to || codes.length < (long) cols * stride || scales.length < (long) cols / BLOCK * stride) {
+                || to > cols || from > to || codes.length < (long) cols * stride || scales.length < (long) cols / BLOCK * stride
+                || Integer.bitCount(pairing) != 1 || stride % pairing != 0) {
             throw new IllegalArgumentException("packing " + n + " tokens of " + cols + " values (columns [" + from + ", "
-                    + to + "), stride " + stride + ") from " + length + " values");
+                    + to + "), stride " + stride + ", pairing " + pairing + ") from " + length + " values");
         }
         int blocksPerToken = cols / BLOCK;
         // Eight columns per pass over the tokens (from and to are whole blocks): one column at a time read each
@@ -199,7 +206,7 @@ public final class Q8Activation {
             int o = k * stride;
             for (int t = 0; t < n; t++) {
                 int s = t * cols + k;
-                int d = o + t;
+                int d = o + pairedLane(t, pairing);
                 codes[d] = q[s];
                 codes[d + stride] = q[s + 1];
                 codes[d + 2 * stride] = q[s + 2];
@@ -209,13 +216,23 @@ public final class Q8Activation {
                 codes[d + 6 * stride] = q[s + 6];
                 codes[d + 7 * stride] = q[s + 7];
             }
-            for (int j = 0; j < 8; j++) Arrays.fill(codes, o + j * stride + n, o + (j + 1) * stride, (short) 0);
+            for (int t = n; t < stride; t++) {
+                int d = o + pairedLane(t, pairing);
+                for (int j = 0; j < 8; j++) codes[d + j * stride] = 0;
+            }
         }
         for (int b = from / BLOCK; b < to / BLOCK; b++) {
             int o = b * stride;
             for (int t = 0; t < n; t++) scales[o + t] = d[t * blocksPerToken + b];
             for (int t = n; t < stride; t++) scales[o + t] = 0f;
         }
+    }
+
+    /** The lane of token {@code t} in {@link #packTokenLanes}'s codes for a {@code pairing} (a power of two). */
+    public static int pairedLane(int t, int pairing) {
+        if (pairing == 1) return t;
+        int half = pairing >> 1;
+        return (t & -pairing) | (t & (half - 1)) << 1 | ((t & half) != 0 ? 1 : 0);
     }
 
     /** Checks that {@code [xOffset, xOffset+n)} of this activation was quantized and is block-aligned. */

@@ -71,12 +71,14 @@ class Q8ActivationKernelTest {
     }
 
     @Test
-    void tokenLanesHoldEveryTokensCodesColumnByColumnPaddedWithZeros() {
-        for (int seed = 0; seed < 20; seed++) {
+    void tokenLanesHoldEveryTokensCodesColumnByColumnPairedAndPaddedWithZeros() {
+        int[] pairings = {1, 2, 8, 16, 32};
+        for (int seed = 0; seed < 25; seed++) {
             Random rnd = new Random(8000 + seed);
+            int pairing = pairings[seed % pairings.length];
             int cols = 32 * (1 + rnd.nextInt(12));
             int n = 1 + rnd.nextInt(70);
-            int stride = n + rnd.nextInt(40);
+            int stride = (n + rnd.nextInt(40) + pairing - 1) / pairing * pairing;
             float[] x = QuantTestData.values(rnd, n * cols);
             Q8Activation q = new Q8Activation(n * cols);
             q.quantize(x, 0, n * cols);
@@ -85,12 +87,13 @@ class Q8ActivationKernelTest {
             Arrays.fill(codes, (short) 99);
             Arrays.fill(scales, 99f);
             int cut = 32 * rnd.nextInt(cols / 32 + 1);
-            q.packTokenLanes(n, cols, stride, codes, scales, cut, cols);
-            q.packTokenLanes(n, cols, stride, codes, scales, 0, cut);
+            q.packTokenLanes(n, cols, stride, pairing, codes, scales, cut, cols);
+            q.packTokenLanes(n, cols, stride, pairing, codes, scales, 0, cut);
             for (int k = 0; k < cols; k++) {
                 for (int t = 0; t < stride; t++) {
                     int expected = t < n ? q.code(t * cols + k) : 0;
-                    assertEquals(expected, codes[k * stride + t], "column " + k + " token " + t + " seed " + seed);
+                    int lane = Q8Activation.pairedLane(t, pairing);
+                    assertEquals(expected, codes[k * stride + lane], "column " + k + " token " + t + " seed " + seed);
                 }
             }
             for (int b = 0; b < cols / 32; b++) {
@@ -100,6 +103,24 @@ class Q8ActivationKernelTest {
                 }
             }
         }
+        assertThrows(IllegalArgumentException.class, () -> new Q8Activation(64).packTokenLanes(1, 32, 24, 16,
+                new short[32 * 24], new float[24], 0, 32));
+    }
+
+    @Test
+    void pairedLanesSplitEachRunIntoTheLowAndHighHalvesOfIntLanes() {
+        for (int pairing = 2; pairing <= 64; pairing *= 2) {
+            boolean[] seen = new boolean[3 * pairing];
+            for (int t = 0; t < 3 * pairing; t++) {
+                int lane = Q8Activation.pairedLane(t, pairing);
+                int run = t / pairing * pairing;
+                int i = t - run;
+                assertEquals(run + (i < pairing / 2 ? 2 * i : 2 * (i - pairing / 2) + 1), lane, "token " + t + " pairing " + pairing);
+                assertTrue(!seen[lane]);
+                seen[lane] = true;
+            }
+        }
+        for (int t = 0; t < 10; t++) assertEquals(t, Q8Activation.pairedLane(t, 1));
     }
 
     @Test
