@@ -4,10 +4,14 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /** Small dense float kernels of the forward pass (Vector API, no allocation). */
 public final class VectorMath {
 
     private static final VectorSpecies<Float> S = Simd.F;
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(Simd.LE);
 
     // Rotations by half, a quarter, ... of the lanes: the steps of a fixed-order tree sum (unused ones null).
     private static final VectorShuffle<Float> ROTATE_1 = rotation(1);
@@ -73,6 +77,79 @@ public final class VectorMath {
         for (; i < n; i++) y[yOffset + i] += a * x[xOffset + i];
     }
 
+
+    /**
+     * Dot products of one vector with many, the many stored transposed: {@code out[s] = scale * sum over d < n of
+     * q[qOffset + d] * kt[d * stride + s]}, for every s below {@code count} rounded up to whole vectors (so
+     * {@code stride} and {@code out} must reach that far). Each sum is one fused multiply-add chain over d in
+     * order, so no lane sums are needed: the attention scores of a query against keys laid out by position.
+     */
+    public static void transposedDots(float[] q, int qOffset, int n, float[] kt, int stride, int count, float scale, float[] out) {
+        int len = S.length();
+        int vectors = (count + len - 1) / len;
+        int v = 0;
+        for (; v + 4 <= vectors; v += 4) {
+            int o = v * len;
+            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+            for (int d = 0; d < n; d++) {
+                FloatVector b = FloatVector.broadcast(S, q[qOffset + d]);
+                int k = d * stride + o;
+                a0 = FloatVector.fromArray(S, kt, k).fma(b, a0);
+                a1 = FloatVector.fromArray(S, kt, k + len).fma(b, a1);
+                a2 = FloatVector.fromArray(S, kt, k + 2 * len).fma(b, a2);
+                a3 = FloatVector.fromArray(S, kt, k + 3 * len).fma(b, a3);
+            }
+            a0.mul(scale).intoArray(out, o);
+            a1.mul(scale).intoArray(out, o + len);
+            a2.mul(scale).intoArray(out, o + 2 * len);
+            a3.mul(scale).intoArray(out, o + 3 * len);
+        }
+        for (; v < vectors; v++) {
+            int o = v * len;
+            FloatVector a = FloatVector.zero(S);
+            for (int d = 0; d < n; d++) a = FloatVector.fromArray(S, kt, d * stride + o).fma(FloatVector.broadcast(S, q[qOffset + d]), a);
+            a.mul(scale).intoArray(out, o);
+        }
+    }
+
+    /**
+     * {@code out[outOffset + i] = sum over s < count of w[wOffset + s] * row_s[i]} for i < n, the float32 rows
+     * {@code row_s} at {@code offset + s * rowBytes} of {@code rows}: per element one fused multiply-add chain
+     * over s in order, starting from zero, the same operations as {@code count} {@code axpy} calls into a zeroed
+     * {@code out}, with the sums kept in registers instead of stored and reloaded once per row.
+     */
+    public static void weightedRows(MemorySegment rows, long offset, long rowBytes, float[] w, int wOffset, int count,
+                                    float[] out, int outOffset, int n) {
+        int len = S.length();
+        int i = 0;
+        for (; i + 4 * len <= n; i += 4 * len) {
+            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+            for (int s = 0; s < count; s++) {
+                FloatVector b = FloatVector.broadcast(S, w[wOffset + s]);
+                long r = offset + s * rowBytes + 4L * i;
+                a0 = FloatVector.fromMemorySegment(S, rows, r, Simd.LE).fma(b, a0);
+                a1 = FloatVector.fromMemorySegment(S, rows, r + 4L * len, Simd.LE).fma(b, a1);
+                a2 = FloatVector.fromMemorySegment(S, rows, r + 8L * len, Simd.LE).fma(b, a2);
+                a3 = FloatVector.fromMemorySegment(S, rows, r + 12L * len, Simd.LE).fma(b, a3);
+            }
+            a0.intoArray(out, outOffset + i);
+            a1.intoArray(out, outOffset + i + len);
+            a2.intoArray(out, outOffset + i + 2 * len);
+            a3.intoArray(out, outOffset + i + 3 * len);
+        }
+        for (; i + len <= n; i += len) {
+            FloatVector a = FloatVector.zero(S);
+            for (int s = 0; s < count; s++) {
+                a = FloatVector.fromMemorySegment(S, rows, offset + s * rowBytes + 4L * i, Simd.LE).fma(FloatVector.broadcast(S, w[wOffset + s]), a);
+            }
+            a.intoArray(out, outOffset + i);
+        }
+        for (; i < n; i++) {
+            float a = 0f;
+            for (int s = 0; s < count; s++) a = Math.fma(rows.get(F32_LE, offset + s * rowBytes + 4L * i), w[wOffset + s], a);
+            out[outOffset + i] = a;
+        }
+    }
     /** y[yOffset + i] += x[xOffset + i] for i < n. */
     public static void add(float[] x, int xOffset, float[] y, int yOffset, int n) {
         int len = S.length();

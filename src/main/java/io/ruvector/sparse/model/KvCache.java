@@ -1,10 +1,13 @@
 package io.ruvector.sparse.model;
 
+import io.ruvector.sparse.kernels.VectorMath;
+import io.ruvector.sparse.quant.F32;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 /**
  * A session's keys and values for every layer and position, off the Java heap.
@@ -81,6 +84,34 @@ final class KvCache implements AutoCloseable {
     /** {@code out[outOffset + i] += weight * value_i} for the value at {@code pos} of {@code kvHead}. */
     void addValue(int layer, int kvHead, int pos, float weight, float[] out, int outOffset) {
         type.axpy(weight, memory, valueOffset(layer, kvHead, pos), out, outOffset, headDim);
+    }
+
+    /**
+     * Keys {@code 0 .. count-1} of {@code kvHead} transposed, as {@link VectorMath#transposedDots} reads them:
+     * {@code kt[d * stride + s]} = element d of the key at position s; positions {@code count .. stride-1} zero.
+     *
+     * @param row scratch of at least {@code headDim} floats
+     */
+    void transposedKeys(int layer, int kvHead, int count, float[] kt, int stride, float[] row) {
+        for (int s = 0; s < count; s++) {
+            type.dequantize(memory, keyOffset(layer, kvHead, s), row, 0, headDim);
+            for (int d = 0; d < headDim; d++) kt[d * stride + s] = row[d];
+        }
+        for (int d = 0; d < headDim; d++) Arrays.fill(kt, d * stride + count, (d + 1) * stride, 0f);
+    }
+
+    /**
+     * {@code out[outOffset ..+headDim)} = the values at positions {@code 0 .. count-1} of {@code kvHead} weighted by
+     * {@code weights[wOffset ..]}: the same result as {@link #addValue} for each position in order into a zeroed
+     * {@code out} (for float32 values in one pass that keeps the sums in registers).
+     */
+    void weightedValues(int layer, int kvHead, float[] weights, int wOffset, int count, float[] out, int outOffset) {
+        if (type == F32.INSTANCE) {
+            VectorMath.weightedRows(memory, valueOffset(layer, kvHead, 0), rowBytes, weights, wOffset, count, out, outOffset, headDim);
+        } else {
+            Arrays.fill(out, outOffset, outOffset + headDim, 0f);
+            for (int s = 0; s < count; s++) addValue(layer, kvHead, s, weights[wOffset + s], out, outOffset);
+        }
     }
 
     @Override

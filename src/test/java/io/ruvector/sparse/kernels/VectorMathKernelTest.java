@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class VectorMathKernelTest {
 
@@ -29,6 +30,66 @@ class VectorMathKernelTest {
             for (int k = 0; k < 256; k++) {
                 float got = VectorMath.sum(FloatVector.fromArray(Simd.F, a, k * len));
                 assertEquals(Float.floatToRawIntBits(halving(a, k * len, len)), Float.floatToRawIntBits(got), "rep " + rep + " vector " + k);
+            }
+        }
+    }
+
+    /** Each score is one scalar fused multiply-add chain over the dimensions, then scaled: bit for bit. */
+    @Test
+    void transposedDotsEqualTheirScalarChains() {
+        int len = Simd.F.length();
+        for (int seed = 0; seed < 40; seed++) {
+            Random rnd = new Random(500 + seed);
+            int n = 1 + rnd.nextInt(130);
+            int count = 1 + rnd.nextInt(200);
+            int stride = (count + len - 1) / len * len + len * rnd.nextInt(2);
+            int qOffset = rnd.nextInt(9);
+            float[] q = new float[qOffset + n];
+            float[] kt = new float[n * stride];
+            for (int i = 0; i < q.length; i++) q[i] = (float) rnd.nextGaussian();
+            for (int i = 0; i < kt.length; i++) kt[i] = (float) rnd.nextGaussian();
+            float scale = 0.125f + rnd.nextFloat();
+            float[] out = new float[stride];
+            VectorMath.transposedDots(q, qOffset, n, kt, stride, count, scale, out);
+            for (int s = 0; s < count; s++) {
+                float chain = 0f;
+                for (int d = 0; d < n; d++) chain = Math.fma(kt[d * stride + s], q[qOffset + d], chain);
+                assertEquals(Float.floatToRawIntBits(chain * scale), Float.floatToRawIntBits(out[s]), "score " + s + " seed " + seed);
+            }
+        }
+    }
+
+    /** Per element one fused multiply-add chain over the rows in order, from zero, as axpy calls would give. */
+    @Test
+    void weightedRowsEqualTheirScalarChainsForAnyWidthAndRowCount() {
+        for (int seed = 0; seed < 40; seed++) {
+            Random rnd = new Random(900 + seed);
+            int n = 1 + rnd.nextInt(150);
+            int count = rnd.nextInt(70);
+            long rowBytes = 4L * (n + rnd.nextInt(5));
+            long offset = 4L * rnd.nextInt(7);
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                java.lang.foreign.MemorySegment rows = arena.allocate(offset + rowBytes * Math.max(count, 1), 4);
+                float[][] values = new float[count][n];
+                for (int s = 0; s < count; s++) {
+                    for (int i = 0; i < n; i++) {
+                        values[s][i] = (float) rnd.nextGaussian();
+                        rows.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + s * rowBytes + 4L * i, values[s][i]);
+                    }
+                }
+                int wOffset = rnd.nextInt(5);
+                float[] w = new float[wOffset + count];
+                for (int i = 0; i < w.length; i++) w[i] = rnd.nextFloat();
+                int outOffset = rnd.nextInt(6);
+                float[] out = new float[outOffset + n + 3];
+                java.util.Arrays.fill(out, Float.NaN);
+                VectorMath.weightedRows(rows, offset, rowBytes, w, wOffset, count, out, outOffset, n);
+                for (int i = 0; i < n; i++) {
+                    float chain = 0f;
+                    for (int s = 0; s < count; s++) chain = Math.fma(values[s][i], w[wOffset + s], chain);
+                    assertEquals(Float.floatToRawIntBits(chain), Float.floatToRawIntBits(out[outOffset + i]), "element " + i + " seed " + seed);
+                }
+                assertTrue(Float.isNaN(out[outOffset + n]), "nothing written past n");
             }
         }
     }
