@@ -1,7 +1,6 @@
 package io.ruvector.sparse.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -122,36 +121,15 @@ public enum ActivationType {
     // ---- scalar functions ----
 
     /*
-     * SiLU as x / (1 + e^-x), e^-x in float: t = -x (at least -87, where e^t is still a normal float) is split
-     * into n ln2 + r, |r| <= ln2/2 (n rounded to nearest with the 1.5 * 2^23 trick; ln2 in two parts, so r is
-     * exact), e^r by its Taylor polynomial to degree 7 (truncation below 6e-9 relative), 2^n by the exponent
-     * bits. Within 2 ulp of the exact value (tested); ggml's SiLU also uses a float exp. The vector form in
-     * siluGated performs the same operations, fma for fma, so a neuron's value never depends on whether it
-     * sat in a vector lane. Below -80 (and for NaN) the double formula takes over: e^-x would overflow.
+     * SiLU as x / (1 + e^-x) with e^-x from FloatExp (within 2 ulp); ggml's SiLU also uses a float exp. The vector
+     * form in siluGated performs the same operations, so a neuron's value never depends on whether it sat in a
+     * vector lane. Below -80 (and for NaN) the double formula takes over: e^-x would overflow.
      */
     private static final float SILU_FAST_MIN = -80f;
-    private static final float EXP_MIN_ARG = -87f;
-    private static final float LOG2E = 1.44269504088896341f;
-    private static final float ROUND_MAGIC = 12582912f;   // 1.5 * 2^23
-    private static final float LN2_HI = 0.693359375f;
-    private static final float LN2_LO = -2.12194440e-4f;
-    private static final float C2 = 1f / 2, C3 = 1f / 6, C4 = 1f / 24, C5 = 1f / 120, C6 = 1f / 720, C7 = 1f / 5040;
 
     static float silu(float x) {
         if (!(x >= SILU_FAST_MIN)) return (float) (x / (1.0 + Math.exp(-x)));
-        float t = Math.max(-x, EXP_MIN_ARG);
-        float n = (t * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
-        float r = Math.fma(n, -LN2_HI, t);
-        r = Math.fma(n, -LN2_LO, r);
-        float p = Math.fma(C7, r, C6);
-        p = Math.fma(p, r, C5);
-        p = Math.fma(p, r, C4);
-        p = Math.fma(p, r, C3);
-        p = Math.fma(p, r, C2);
-        p = Math.fma(p, r, 1f);
-        p = Math.fma(p, r, 1f);
-        float e = p * Float.intBitsToFloat(((int) n + 127) << 23);
-        return x / (1f + e);
+        return x / (1f + FloatExp.exp(-x));
     }
 
     /** {@code h[i] = silu(gate[i]) * up[i]}, vector lanes where every lane is in the fast range. */
@@ -164,20 +142,7 @@ public enum ActivationType {
                 for (int j = i; j < i + f.length(); j++) h[j] = silu(gate[j]) * up[j];
                 continue;
             }
-            FloatVector t = x.neg().max(EXP_MIN_ARG);
-            FloatVector n = t.mul(LOG2E).add(ROUND_MAGIC).sub(ROUND_MAGIC);
-            FloatVector r = n.fma(FloatVector.broadcast(f, -LN2_HI), t);
-            r = n.fma(FloatVector.broadcast(f, -LN2_LO), r);
-            FloatVector p = r.fma(FloatVector.broadcast(f, C7), FloatVector.broadcast(f, C6));
-            p = p.fma(r, FloatVector.broadcast(f, C5));
-            p = p.fma(r, FloatVector.broadcast(f, C4));
-            p = p.fma(r, FloatVector.broadcast(f, C3));
-            p = p.fma(r, FloatVector.broadcast(f, C2));
-            p = p.fma(r, FloatVector.broadcast(f, 1f));
-            p = p.fma(r, FloatVector.broadcast(f, 1f));
-            IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
-            FloatVector e = p.mul(bits.viewAsFloatingLanes());
-            x.div(e.add(1f)).mul(FloatVector.fromArray(f, up, i)).intoArray(h, i);
+            x.div(FloatExp.exp(x.neg()).add(1f)).mul(FloatVector.fromArray(f, up, i)).intoArray(h, i);
         }
         for (; i < to; i++) h[i] = silu(gate[i]) * up[i];
     }

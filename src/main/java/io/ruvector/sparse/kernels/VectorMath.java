@@ -175,18 +175,31 @@ public final class VectorMath {
         for (int i = 0; i < n; i++) out[outOffset + i] = x[xOffset + i] * scale * weight[i];
     }
 
-    /** In-place softmax of {@code x[offset .. offset+n)}; the normalizer is summed in double. */
+    /**
+     * In-place softmax of {@code x[offset .. offset+n)}: e^(x - max) in vector lanes ({@link FloatExp}, within
+     * 2 ulp; the tail takes the same operations), the normalizer summed in a fixed order (lane sums, then the tail).
+     */
     public static void softmax(float[] x, int offset, int n) {
+        int len = S.length();
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) max = Math.max(max, x[offset + i]);
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[offset + i] - max);
+        FloatVector sums = FloatVector.zero(S);
+        int i = 0;
+        for (; i + len <= n; i += len) {
+            FloatVector e = FloatExp.exp(FloatVector.fromArray(S, x, offset + i).sub(max));
+            e.intoArray(x, offset + i);
+            sums = sums.add(e);
+        }
+        float sum = sum(sums);
+        for (; i < n; i++) {
+            float e = FloatExp.exp(x[offset + i] - max);
             x[offset + i] = e;
             sum += e;
         }
-        float inv = (float) (1.0 / sum);
-        for (int i = 0; i < n; i++) x[offset + i] *= inv;
+        float inv = 1f / sum;
+        i = 0;
+        for (; i + len <= n; i += len) FloatVector.fromArray(S, x, offset + i).mul(inv).intoArray(x, offset + i);
+        for (; i < n; i++) x[offset + i] *= inv;
     }
 
     /** Index of the largest of {@code x[offset .. offset+n)}; ties go to the lowest index. */

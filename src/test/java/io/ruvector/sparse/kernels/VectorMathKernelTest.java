@@ -93,4 +93,54 @@ class VectorMathKernelTest {
             }
         }
     }
+
+    /** e^t the same in a lane and in scalar code, within 2 ulp of the exact value over the range softmax uses. */
+    @Test
+    void floatExpIsTheSameInLanesAndScalarAndWithinTwoUlp() {
+        int len = Simd.F.length();
+        Random rnd = new Random(77);
+        float[] t = new float[len * 4000];
+        for (int i = 0; i < t.length; i++) t[i] = i % 97 == 0 ? -rnd.nextInt(120) : (float) (-rnd.nextDouble() * (i % 3 == 0 ? 90 : 3));
+        t[0] = 0f;
+        t[1] = -87f;
+        t[2] = -0f;
+        float[] lanes = new float[t.length];
+        for (int i = 0; i < t.length; i += len) FloatExp.exp(FloatVector.fromArray(Simd.F, t, i)).intoArray(lanes, i);
+        for (int i = 0; i < t.length; i++) {
+            float scalar = FloatExp.exp(t[i]);
+            assertEquals(Float.floatToRawIntBits(scalar), Float.floatToRawIntBits(lanes[i]), "t = " + t[i]);
+            double exact = Math.exp(Math.max(t[i], FloatExp.MIN_ARG));
+            assertTrue(Math.abs(scalar - exact) <= 2 * Math.ulp((float) exact), "t = " + t[i] + ": " + scalar + " vs " + exact);
+        }
+        assertEquals(1f, FloatExp.exp(0f), 0f);
+    }
+
+    @Test
+    void softmaxMatchesTheExactOneAndSumsToOne() {
+        for (int seed = 0; seed < 50; seed++) {
+            Random rnd = new Random(1300 + seed);
+            int n = 1 + rnd.nextInt(300);
+            int offset = rnd.nextInt(5);
+            float[] x = new float[offset + n + 2];
+            for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextGaussian() * (seed % 4 == 0 ? 30 : 3));
+            float[] in = x.clone();
+            VectorMath.softmax(x, offset, n);
+            double max = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < n; i++) max = Math.max(max, in[offset + i]);
+            double total = 0;
+            for (int i = 0; i < n; i++) total += Math.exp(in[offset + i] - max);
+            double sum = 0;
+            for (int i = 0; i < n; i++) {
+                double exact = Math.exp(in[offset + i] - max) / total;
+                // x - max is rounded to float first (half an ulp of |x - max|, relative to e^(x - max)), then e^t
+                // and the normalizer each add an ulp or two.
+                double tolerance = exact * (1e-6 + 1e-7 * Math.abs(in[offset + i] - max)) + 1e-30;
+                assertEquals(exact, x[offset + i], tolerance, "element " + i + " of " + n + " seed " + seed);
+                sum += x[offset + i];
+            }
+            assertEquals(1.0, sum, 1e-5);
+            assertEquals(in[offset + n], x[offset + n], 0f, "nothing written past n");
+            if (offset > 0) assertEquals(in[offset - 1], x[offset - 1], 0f);
+        }
+    }
 }

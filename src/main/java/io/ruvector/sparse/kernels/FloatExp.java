@@ -1,0 +1,60 @@
+package io.ruvector.sparse.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * e^t in float for t at most a little above 0 (SiLU's e^-x, softmax's e^(x - max)), in a scalar and a vector form
+ * that perform the same operations, fma for fma, so a value never depends on whether it sat in a vector lane.
+ *
+ * <p>t (clamped at {@link #MIN_ARG}, where e^t is still a normal float) is split into n ln2 + r, |r| <= ln2/2
+ * (n rounded to nearest with the 1.5 * 2^23 trick; ln2 in two parts, so r is exact), e^r comes from its Taylor
+ * polynomial to degree 7 (truncation below 6e-9 relative) and 2^n from the exponent bits: within 2 ulp of the
+ * exact value. Arguments above 88 would overflow the exponent bits; callers keep t below that.
+ */
+final class FloatExp {
+
+    /** Arguments below this are clamped to it: e^-87 = 1.6e-38 stands for anything smaller. */
+    static final float MIN_ARG = -87f;
+
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float ROUND_MAGIC = 12582912f;   // 1.5 * 2^23
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    private static final float C2 = 1f / 2, C3 = 1f / 6, C4 = 1f / 24, C5 = 1f / 120, C6 = 1f / 720, C7 = 1f / 5040;
+
+    private FloatExp() {}
+
+    static float exp(float t) {
+        t = Math.max(t, MIN_ARG);
+        float n = (t * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
+        float r = Math.fma(n, -LN2_HI, t);
+        r = Math.fma(n, -LN2_LO, r);
+        float p = Math.fma(C7, r, C6);
+        p = Math.fma(p, r, C5);
+        p = Math.fma(p, r, C4);
+        p = Math.fma(p, r, C3);
+        p = Math.fma(p, r, C2);
+        p = Math.fma(p, r, 1f);
+        p = Math.fma(p, r, 1f);
+        return p * Float.intBitsToFloat(((int) n + 127) << 23);
+    }
+
+    /** {@link #exp(float)} in every lane. Small, so C2 inlines it into the loops that call it. */
+    static FloatVector exp(FloatVector t) {
+        t = t.max(MIN_ARG);
+        FloatVector n = t.mul(LOG2E).add(ROUND_MAGIC).sub(ROUND_MAGIC);
+        FloatVector r = n.fma(FloatVector.broadcast(t.species(), -LN2_HI), t);
+        r = n.fma(FloatVector.broadcast(t.species(), -LN2_LO), r);
+        FloatVector p = r.fma(C7, C6);
+        p = p.fma(r, FloatVector.broadcast(t.species(), C5));
+        p = p.fma(r, FloatVector.broadcast(t.species(), C4));
+        p = p.fma(r, FloatVector.broadcast(t.species(), C3));
+        p = p.fma(r, FloatVector.broadcast(t.species(), C2));
+        p = p.fma(r, FloatVector.broadcast(t.species(), 1f));
+        p = p.fma(r, FloatVector.broadcast(t.species(), 1f));
+        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return p.mul(bits.viewAsFloatingLanes());
+    }
+}
