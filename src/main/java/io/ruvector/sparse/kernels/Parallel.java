@@ -15,8 +15,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * works on it too, then waits (spin, then park) for the others. No task objects, no futures, no allocation per
  * call.
  *
- * <p>The range is cut into {@code p = min(n, threads * PARTS_PER_THREAD)} parts, part {@code k} being
- * {@code [n*k/p, n*(k+1)/p)} ({@link #sliceStart}); the threads claim parts in order. Each output element is
+ * <p>The range is cut into {@code p = min(n, threads * PARTS_PER_THREAD)} contiguous parts, longest first
+ * ({@link #sliceStart}); the threads claim parts in order. Each output element is
  * computed by exactly one thread, whole, so results never depend on the thread count or on who claimed what.
  *
  * <p>Calls from several threads are serialized; a call made from inside a running body (nested parallelism)
@@ -80,8 +80,19 @@ public final class Parallel implements AutoCloseable {
 
     public int threads() { return threads; }
 
-    /** The slice part {@code k} of {@code parts} gets of {@code [0, n)}: its start (end = start of k+1). */
-    public static int sliceStart(int n, int parts, int k) { return (int) ((long) n * k / parts); }
+    /**
+     * The slice part {@code k} of {@code parts} gets of {@code [0, n)}: its start (end = start of k+1). Parts
+     * shrink from first to last when the range is long enough ({@code n >= parts^2}): part k starts at
+     * {@code n (1 - (1 - k/parts)^2)}, so the first parts, claimed first, are long, and the last one, which
+     * decides how long the others wait at the end, holds 1/parts^2 of the range instead of 1/parts. (Threads
+     * finishing their parts up to a whole part apart idled ~3% of a prompt batch with equal parts.) Shorter
+     * ranges are cut evenly.
+     */
+    public static int sliceStart(int n, int parts, int k) {
+        if ((long) n < (long) parts * parts) return (int) ((long) n * k / parts);
+        long left = parts - k;   // the share still ahead of part k is (left/parts)^2
+        return (int) (n - (long) Math.ceil((double) n * left * left / ((long) parts * parts)));
+    }
 
     /**
      * {@link #forRange(int, RangeBody)} when {@code work} is at least {@link #MIN_PARALLEL_WORK}, else

@@ -56,6 +56,28 @@ class ParallelTest {
     }
 
     @Test
+    void longRangesAreCutIntoPartsThatShrinkSoTheLastIsShort() {
+        for (int parts : new int[] {2, 8, 24}) {
+            for (int n : new int[] {parts * parts, parts * parts + 1, 1000, 2560, 11264, 32000, 1 << 20}) {
+                if (n < parts * parts) continue;
+                int previous = Integer.MAX_VALUE;
+                assertEquals(0, Parallel.sliceStart(n, parts, 0));
+                assertEquals(n, Parallel.sliceStart(n, parts, parts));
+                for (int k = 0; k < parts; k++) {
+                    int size = Parallel.sliceStart(n, parts, k + 1) - Parallel.sliceStart(n, parts, k);
+                    assertTrue(size >= 1 && size <= previous, "part " + k + " of " + parts + " over " + n + ": " + size);
+                    previous = size;
+                }
+                assertTrue(previous <= n / ((double) parts * parts) + 1, "last part " + previous + " of " + n);
+            }
+            // Short ranges: even parts, as many as there are indices at most.
+            for (int n = 1; n < parts * parts; n += 7) {
+                for (int k = 0; k < parts; k++) assertEquals((int) ((long) n * k / parts), Parallel.sliceStart(n, parts, k));
+            }
+        }
+    }
+
+    @Test
     void aSlowThreadLeavesItsUnclaimedPartsToTheOthers() {
         try (Parallel pool = new Parallel(2)) {
             int parts = 2 * Parallel.PARTS_PER_THREAD;   // one index per part
