@@ -1,6 +1,7 @@
 package io.ruvector.sparse.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -132,7 +133,10 @@ public enum ActivationType {
         return x / (1f + FloatExp.exp(-x));
     }
 
-    /** {@code h[i] = silu(gate[i]) * up[i]}, vector lanes where every lane is in the fast range. */
+    /**
+     * {@code h[i] = silu(gate[i]) * up[i]}, vector lanes where every lane is in the fast range. FloatExp's
+     * polynomial is written out here: a helper taking vectors gets boxed when C2 compiles it on its own first.
+     */
     private static void siluGated(float[] gate, float[] up, float[] h, int from, int to) {
         VectorSpecies<Float> f = Simd.F;
         int i = from;
@@ -142,7 +146,20 @@ public enum ActivationType {
                 for (int j = i; j < i + f.length(); j++) h[j] = silu(gate[j]) * up[j];
                 continue;
             }
-            x.div(FloatExp.exp(x.neg()).add(1f)).mul(FloatVector.fromArray(f, up, i)).intoArray(h, i);
+            FloatVector t = x.neg().max(FloatExp.MIN_ARG);
+            FloatVector n = t.mul(FloatExp.LOG2E).add(FloatExp.ROUND_MAGIC).sub(FloatExp.ROUND_MAGIC);
+            FloatVector r = n.fma(FloatVector.broadcast(f, -FloatExp.LN2_HI), t);
+            r = n.fma(FloatVector.broadcast(f, -FloatExp.LN2_LO), r);
+            FloatVector p = r.fma(FloatVector.broadcast(f, FloatExp.C7), FloatVector.broadcast(f, FloatExp.C6));
+            p = p.fma(r, FloatVector.broadcast(f, FloatExp.C5));
+            p = p.fma(r, FloatVector.broadcast(f, FloatExp.C4));
+            p = p.fma(r, FloatVector.broadcast(f, FloatExp.C3));
+            p = p.fma(r, FloatVector.broadcast(f, FloatExp.C2));
+            p = p.fma(r, FloatVector.broadcast(f, 1f));
+            p = p.fma(r, FloatVector.broadcast(f, 1f));
+            IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+            FloatVector e = p.mul(bits.viewAsFloatingLanes());
+            x.div(e.add(1f)).mul(FloatVector.fromArray(f, up, i)).intoArray(h, i);
         }
         for (; i < to; i++) h[i] = silu(gate[i]) * up[i];
     }

@@ -3,6 +3,7 @@ package io.ruvector.sparse.kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * e^t in float for t at most a little above 0 (SiLU's e^-x, softmax's e^(x - max)), in a scalar and a vector form
@@ -18,11 +19,11 @@ final class FloatExp {
     /** Arguments below this are clamped to it: e^-87 = 1.6e-38 stands for anything smaller. */
     static final float MIN_ARG = -87f;
 
-    private static final float LOG2E = 1.44269504088896341f;
-    private static final float ROUND_MAGIC = 12582912f;   // 1.5 * 2^23
-    private static final float LN2_HI = 0.693359375f;
-    private static final float LN2_LO = -2.12194440e-4f;
-    private static final float C2 = 1f / 2, C3 = 1f / 6, C4 = 1f / 24, C5 = 1f / 120, C6 = 1f / 720, C7 = 1f / 5040;
+    static final float LOG2E = 1.44269504088896341f;
+    static final float ROUND_MAGIC = 12582912f;   // 1.5 * 2^23
+    static final float LN2_HI = 0.693359375f;
+    static final float LN2_LO = -2.12194440e-4f;
+    static final float C2 = 1f / 2, C3 = 1f / 6, C4 = 1f / 24, C5 = 1f / 120, C6 = 1f / 720, C7 = 1f / 5040;
 
     private FloatExp() {}
 
@@ -41,20 +42,45 @@ final class FloatExp {
         return p * Float.intBitsToFloat(((int) n + 127) << 23);
     }
 
-    /** {@link #exp(float)} in every lane. Small, so C2 inlines it into the loops that call it. */
-    static FloatVector exp(FloatVector t) {
-        t = t.max(MIN_ARG);
-        FloatVector n = t.mul(LOG2E).add(ROUND_MAGIC).sub(ROUND_MAGIC);
-        FloatVector r = n.fma(FloatVector.broadcast(t.species(), -LN2_HI), t);
-        r = n.fma(FloatVector.broadcast(t.species(), -LN2_LO), r);
-        FloatVector p = r.fma(C7, C6);
-        p = p.fma(r, FloatVector.broadcast(t.species(), C5));
-        p = p.fma(r, FloatVector.broadcast(t.species(), C4));
-        p = p.fma(r, FloatVector.broadcast(t.species(), C3));
-        p = p.fma(r, FloatVector.broadcast(t.species(), C2));
-        p = p.fma(r, FloatVector.broadcast(t.species(), 1f));
-        p = p.fma(r, FloatVector.broadcast(t.species(), 1f));
-        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
-        return p.mul(bits.viewAsFloatingLanes());
+    /**
+     * {@code x[offset + i] = exp(x[offset + i] - shift)} for i < n, in vector lanes and then the tail; returns
+     * their sum, in a fixed order (the lanes' running sums, summed as {@link VectorMath#sum} does, then the tail).
+     * Only arrays cross this call, and the lane sum is written out here rather than calling {@code VectorMath.sum}:
+     * a helper taking or returning vectors is boxed whenever C2 has compiled it on its own first (it then refuses
+     * to inline it into a later caller); a softmax calling it cost 66 KiB of garbage per decoded token in one
+     * run. SiLU's vector loop writes the same polynomial out in place for the same reason.
+     */
+    static float expShifted(float[] x, int offset, int n, float shift) {
+        VectorSpecies<Float> f = Simd.F;
+        FloatVector sums = FloatVector.zero(f);
+        int i = 0;
+        for (; i + f.length() <= n; i += f.length()) {
+            FloatVector t = FloatVector.fromArray(f, x, offset + i).sub(shift).max(MIN_ARG);
+            FloatVector k = t.mul(LOG2E).add(ROUND_MAGIC).sub(ROUND_MAGIC);
+            FloatVector r = k.fma(FloatVector.broadcast(f, -LN2_HI), t);
+            r = k.fma(FloatVector.broadcast(f, -LN2_LO), r);
+            FloatVector p = r.fma(FloatVector.broadcast(f, C7), FloatVector.broadcast(f, C6));
+            p = p.fma(r, FloatVector.broadcast(f, C5));
+            p = p.fma(r, FloatVector.broadcast(f, C4));
+            p = p.fma(r, FloatVector.broadcast(f, C3));
+            p = p.fma(r, FloatVector.broadcast(f, C2));
+            p = p.fma(r, FloatVector.broadcast(f, 1f));
+            p = p.fma(r, FloatVector.broadcast(f, 1f));
+            IntVector bits = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+            FloatVector e = p.mul(bits.viewAsFloatingLanes());
+            e.intoArray(x, offset + i);
+            sums = sums.add(e);
+        }
+        sums = sums.add(sums.rearrange(VectorMath.ROTATE_1));
+        if (VectorMath.ROTATE_2 != null) sums = sums.add(sums.rearrange(VectorMath.ROTATE_2));
+        if (VectorMath.ROTATE_3 != null) sums = sums.add(sums.rearrange(VectorMath.ROTATE_3));
+        if (VectorMath.ROTATE_4 != null) sums = sums.add(sums.rearrange(VectorMath.ROTATE_4));
+        float sum = sums.lane(0);
+        for (; i < n; i++) {
+            float e = exp(x[offset + i] - shift);
+            x[offset + i] = e;
+            sum += e;
+        }
+        return sum;
     }
 }

@@ -14,10 +14,10 @@ public final class VectorMath {
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(Simd.LE);
 
     // Rotations by half, a quarter, ... of the lanes: the steps of a fixed-order tree sum (unused ones null).
-    private static final VectorShuffle<Float> ROTATE_1 = rotation(1);
-    private static final VectorShuffle<Float> ROTATE_2 = rotation(2);
-    private static final VectorShuffle<Float> ROTATE_3 = rotation(3);
-    private static final VectorShuffle<Float> ROTATE_4 = rotation(4);
+    static final VectorShuffle<Float> ROTATE_1 = rotation(1);
+    static final VectorShuffle<Float> ROTATE_2 = rotation(2);
+    static final VectorShuffle<Float> ROTATE_3 = rotation(3);
+    static final VectorShuffle<Float> ROTATE_4 = rotation(4);
 
     private VectorMath() {}
 
@@ -183,21 +183,8 @@ public final class VectorMath {
         int len = S.length();
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) max = Math.max(max, x[offset + i]);
-        FloatVector sums = FloatVector.zero(S);
+        float inv = 1f / FloatExp.expShifted(x, offset, n, max);
         int i = 0;
-        for (; i + len <= n; i += len) {
-            FloatVector e = FloatExp.exp(FloatVector.fromArray(S, x, offset + i).sub(max));
-            e.intoArray(x, offset + i);
-            sums = sums.add(e);
-        }
-        float sum = sum(sums);
-        for (; i < n; i++) {
-            float e = FloatExp.exp(x[offset + i] - max);
-            x[offset + i] = e;
-            sum += e;
-        }
-        float inv = 1f / sum;
-        i = 0;
         for (; i + len <= n; i += len) FloatVector.fromArray(S, x, offset + i).mul(inv).intoArray(x, offset + i);
         for (; i < n; i++) x[offset + i] *= inv;
     }
