@@ -3,7 +3,6 @@ package io.ruvector.sparse.sparse;
 import io.ruvector.sparse.kernels.ActivationRounding;
 import io.ruvector.sparse.kernels.Parallel;
 import io.ruvector.sparse.memory.LayerRows;
-import io.ruvector.sparse.model.ActivationPrecision;
 import io.ruvector.sparse.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -66,24 +65,15 @@ public final class SparseScratch {
     };
     final Parallel.RangeBody denseDownBody = (from, to) -> layer.denseDownRange(this, from, to);
 
-    /** Scratch for float32 activations ({@link ActivationPrecision#F32}). */
+    /** Scratch for float32 activations: every product takes the vector as it is. */
     public SparseScratch(int layers, int neurons, int hidden) {
-        this(layers, neurons, hidden, ActivationPrecision.F32);
+        this(layers, neurons, hidden, new ActivationRounding(false));
     }
 
     /**
-     * @param layers      layers of the model (for per-layer statistics)
-     * @param neurons     largest FFN hidden length
-     * @param hidden      largest predictor hidden length
-     * @param activations the model's activation precision: the gate and up products (and a dense down
-     *                    projection) take their input as the model's dense products do
-     */
-    public SparseScratch(int layers, int neurons, int hidden, ActivationPrecision activations) {
-        this(layers, neurons, hidden, new ActivationRounding(activations == ActivationPrecision.INT8,
-                activations == ActivationPrecision.AUTO));
-    }
-
-    /**
+     * @param layers   layers of the model (for per-layer statistics)
+     * @param neurons  largest FFN hidden length
+     * @param hidden   largest predictor hidden length
      * @param rounding the session's own rounding policy, as the model's dense products round
      *                 ({@code ModelOptions.newActivationRounding()})
      */

@@ -1,12 +1,12 @@
 package io.ruvector.sparse.sparse;
 
 import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.kernels.ActivationRounding;
 import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.kernels.MatMul;
 import io.ruvector.sparse.kernels.Parallel;
 import io.ruvector.sparse.memory.HotColdTiers;
 import io.ruvector.sparse.memory.LayerRows;
-import io.ruvector.sparse.model.ActivationPrecision;
 import io.ruvector.sparse.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -104,7 +104,7 @@ class SparseLayerTest {
             mm.multiply(f.down(), h, want);
 
             NeuronPredictor all = f.predictor().withThreshold(Float.NEGATIVE_INFINITY);
-            SparseScratch s = new SparseScratch(1, 512, 8, ActivationPrecision.INT8);
+            SparseScratch s = new SparseScratch(1, 512, 8, new ActivationRounding(true));
             float[] got = sparse(f, all, ActivationType.RELU, TWO, LayerRows.inPlace(f.gate(), f.up(), f.downT()), 0, s);
             assertEquals(512, s.lastSelected());
             assertArrayEquals(want, got, type.toString());
