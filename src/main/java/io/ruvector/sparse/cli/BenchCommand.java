@@ -28,9 +28,14 @@ import java.util.concurrent.Callable;
  * {@code sparse-infer bench}: prompt processing and token generation speed, llama-bench style.
  *
  * <p>{@code ppN} evaluates N prompt tokens in one call; {@code tgN} generates N tokens one at a time
- * (each the most likely after the last), both from an empty context. Each test runs untimed to warm up
- * the JIT ({@code --warmup}, once by default), then R timed times. Reported: tokens/s (median, mean, standard deviation, min, max), the bytes of
- * weights read per token, and the bytes the JVM allocated per token (all threads).
+ * (each the most likely after the last), both from an empty context. Each test first runs untimed to warm up
+ * the JIT ({@code --warmup}), then R timed times. Reported: tokens/s (median, mean, standard deviation, min,
+ * max), the bytes of weights read per token, and the bytes the JVM allocated per token (all threads).
+ *
+ * <p>By default the warm-up repeats until two runs in a row take times within {@link #SETTLED} of each other
+ * ({@link #MIN_AUTO_WARMUP} to {@link #MAX_AUTO_WARMUP} runs). One warm-up run, as llama-bench does, leaves C2
+ * compiling and recompiling into the timed runs: on a 2-core machine the first one or two prompt runs after it
+ * were 5-40% slower than the rest. {@code -w N} fixes the count ({@code -w 1} is llama-bench's protocol).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measure prompt processing (ppN) and generation (tgN) speed, like llama-bench.",
@@ -52,8 +57,18 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-r", "--repetitions"}, paramLabel = "R", description = "timed repetitions (default: ${DEFAULT-VALUE})")
     private int repetitions = 5;
 
-    @Option(names = {"-w", "--warmup"}, paramLabel = "N", description = "untimed runs first, for the JIT (default: ${DEFAULT-VALUE})")
-    private int warmup = 1;
+    @Option(names = {"-w", "--warmup"}, paramLabel = "N|auto",
+            description = "untimed runs first, for the JIT: a count, or auto (default: ${DEFAULT-VALUE}): "
+                    + "until two runs in a row are within 5% of each other (2 to 8 runs)")
+    private String warmup = "auto";
+
+    /** Relative difference under which two warm-up runs in a row count as settled. */
+    static final double SETTLED = 0.05;
+    static final int MIN_AUTO_WARMUP = 2;
+    static final int MAX_AUTO_WARMUP = 8;
+
+    /** {@code --warmup} as a count, or -1 for auto. */
+    private int warmupRuns;
 
     @Option(names = "--json", description = "one JSON object per result, one per line")
     private boolean json;
@@ -70,13 +85,13 @@ public final class BenchCommand implements Callable<Integer> {
     /** What one test measured. */
     record Result(String model, long modelBytes, int threads, String test, int nPrompt, int nGen, int repetitions,
                   Stats tokensPerSecond, double[] samples, double weightBytesPerToken, double allocatedBytesPerToken,
-                  double bandwidthBytesPerSecond, String extraJson, long pageFaults, long residentBytes) {
+                  double bandwidthBytesPerSecond, String extraJson, int warmups, long pageFaults, long residentBytes) {
 
         Result(String model, long modelBytes, int threads, String test, int nPrompt, int nGen, int repetitions,
                Stats tokensPerSecond, double[] samples, double weightBytesPerToken, double allocatedBytesPerToken,
-               double bandwidthBytesPerSecond, String extraJson) {
+               double bandwidthBytesPerSecond, String extraJson, int warmups) {
             this(model, modelBytes, threads, test, nPrompt, nGen, repetitions, tokensPerSecond, samples,
-                    weightBytesPerToken, allocatedBytesPerToken, bandwidthBytesPerSecond, extraJson, -1, -1);
+                    weightBytesPerToken, allocatedBytesPerToken, bandwidthBytesPerSecond, extraJson, warmups, -1, -1);
         }
 
         /**
@@ -87,7 +102,7 @@ public final class BenchCommand implements Callable<Integer> {
             ProcessMemory d = after.minus(before);
             long faults = d.minorFaults() < 0 || d.majorFaults() < 0 ? -1 : d.minorFaults() + d.majorFaults();
             return new Result(model, modelBytes, threads, test, nPrompt, nGen, repetitions, tokensPerSecond, samples,
-                    weightBytesPerToken, allocatedBytesPerToken, bandwidthBytesPerSecond, extraJson, faults,
+                    weightBytesPerToken, allocatedBytesPerToken, bandwidthBytesPerSecond, extraJson, warmups, faults,
                     after.residentBytes());
         }
 
@@ -104,6 +119,7 @@ public final class BenchCommand implements Callable<Integer> {
             s.append(",\"test\":\"").append(test).append('"');
             s.append(",\"n_prompt\":").append(nPrompt).append(",\"n_gen\":").append(nGen);
             s.append(",\"repetitions\":").append(repetitions);
+            s.append(",\"warmup_runs\":").append(warmups);
             s.append(",\"tps_median\":").append(num(tokensPerSecond.median()));
             s.append(",\"tps_mean\":").append(num(tokensPerSecond.mean()));
             s.append(",\"tps_stddev\":").append(num(tokensPerSecond.stddev()));
@@ -137,7 +153,7 @@ public final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("-p and -n must be >= 0, and not both 0");
         }
         if (repetitions < 1) throw new IllegalArgumentException("-r must be >= 1, not " + repetitions);
-        if (warmup < 0) throw new IllegalArgumentException("--warmup must be >= 0, not " + warmup);
+        warmupRuns = parseWarmup(warmup);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         List<Result> results = new ArrayList<>();
@@ -193,9 +209,14 @@ public final class BenchCommand implements Callable<Integer> {
     private Result run(String name, long modelBytes, int threads, String test, int nPrompt, int nGen, double weightBytesPerToken,
                        double bandwidthBytesPerSecond, PrintWriter err, Runnable body) {
         int tokens = nPrompt + nGen;
-        err.println("running " + test + " (" + warmup + " warm-up + " + repetitions + " repetitions) ...");
+        err.println("running " + test + " (" + warmupLabel() + " + " + repetitions + " repetitions) ...");
         err.flush();
-        for (int w = 0; w < warmup; w++) body.run();
+        int warmups = warmUp(() -> {
+            long start = System.nanoTime();
+            body.run();
+            return System.nanoTime() - start;
+        });
+        if (warmupRuns < 0) err.println("  settled after " + warmups + " warm-up runs");
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         double[] tps = new double[repetitions];
         long allocated = 0;
@@ -208,7 +229,50 @@ public final class BenchCommand implements Callable<Integer> {
             tps[r] = tokens * 1e9 / nanos;
         }
         return new Result(name, modelBytes, threads, test, nPrompt, nGen, repetitions, Stats.of(tps), tps,
-                weightBytesPerToken, allocated / (double) (tokens * (long) repetitions), bandwidthBytesPerSecond, null);
+                weightBytesPerToken, allocated / (double) (tokens * (long) repetitions), bandwidthBytesPerSecond, null,
+                warmups);
+    }
+
+    /** {@code --warmup}: a count >= 0, or -1 for {@code auto}. */
+    static int parseWarmup(String value) {
+        if (value.equalsIgnoreCase("auto")) return -1;
+        try {
+            int n = Integer.parseInt(value.trim());
+            if (n >= 0) return n;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("--warmup must be a count >= 0 or auto, not '" + value + "'");
+    }
+
+    private String warmupLabel() {
+        return warmupRuns < 0 ? "warm-up until settled" : warmupRuns + " warm-up";
+    }
+
+    /**
+     * Runs the untimed warm-up ({@code run} returns its nanoseconds): {@code --warmup} times, or with auto until
+     * two runs in a row are within {@link #SETTLED} of each other, bounded by {@link #MIN_AUTO_WARMUP} and
+     * {@link #MAX_AUTO_WARMUP}. Returns how many runs it took.
+     */
+    private int warmUp(java.util.function.LongSupplier run) {
+        return warmUp(warmupRuns, run);
+    }
+
+    static int warmUp(int fixed, java.util.function.LongSupplier run) {
+        if (fixed >= 0) {
+            for (int w = 0; w < fixed; w++) run.getAsLong();
+            return fixed;
+        }
+        long previous = run.getAsLong();
+        int runs = 1;
+        while (runs < MAX_AUTO_WARMUP) {
+            long now = run.getAsLong();
+            runs++;
+            boolean settled = Math.abs(now - previous) <= SETTLED * Math.min(now, previous);
+            if (settled && runs >= MIN_AUTO_WARMUP) break;
+            previous = now;
+        }
+        return runs;
     }
 
     /**
@@ -220,13 +284,13 @@ public final class BenchCommand implements Callable<Integer> {
                                         String name, long modelBytes, int threads, long weightBytes, double bw, PrintWriter err) {
         int first = bos(model);
         int[] denseTokens = new int[genTokens], sparseTokens = new int[genTokens];
-        err.println("running tg" + genTokens + " dense and sparse, alternating (" + warmup + " warm-up + " + repetitions
+        err.println("running tg" + genTokens + " dense and sparse, alternating (" + warmupLabel() + " + " + repetitions
                 + " repetitions each) ...");
         err.flush();
-        for (int w = 0; w < warmup; w++) {
-            generate(dense, first, denseTokens);
-            generate(sparseSession, first, sparseTokens);
-        }
+        // Settled when a dense and sparse pair takes the same time twice: tokens / (tokens/s) is seconds.
+        int warmups = warmUp(() -> (long) (1e9 * genTokens / generate(dense, first, denseTokens)
+                + 1e9 * genTokens / generate(sparseSession, first, sparseTokens)));
+        if (warmupRuns < 0) err.println("  settled after " + warmups + " warm-up pairs");
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         double[] dTps = new double[repetitions], sTps = new double[repetitions];
         long dAlloc = 0, sAlloc = 0;
@@ -261,9 +325,9 @@ public final class BenchCommand implements Callable<Integer> {
                 sparse.sidecar().file().path().getFileName().toString());
         long tokens = (long) genTokens * repetitions;
         Result d = new Result(name, modelBytes, threads, "tg" + genTokens, 0, genTokens, repetitions, Stats.of(dTps), dTps,
-                weightBytes, dAlloc / (double) tokens, bw, null);
+                weightBytes, dAlloc / (double) tokens, bw, null, warmups);
         Result s = new Result(name, modelBytes, threads, "tg" + genTokens + " sparse", 0, genTokens, repetitions, Stats.of(sTps),
-                sTps, sparseBytes, sAlloc / (double) tokens, bw, run.json());
+                sTps, sparseBytes, sAlloc / (double) tokens, bw, run.json(), warmups);
         return new SparseRun(d, s, stats, neurons, agree, forced, genTokens, speedup, weightBytes, sparseBytes, run.sidecar());
     }
 

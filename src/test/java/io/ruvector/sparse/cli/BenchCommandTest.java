@@ -39,6 +39,8 @@ class BenchCommandTest {
             assertTrue(median > 0 && field(l, "tps_min") <= median && median <= field(l, "tps_max"), l);
             assertTrue(field(l, "tps_stddev") >= 0 && field(l, "allocated_bytes_per_token") >= 0, l);
             assertEquals(3, l.split("samples_tps\":\\[")[1].split("]")[0].split(",").length, l);
+            double warmups = field(l, "warmup_runs"); // auto by default
+            assertTrue(warmups >= BenchCommand.MIN_AUTO_WARMUP && warmups <= BenchCommand.MAX_AUTO_WARMUP, l);
             // Linux /proc figures: page faults taken during the test and the resident set after it.
             assertTrue(field(l, "page_faults") >= 0, l);
             assertTrue(field(l, "rss_bytes") > 1 << 20, l);
@@ -66,6 +68,36 @@ class BenchCommandTest {
         assertTrue(run.out().contains("| tg4 |") && !run.out().contains("pp"), run.out());
         assertEquals(Main.EXIT_BAD_INPUT, CliRun.of("", "bench", "-m", model, "-p", "0", "-n", "0").exitCode());
         assertEquals(Main.EXIT_BAD_INPUT, CliRun.of("", "bench", "-m", model, "-n", "100000").exitCode());
+        CliRun badWarmup = CliRun.of("", "bench", "-m", model, "-p", "0", "-n", "4", "-w", "some");
+        assertEquals(Main.EXIT_BAD_INPUT, badWarmup.exitCode());
+        assertTrue(badWarmup.err().contains("--warmup"), badWarmup.err());
+    }
+
+    @Test
+    void warmUpRunsAFixedCountOrUntilTwoRunsInARowAgree() {
+        assertEquals(-1, BenchCommand.parseWarmup("auto"));
+        assertEquals(0, BenchCommand.parseWarmup("0"));
+        assertEquals(3, BenchCommand.parseWarmup("3"));
+        for (String bad : new String[] {"-1", "two", ""}) {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> BenchCommand.parseWarmup(bad));
+            assertTrue(e.getMessage().contains("--warmup"), e.getMessage());
+        }
+        assertEquals(3, warmUps(3, 100, 100, 100, 100));
+        assertEquals(0, warmUps(0, 100));
+        // auto: the cold run, then runs until one is within 5% of the one before
+        assertEquals(2, warmUps(-1, 100, 103));
+        assertEquals(4, warmUps(-1, 300, 160, 120, 118, 117));
+        assertEquals(5, warmUps(-1, 300, 100, 120, 100, 104));
+        assertEquals(BenchCommand.MAX_AUTO_WARMUP, warmUps(-1, 100, 200, 100, 200, 100, 200, 100, 200, 100, 200));
+    }
+
+    /** How many of {@code times} (nanoseconds per run) {@link BenchCommand#warmUp} runs, checking it runs no more. */
+    private static int warmUps(int fixed, long... times) {
+        int[] calls = {0};
+        int runs = BenchCommand.warmUp(fixed, () -> times[calls[0]++]);
+        assertEquals(runs, calls[0]);
+        return runs;
     }
 
     @Test
