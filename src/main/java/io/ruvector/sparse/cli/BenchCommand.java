@@ -35,7 +35,7 @@ import java.util.concurrent.Callable;
  * <p>By default the warm-up repeats until two runs in a row take times within {@link #SETTLED} of each other
  * ({@link #MIN_AUTO_WARMUP} to {@link #MAX_AUTO_WARMUP} runs). One warm-up run, as llama-bench does, leaves C2
  * compiling and recompiling into the timed runs: on a 2-core machine the first one or two prompt runs after it
- * were 5-40% slower than the rest. {@code -w N} fixes the count ({@code -w 1} is llama-bench's protocol).
+ * were 5-45% slower than the rest. {@code -w N} fixes the count ({@code -w 1} is llama-bench's protocol).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measure prompt processing (ppN) and generation (tgN) speed, like llama-bench.",

@@ -157,7 +157,7 @@ final class Q4_0TokenLanesGemm {
             a30 = a30.add(v0.mul(e3));
             a31 = a31.add(v1.mul(e3));
         }
-        a00.intoArray(acc, ao + 0);
+        a00.intoArray(acc, ao);
         a01.intoArray(acc, ao + LS);
         a10.intoArray(acc, ao + 2 * LS);
         a11.intoArray(acc, ao + 3 * LS);
@@ -199,7 +199,7 @@ final class Q4_0TokenLanesGemm {
      * <p>Several blocks per call keep the float sums in registers between blocks and give the out-of-order core
      * independent work. Flushing one block at a time took a quarter of the product's time in a scratch benchmark
      * (one thread, 2048x5632, 64 tokens); flushing four together made TinyLlama-shape Q4_0 prompts 1.09x faster
-     * ({@code bench -p 64 -n 0 -t 2 -r 3}, alternating builds, 6 rounds); eight were no faster than four.
+     * ({@code bench -p 64 -n 0 -t 2 -r 3}, the two variants alternating, 6 rounds); eight were no faster than four.
      *
      * <p>The shorts are widened by shifts of their int view: the tokens were packed in pairs
      * ({@link Q8Activation#packTokenLanes} with a pairing of {@link #PAIRING}), so the low halves hold the
