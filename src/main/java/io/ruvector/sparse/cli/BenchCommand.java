@@ -33,7 +33,7 @@ import java.util.concurrent.Callable;
  * max), the bytes of weights read per token, and the bytes the JVM allocated per token (all threads).
  *
  * <p>By default the warm-up repeats until two runs in a row take times within {@link #SETTLED} of each other
- * ({@link #MIN_AUTO_WARMUP} to {@link #MAX_AUTO_WARMUP} runs). One warm-up run, as llama-bench does, leaves C2
+ * (see {@link #warmUp(int, java.util.function.LongSupplier)} for the bounds). One warm-up run, as llama-bench does, leaves C2
  * compiling and recompiling into the timed runs: on a 2-core machine the first one or two prompt runs after it
  * were 5-45% slower than the rest. {@code -w N} fixes the count ({@code -w 1} is llama-bench's protocol).
  */
@@ -59,13 +59,18 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = {"-w", "--warmup"}, paramLabel = "N|auto",
             description = "untimed runs first, for the JIT: a count, or auto (default: ${DEFAULT-VALUE}): "
-                    + "until two runs in a row are within 5% of each other (2 to 8 runs)")
+                    + "until two runs in a row are within 5% of each other and 1 s has passed (at least 2 runs; "
+                    + "at most 8 once 1 s has passed, or 10 s)")
     private String warmup = "auto";
 
     /** Relative difference under which two warm-up runs in a row count as settled. */
     static final double SETTLED = 0.05;
     static final int MIN_AUTO_WARMUP = 2;
     static final int MAX_AUTO_WARMUP = 8;
+    /** Auto warm-up runs at least this long in all: a tiny model's runs take milliseconds, too few for C2. */
+    static final long MIN_AUTO_WARMUP_NANOS = 1_000_000_000L;
+    /** and stops after this long in all, settled or not. */
+    static final long MAX_AUTO_WARMUP_NANOS = 10_000_000_000L;
 
     /** {@code --warmup} as a count, or -1 for auto. */
     private int warmupRuns;
@@ -249,30 +254,34 @@ public final class BenchCommand implements Callable<Integer> {
         return warmupRuns < 0 ? "warm-up until settled" : warmupRuns + " warm-up";
     }
 
-    /**
-     * Runs the untimed warm-up ({@code run} returns its nanoseconds): {@code --warmup} times, or with auto until
-     * two runs in a row are within {@link #SETTLED} of each other, bounded by {@link #MIN_AUTO_WARMUP} and
-     * {@link #MAX_AUTO_WARMUP}. Returns how many runs it took.
-     */
     private int warmUp(java.util.function.LongSupplier run) {
         return warmUp(warmupRuns, run);
     }
 
+    /**
+     * Runs the untimed warm-up ({@code run} returns its nanoseconds): {@code fixed} times, or with auto
+     * ({@code fixed < 0}) until two runs in a row are within {@link #SETTLED} of each other, at least
+     * {@link #MIN_AUTO_WARMUP} runs and {@link #MIN_AUTO_WARMUP_NANOS} in all; unsettled, it stops after
+     * {@link #MAX_AUTO_WARMUP} runs once that minimum time has passed, or after {@link #MAX_AUTO_WARMUP_NANOS}.
+     * Returns how many runs it took.
+     */
     static int warmUp(int fixed, java.util.function.LongSupplier run) {
         if (fixed >= 0) {
             for (int w = 0; w < fixed; w++) run.getAsLong();
             return fixed;
         }
         long previous = run.getAsLong();
+        long total = previous;
         int runs = 1;
-        while (runs < MAX_AUTO_WARMUP) {
+        while (true) {
             long now = run.getAsLong();
+            total += now;
             runs++;
             boolean settled = Math.abs(now - previous) <= SETTLED * Math.min(now, previous);
-            if (settled && runs >= MIN_AUTO_WARMUP) break;
+            boolean longEnough = runs >= MIN_AUTO_WARMUP && total >= MIN_AUTO_WARMUP_NANOS;
+            if (longEnough && (settled || runs >= MAX_AUTO_WARMUP) || total >= MAX_AUTO_WARMUP_NANOS) return runs;
             previous = now;
         }
-        return runs;
     }
 
     /**
