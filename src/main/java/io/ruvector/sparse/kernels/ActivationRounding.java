@@ -13,7 +13,7 @@ import io.ruvector.sparse.tensor.Tensor;
  * {@code vec_dot_type}): int8 blocks multiplied in integers for the Q4_0..Q8_0 family ({@link Int8DotProduct}),
  * Q8_K-rounded floats for K-quants, F16 or BF16 for those weights; or, for speed ({@code ActivationPrecision.AUTO}),
  * int8 blocks only where the int8 kernel is the faster one: single vectors with Q8_0 weights (and Q4_0 weights
- * decoded from interleaved copies), and batches of at least {@link Q4_0TokenLanesGemm#MIN_TOKENS} tokens with
+ * decoded from interleaved copies), and batches of at least {@link Q4_0TokenLanesGemm#MIN_BATCH} tokens with
  * Q4_0 weights. Every product
  * path that must give the same bits (the dense {@link MatMul} and the sparse feed-forward block) prepares its
  * input here.
@@ -71,8 +71,8 @@ public final class ActivationRounding {
         if (ggml) return true;
         if (!auto) return false;
         boolean q4 = w.ggmlType() == GgmlType.Q4_0;
-        // Batches of Q4_0: the 16-bit integer GEMM beats the float one from a tile of tokens on.
-        if (n > 1) return q4 && n >= Q4_0TokenLanesGemm.MIN_TOKENS;
+        // Batches of Q4_0: the 16-bit integer GEMM beats the float one from more than half a tile of tokens on.
+        if (n > 1) return q4 && n >= Q4_0TokenLanesGemm.MIN_BATCH;
         // Every Q4_0 matrix, also those too small to interleave: one model's products all round alike.
         return int8.preferredForSingleVectors() || (interleavedQ4_0 && q4);
     }

@@ -156,7 +156,7 @@ public final class MatMul {
             work += (long) w.rows() * w.cols() * n;
             int8Job[j] = rounding.prepare(w, x, xOffset, n * w.cols(), pool);
             interleaved[j] = int8Job[j] && n == 1 && repacked != null ? repacked.interleavedQ4_0(w, pool) : null;
-            q4Lanes[j] = int8Job[j] && !rounding.ggml() && n >= Q4_0TokenLanesGemm.MIN_TOKENS && w.ggmlType() == GgmlType.Q4_0;
+            q4Lanes[j] = int8Job[j] && !rounding.ggml() && n >= Q4_0TokenLanesGemm.MIN_BATCH && w.ggmlType() == GgmlType.Q4_0;
             lanes |= q4Lanes[j];
             inputs[j] = rounding.input();
             inputOffsets[j] = rounding.inputOffset();

@@ -23,11 +23,11 @@ class Q4_0TokenLanesGemmKernelTest {
     @Test
     void everyOutputEqualsTheScalarReference() {
         int min = Q4_0TokenLanesGemm.MIN_TOKENS;
-        for (int seed = 0; seed < 8; seed++) {
+        for (int seed = 0; seed < 9; seed++) {
             Random rnd = new Random(seed * 131L + 7);
             int rows = 1 + rnd.nextInt(40) + (seed % 2 == 0 ? 12 : 0);
             int cols = 32 * (seed == 3 ? 2048 / 32 + 3 : 1 + rnd.nextInt(24));
-            int n = switch (seed % 3) {
+            int n = seed == 8 ? Q4_0TokenLanesGemm.MIN_BATCH : switch (seed % 3) {
                 case 0 -> min;
                 case 1 -> min + 1 + rnd.nextInt(min);
                 default -> 2 * min + 3;
@@ -50,6 +50,7 @@ class Q4_0TokenLanesGemmKernelTest {
                         MatMul mm = new MatMul(pool, false, true);
                         assertTrue(mm.usesInt8(w, n), "AUTO batches of Q4_0 take int8 activations");
                         assertFalse(mm.usesInt8(w, 2), "but not a few tokens");
+                        assertFalse(mm.usesInt8(w, Q4_0TokenLanesGemm.MIN_BATCH - 1), "nor half a tile");
                         int outOffset = 3;
                         float[] out = new float[outOffset + n * rows];
                         mm.multiply(w, x, xOffset, n, out, outOffset);
