@@ -11,7 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The options that choose and open a model: {@code --model}, {@code --threads}, {@code --ctx-size},
- * {@code --activations}. */
+ * {@code --batch-size}, {@code --activations}, {@code --no-repack}. */
 final class ModelArgs {
 
     @Option(names = {"-m", "--model"}, paramLabel = "FILE",
@@ -24,6 +24,11 @@ final class ModelArgs {
     @Option(names = {"-c", "--ctx-size"}, paramLabel = "N",
             description = "context length (default: the model's trained context)")
     int contextLength;
+
+    @Option(names = {"-b", "--batch-size"}, paramLabel = "N",
+            description = "prompt tokens evaluated together in one pass over the weights (default: "
+                    + ModelOptions.DEFAULT_BATCH_SIZE + ")")
+    Integer batchSize;
 
     @Option(names = "--activations", paramLabel = "P",
             description = "activation operand of weight products: auto (int8 blocks where that is faster: decoding "
@@ -51,6 +56,10 @@ final class ModelArgs {
         }
         if (contextLength < 0) throw new IllegalArgumentException("--ctx-size must be >= 0, not " + contextLength);
         if (activations != null) o = o.withActivations(ActivationPrecision.parse(activations));
+        if (batchSize != null) {
+            if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be >= 1, not " + batchSize);
+            o = o.withBatchSize(batchSize);
+        }
         return o.withContextLength(contextLength).withRepack(!noRepack);
     }
 

@@ -48,6 +48,12 @@ class BenchCommandTest {
         assertEquals(weights - embeddingExtra, field(lines.get(1), "weight_bytes_per_token"), 1);
         // 16 prompt tokens fit one batch: the weights are read once for all of them.
         assertEquals((weights - embeddingExtra) / 16.0, field(lines.get(0), "weight_bytes_per_token"), 1);
+
+        // --batch-size 8: two passes over the weights for the same 16 tokens.
+        CliRun batches = CliRun.of("", "bench", "-m", path.toString(), "-p", "16", "-n", "0", "-r", "1", "-t", "1",
+                "-w", "1", "-b", "8", "--json");
+        assertEquals(0, batches.exitCode(), batches.err());
+        assertEquals(2 * (weights - embeddingExtra) / 16.0, field(batches.out().strip(), "weight_bytes_per_token"), 1);
     }
 
     @Test
@@ -68,6 +74,9 @@ class BenchCommandTest {
         assertTrue(run.out().contains("| tg4 |") && !run.out().contains("pp"), run.out());
         assertEquals(Main.EXIT_BAD_INPUT, CliRun.of("", "bench", "-m", model, "-p", "0", "-n", "0").exitCode());
         assertEquals(Main.EXIT_BAD_INPUT, CliRun.of("", "bench", "-m", model, "-n", "100000").exitCode());
+        CliRun badBatch = CliRun.of("", "bench", "-m", model, "-p", "0", "-n", "4", "-b", "0");
+        assertEquals(Main.EXIT_BAD_INPUT, badBatch.exitCode());
+        assertTrue(badBatch.err().contains("--batch-size"), badBatch.err());
         CliRun badWarmup = CliRun.of("", "bench", "-m", model, "-p", "0", "-n", "4", "-w", "some");
         assertEquals(Main.EXIT_BAD_INPUT, badWarmup.exitCode());
         assertTrue(badWarmup.err().contains("--warmup"), badWarmup.err());
