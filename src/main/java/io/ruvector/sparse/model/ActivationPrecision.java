@@ -20,8 +20,8 @@ public enum ActivationPrecision {
      * prompt batches of more than half a tile of tokens (33 or more at 512 bits) with Q4_0 weights (a 16-bit
      * integer GEMM, +25% on full tiles of 64). All other products stay float32, as in {@link #F32}. Those
      * logits therefore carry the int8 rounding (~1e-2 relative per dot product, like llama.cpp's own), while
-     * other products are exact: use
-     * {@link #F32} when a token must get the same logits whichever path evaluates it.
+     * other products are exact: use {@link #F32} when a token must get the same logits whichever path
+     * evaluates it.
      */
     AUTO;
 
