@@ -77,7 +77,6 @@ public final class VectorMath {
         for (; i < n; i++) y[yOffset + i] += a * x[xOffset + i];
     }
 
-
     /**
      * Dot products of one vector with many, the many stored transposed: {@code out[s] = scale * sum over d < n of
      * q[qOffset + d] * kt[d * stride + s]}, for every s below {@code count} rounded up to whole vectors (so
@@ -150,6 +149,7 @@ public final class VectorMath {
             out[outOffset + i] = a;
         }
     }
+
     /** y[yOffset + i] += x[xOffset + i] for i < n. */
     public static void add(float[] x, int xOffset, float[] y, int yOffset, int n) {
         int len = S.length();
