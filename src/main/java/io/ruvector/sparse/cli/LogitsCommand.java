@@ -1,6 +1,8 @@
 package io.ruvector.sparse.cli;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.quant.TensorTypes;
+
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufArray;
 import io.ruvector.sparse.gguf.GgufWriter;
 import io.ruvector.sparse.model.ActivationPrecision;
@@ -119,7 +121,7 @@ public final class LogitsCommand implements Callable<Integer> {
                 .putU32("reference.n_vocab", vocab)
                 .putString("reference.kv_cache_type", kvType.name().toLowerCase(Locale.ROOT))
                 .putString("reference.activations", precision.name().toLowerCase(Locale.ROOT));
-        w.addTensor("logits", GgmlType.F32, new long[]{vocab, prompt.length}, logits);
+        w.addTensor("logits", GgmlType.F32, new long[]{vocab, prompt.length}, TensorTypes.encoded(GgmlType.F32, new long[]{vocab, prompt.length}, logits));
         w.writeAtomically(out);
         spec.commandLine().getErr().printf("wrote %d x %d logits and %d greedy tokens to %s%n",
                 prompt.length, vocab, greedy, out);

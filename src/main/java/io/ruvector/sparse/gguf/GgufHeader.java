@@ -1,6 +1,5 @@
 package io.ruvector.sparse.gguf;
 
-import io.ruvector.sparse.quant.GgmlType;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

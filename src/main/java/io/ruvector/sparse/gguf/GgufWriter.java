@@ -1,9 +1,6 @@
 package io.ruvector.sparse.gguf;
 
-import io.ruvector.sparse.quant.GgmlType;
 
-import io.ruvector.sparse.quant.TensorType;
-import io.ruvector.sparse.quant.TensorTypes;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -249,28 +246,6 @@ public final class GgufWriter {
                     + Arrays.toString(dims) + " of " + type + " take " + need);
         }
         return addTensor(name, type, dims, dst -> MemorySegment.copy(bytes, 0, dst, 0, need));
-    }
-
-    /**
-     * Declares a tensor from float values (row-major, {@code dims[0]} per row), stored as {@code type}
-     * through {@link TensorTypes#of}{@code (type).quantize} row by row.
-     *
-     * @throws UnsupportedOperationException naming the type when it has no quantizer
-     */
-    public TensorInfo addTensor(String name, GgmlType type, long[] dims, float[] values) {
-        TensorType tt = TensorTypes.of(type);
-        long n = product(dims);
-        if (values.length != n) {
-            throw new IllegalArgumentException("tensor '" + name + "': " + values.length + " values given, "
-                    + Arrays.toString(dims) + " hold " + n);
-        }
-        int rowLength = (int) dims[0];
-        long rowBytes = type.bytesFor(rowLength);
-        return addTensor(name, type, dims, dst -> {
-            if (rowLength == 0) return;
-            int rows = values.length / rowLength;
-            for (int r = 0; r < rows; r++) tt.quantize(values, r * rowLength, dst, r * rowBytes, rowLength);
-        });
     }
 
     /** The tensor table declared so far, with data offsets. */

@@ -2,7 +2,7 @@ package io.ruvector.sparse.kernels;
 
 import io.ruvector.sparse.cpu.Parallel;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.quant.Fp16;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.Q8Activation;
@@ -63,6 +63,9 @@ public final class ActivationRounding {
         this.auto = auto;
         this.interleavedQ4_0 = interleavedQ4_0;
     }
+
+    /** A new rounding with this one's policy and buffers of its own (one per user of rounded vectors). */
+    public ActivationRounding withSamePolicy() { return new ActivationRounding(ggml, auto, interleavedQ4_0); }
 
     /**
      * Whether products of {@code w} with {@code n} vectors multiply int8 codes ({@link #q8()},

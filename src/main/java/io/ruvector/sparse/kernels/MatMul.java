@@ -4,7 +4,7 @@ import io.ruvector.sparse.cpu.Parallel;
 
 import io.ruvector.sparse.cpu.Simd;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.InterleavedQ4_0;
 import io.ruvector.sparse.quant.Q8Activation;
@@ -98,6 +98,9 @@ public final class MatMul {
      * ({@link ActivationRounding#usesInt8}).
      */
     public boolean usesInt8(Tensor w, int n) { return rounding.usesInt8(w, n); }
+
+    /** How this product rounds activations (the session's own policy; see {@link ActivationRounding#withSamePolicy}). */
+    public ActivationRounding rounding() { return rounding; }
 
     public Parallel pool() { return pool; }
 

@@ -57,10 +57,10 @@ public record ModelOptions(int threads, KvCacheType kvCacheType, int contextLeng
 
     /**
      * A new rounding policy for these options' activations (one per session: it holds the session's rounded
-     * vectors). The dense products and the sparse feed-forward block both take theirs from here, so they round
-     * alike.
+     * vectors). The sparse feed-forward block takes a copy of the session's policy from its products
+     * ({@code ActivationRounding.withSamePolicy}), so dense and sparse products round alike.
      */
-    public ActivationRounding newActivationRounding() {
+    ActivationRounding newActivationRounding() {
         return new ActivationRounding(activations == ActivationPrecision.INT8, activations == ActivationPrecision.AUTO, repack);
     }
 }

@@ -1,5 +1,7 @@
 package io.ruvector.sparse.quant;
 
+import io.ruvector.sparse.gguf.GgmlType;
+
 
 import java.lang.foreign.MemorySegment;
 

@@ -1,6 +1,9 @@
 package io.ruvector.sparse.quant;
 
+import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.gguf.GgufWriter;
 
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -47,5 +50,29 @@ public final class TensorTypes {
         TensorType t = TYPES.get(type);
         if (t == null) throw new UnsupportedOperationException("tensor type " + type + " is not supported");
         return t;
+    }
+
+    /**
+     * The content of a tensor of {@code type} and shape {@code dims} holding {@code values} (row-major,
+     * {@code dims[0]} per row), encoded row by row with the type's {@link TensorType#quantize}: what
+     * {@link GgufWriter#addTensor(String, GgmlType, long[], GgufWriter.TensorContent)} takes to write floats.
+     *
+     * @throws IllegalArgumentException when the count of values is not the product of {@code dims}
+     * @throws UnsupportedOperationException naming the type when it has no quantizer
+     */
+    public static GgufWriter.TensorContent encoded(GgmlType type, long[] dims, float[] values) {
+        TensorType tt = of(type);
+        long n = 1;
+        for (long d : dims) n *= d;
+        if (values.length != n) {
+            throw new IllegalArgumentException(values.length + " values given, " + Arrays.toString(dims) + " hold " + n);
+        }
+        int rowLength = dims.length == 0 ? 1 : (int) dims[0];
+        long rowBytes = type.bytesFor(rowLength);
+        return dst -> {
+            if (rowLength == 0) return;
+            int rows = values.length / rowLength;
+            for (int r = 0; r < rows; r++) tt.quantize(values, r * rowLength, dst, r * rowBytes, rowLength);
+        };
     }
 }

@@ -1,6 +1,6 @@
 package io.ruvector.sparse.sparse;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufArray;
 import io.ruvector.sparse.gguf.GgufValueType;
 import io.ruvector.sparse.gguf.GgufWriter;
@@ -139,14 +139,14 @@ public final class SidecarWriter {
             if ((p.magnitudeOf() == null) != h.activation().hasExactZeros()) {
                 throw new IllegalArgumentException("layer " + l + ": predictor score does not match activation " + h.activation().key());
             }
-            w.addTensor(SparseSidecar.predOffsetName(l), GgmlType.F32, new long[]{p.neurons()}, p.offset());
-            w.addTensor(SparseSidecar.predScaleName(l), GgmlType.F32, new long[]{p.neurons()}, p.scale());
-            w.addTensor(SparseSidecar.predBiasName(l), GgmlType.F32, new long[]{p.neurons()}, p.bias());
+            w.addTensor(SparseSidecar.predOffsetName(l), GgmlType.F32, new long[]{p.neurons()}, TensorTypes.encoded(GgmlType.F32, new long[]{p.neurons()}, p.offset()));
+            w.addTensor(SparseSidecar.predScaleName(l), GgmlType.F32, new long[]{p.neurons()}, TensorTypes.encoded(GgmlType.F32, new long[]{p.neurons()}, p.scale()));
+            w.addTensor(SparseSidecar.predBiasName(l), GgmlType.F32, new long[]{p.neurons()}, TensorTypes.encoded(GgmlType.F32, new long[]{p.neurons()}, p.bias()));
             int[] order = order(layer.frequency());
             w.addTensor(SparseSidecar.orderName(l), GgmlType.I32, new long[]{order.length}, dst -> {
                 for (int i = 0; i < order.length; i++) dst.set(I32, 4L * i, order[i]);
             });
-            w.addTensor(SparseSidecar.freqName(l), GgmlType.F32, new long[]{p.neurons()}, layer.frequency().clone());
+            w.addTensor(SparseSidecar.freqName(l), GgmlType.F32, new long[]{p.neurons()}, TensorTypes.encoded(GgmlType.F32, new long[]{p.neurons()}, layer.frequency().clone()));
             Tensor down = layer.down();
             GgmlType type = layer.downTType();
             w.addTensor(SparseSidecar.downTName(l), type, new long[]{down.rows(), down.cols()},

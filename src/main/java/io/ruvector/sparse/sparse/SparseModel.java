@@ -50,7 +50,7 @@ public final class SparseModel implements AutoCloseable {
     private final List<FeedForward> feedForward;
     /** Every session's state, weakly: a session dropped by its user takes its state with it. */
     private final Queue<WeakReference<SessionState>> sessions = new ConcurrentLinkedQueue<>();
-    private final Function<FfnContext, SessionState> stateFactory = c -> newState();
+    private final Function<FfnContext, SessionState> stateFactory = this::newState;
     private final long[][] liveCounts;
     private final float[][] calibratedFrequency;
     private long liveTokens;
@@ -230,7 +230,7 @@ public final class SparseModel implements AutoCloseable {
 
     // ---- per-session state ----
 
-    private SessionState newState() {
+    private SessionState newState(FfnContext ctx) {
         ModelConfig c = model.config();
         int hidden = 0;
         for (SparseLayer l : layers) hidden = Math.max(hidden, l.predictor().hiddenDim());
@@ -245,7 +245,7 @@ public final class SparseModel implements AutoCloseable {
             cache = new ColdRowCache(neurons, slot, ColdRowCache.slotsForBudget(options.coldCacheBytes(), slot), options.cachePolicy());
         }
         SessionState s = new SessionState(new SparseScratch(layers.length, c.ffnDim(), hidden,
-                model.options().newActivationRounding()), cache,
+                ctx.matmul().rounding().withSamePolicy()), cache,
                 tiers == null ? null : tiers.newSnapshot(), layers.length, c.ffnDim());
         sessions.add(new WeakReference<>(s));
         return s;

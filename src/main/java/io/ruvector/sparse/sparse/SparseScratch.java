@@ -75,7 +75,7 @@ public final class SparseScratch {
      * @param neurons  largest FFN hidden length
      * @param hidden   largest predictor hidden length
      * @param rounding the session's own rounding policy, as the model's dense products round
-     *                 ({@code ModelOptions.newActivationRounding()})
+     *                 (the session's products' policy, {@code ActivationRounding.withSamePolicy()})
      */
     public SparseScratch(int layers, int neurons, int hidden, ActivationRounding rounding) {
         this.z = new float[hidden];

@@ -1,6 +1,6 @@
 package io.ruvector.sparse.synth;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufArray;
 import io.ruvector.sparse.gguf.GgufWriter;
 import io.ruvector.sparse.cpu.Parallel;
@@ -229,20 +229,20 @@ public final class SyntheticModel {
         for (int l = 0; l < o.layers(); l++) {
             String p = "blk." + l + ".";
             int layer = l;
-            w.addTensor(p + "attn_norm.weight", GgmlType.F32, new long[] {o.dim()}, g.norm(p + "attn_norm.weight"));
+            w.addTensor(p + "attn_norm.weight", GgmlType.F32, new long[] {o.dim()}, TensorTypes.encoded(GgmlType.F32, new long[] {o.dim()}, g.norm(p + "attn_norm.weight")));
             matrix(w, pool, p + "attn_q.weight", t, o.dim(), o.dim(), g.gaussian(p + "attn_q.weight", 1 / Math.sqrt(o.dim())));
             matrix(w, pool, p + "attn_k.weight", t, o.dim(), o.kvDim(), g.gaussian(p + "attn_k.weight", 1 / Math.sqrt(o.dim())));
             matrix(w, pool, p + "attn_v.weight", t, o.dim(), o.kvDim(), g.gaussian(p + "attn_v.weight", 1 / Math.sqrt(o.dim())));
             matrix(w, pool, p + "attn_output.weight", t, o.dim(), o.dim(),
                     g.gaussian(p + "attn_output.weight", g.residualScale / Math.sqrt(o.dim())));
-            w.addTensor(p + "ffn_norm.weight", GgmlType.F32, new long[] {o.dim()}, g.norm(p + "ffn_norm.weight"));
+            w.addTensor(p + "ffn_norm.weight", GgmlType.F32, new long[] {o.dim()}, TensorTypes.encoded(GgmlType.F32, new long[] {o.dim()}, g.norm(p + "ffn_norm.weight")));
             matrix(w, pool, p + "ffn_gate.weight", t, o.dim(), o.ffn(), o.activation() == FfnActivation.RELU
                     ? g.plantedGate(layer) : g.gaussian(p + "ffn_gate.weight", 1 / Math.sqrt(o.dim())));
             matrix(w, pool, p + "ffn_up.weight", t, o.dim(), o.ffn(), g.gaussian(p + "ffn_up.weight", 1 / Math.sqrt(o.dim())));
             matrix(w, pool, p + "ffn_down.weight", t, o.ffn(), o.dim(),
                     g.gaussian(p + "ffn_down.weight", g.residualScale / Math.sqrt(o.ffn())));
         }
-        w.addTensor("output_norm.weight", GgmlType.F32, new long[] {o.dim()}, g.norm("output_norm.weight"));
+        w.addTensor("output_norm.weight", GgmlType.F32, new long[] {o.dim()}, TensorTypes.encoded(GgmlType.F32, new long[] {o.dim()}, g.norm("output_norm.weight")));
         if (!o.tiedOutput()) matrix(w, pool, "output.weight", t, o.dim(), o.vocab(), g::outputRow);
         return w;
     }

@@ -1,7 +1,7 @@
 package io.ruvector.sparse.cli;
 
 import io.ruvector.sparse.Fixtures;
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.GgufWriter;
 import io.ruvector.sparse.gguf.TensorInfo;
@@ -108,7 +108,7 @@ class InspectCommandTest {
         Path p = dir.resolve("pwri.gguf");
         GgufWriter w = new GgufWriter().powerInfer(true).alignment(64).putString("general.architecture", "llama")
                 .putString("long", "x".repeat(500) + "\nend");
-        w.addTensor("blk.0.fc1.weight", GgmlType.F32, new long[] {8, 2}, new float[16]);
+        w.addTensor("blk.0.fc1.weight", GgmlType.F32, new long[] {8, 2}, TensorTypes.encoded(GgmlType.F32, new long[] {8, 2}, new float[16]));
         w.write(p);
         assertEquals(0, run("inspect", p.toString()), stderr());
         assertTrue(stdout().contains("magic PWRI (PowerInfer)"), stdout());
@@ -125,7 +125,7 @@ class InspectCommandTest {
         SplittableRandom r = new SplittableRandom(3);
         for (int i = 0; i < values.length; i++) values[i] = (float) r.nextGaussian();
         GgufWriter w = new GgufWriter();
-        w.addTensor("w", GgmlType.F32, new long[] {8, 3}, values);
+        w.addTensor("w", GgmlType.F32, new long[] {8, 3}, TensorTypes.encoded(GgmlType.F32, new long[] {8, 3}, values));
         w.write(p);
         Path o = dir.resolve("w.f32");
         assertEquals(0, run("inspect", p.toString(), "--dump", "w", "--out", o.toString()), stderr());

@@ -1,6 +1,7 @@
 package io.ruvector.sparse.gguf;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.quant.TensorTypes;
+
 
 import io.ruvector.sparse.Fixtures;
 import org.junit.jupiter.api.Test;
@@ -68,7 +69,7 @@ class GgufFuzzTest {
     @Timeout(120)
     void mutatedSyntheticFilesFailCleanly() throws IOException {
         GgufWriter w = new GgufWriter().putAll(GgufWriterTest.everyValueType());
-        w.addTensor("a.f32", GgmlType.F32, new long[] {8, 3}, new float[24]);
+        w.addTensor("a.f32", GgmlType.F32, new long[] {8, 3}, TensorTypes.encoded(GgmlType.F32, new long[] {8, 3}, new float[24]));
         w.addTensor("b.q8_0", GgmlType.Q8_0, new long[] {64, 2}, MemorySegment.ofArray(new byte[4 * 34]));
         w.addTensor("c.q4_k", GgmlType.Q4_K, new long[] {256}, MemorySegment.ofArray(new byte[144]));
         w.addTensor("d.i8.4d", GgmlType.I8, new long[] {2, 2, 2, 2}, MemorySegment.ofArray(new byte[16]));
@@ -76,7 +77,7 @@ class GgufFuzzTest {
         w.write(p);
         int cases = fuzz("synthetic", Files.readAllBytes(p), SEED, 3000);
         GgufWriter pwri = new GgufWriter().powerInfer(true).alignment(64).putString("general.architecture", "llama");
-        pwri.addTensor("blk.0.fc1.weight", GgmlType.F32, new long[] {16, 4}, new float[64]);
+        pwri.addTensor("blk.0.fc1.weight", GgmlType.F32, new long[] {16, 4}, TensorTypes.encoded(GgmlType.F32, new long[] {16, 4}, new float[64]));
         Path q = dir.resolve("pwri.gguf");
         pwri.write(q);
         cases += fuzz("pwri", Files.readAllBytes(q), SEED + 1, 1000);

@@ -1,6 +1,5 @@
 package io.ruvector.sparse.gguf;
 
-import io.ruvector.sparse.quant.GgmlType;
 
 import org.junit.jupiter.api.Test;
 

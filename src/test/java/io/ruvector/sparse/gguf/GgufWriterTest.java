@@ -1,6 +1,7 @@
 package io.ruvector.sparse.gguf;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.quant.TensorTypes;
+
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -118,7 +119,7 @@ class GgufWriterTest {
                 float[] v = new float[(int) n];
                 for (int k = 0; k < v.length; k++) v[k] = (float) rnd.nextGaussian();
                 expected.put("t" + i, v);
-                w.addTensor("t" + i, GgmlType.F32, shapes[i], v);
+                w.addTensor("t" + i, GgmlType.F32, shapes[i], TensorTypes.encoded(GgmlType.F32, shapes[i], v));
             }
             byte[] raw = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
             w.addTensor("raw.i8", GgmlType.I8, new long[] {16}, MemorySegment.ofArray(raw));
@@ -149,7 +150,7 @@ class GgufWriterTest {
     void versionTwoAndPowerInferMagic() throws IOException {
         Path p = dir.resolve("v2.gguf");
         GgufWriter w = new GgufWriter().version(2).powerInfer(true).putU32("a", 1);
-        w.addTensor("x", GgmlType.F32, new long[] {4}, new float[] {1, 2, 3, 4});
+        w.addTensor("x", GgmlType.F32, new long[] {4}, TensorTypes.encoded(GgmlType.F32, new long[] {4}, new float[] {1, 2, 3, 4}));
         w.write(p);
         byte[] head = Files.readAllBytes(p);
         assertEquals('P', head[0]);
@@ -234,24 +235,24 @@ class GgufWriterTest {
     @Test
     void badDeclarationsAreRejectedByName() {
         GgufWriter w = new GgufWriter();
-        w.addTensor("a", GgmlType.F32, new long[] {4}, new float[4]);
+        w.addTensor("a", GgmlType.F32, new long[] {4}, TensorTypes.encoded(GgmlType.F32, new long[] {4}, new float[4]));
         assertMessage(assertThrows(IllegalArgumentException.class,
-                () -> w.addTensor("a", GgmlType.F32, new long[] {4}, new float[4])), "duplicate tensor name 'a'");
+                () -> w.addTensor("a", GgmlType.F32, new long[] {4}, TensorTypes.encoded(GgmlType.F32, new long[] {4}, new float[4]))), "duplicate tensor name 'a'");
         assertMessage(assertThrows(IllegalArgumentException.class,
-                () -> w.addTensor("x".repeat(64), GgmlType.F32, new long[] {4}, new float[4])), "longer than 63");
+                () -> w.addTensor("x".repeat(64), GgmlType.F32, new long[] {4}, TensorTypes.encoded(GgmlType.F32, new long[] {4}, new float[4]))), "longer than 63");
         assertMessage(assertThrows(IllegalArgumentException.class,
                 () -> w.addTensor("q", GgmlType.Q8_0, new long[] {48, 2}, dst -> {})), "block size 32");
         assertMessage(assertThrows(IllegalArgumentException.class,
                 () -> w.addTensor("d", GgmlType.F32, new long[] {1, 2, 3, 4, 5}, dst -> {})), "5 dims");
         assertMessage(assertThrows(IllegalArgumentException.class,
-                () -> w.addTensor("n", GgmlType.F32, new long[] {4}, new float[3])), "3 values");
+                () -> w.addTensor("n", GgmlType.F32, new long[] {4}, TensorTypes.encoded(GgmlType.F32, new long[] {4}, new float[3]))), "3 values");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> w.putU8("k", 256)), "UINT8");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> w.putI32("k", 1L << 31)), "INT32");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> w.put("k", GgufValueType.STRING, 5)), "STRING");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> w.alignment(48)), "power of two");
         assertThrows(IllegalStateException.class, () -> w.alignment(64), "alignment after tensors");
         assertMessage(assertThrows(UnsupportedOperationException.class,
-                () -> w.addTensor("iq", GgmlType.IQ2_XXS, new long[] {256}, new float[256])), "IQ2_XXS");
+                () -> w.addTensor("iq", GgmlType.IQ2_XXS, new long[] {256}, TensorTypes.encoded(GgmlType.IQ2_XXS, new long[] {256}, new float[256]))), "IQ2_XXS");
         GgufArray deep = GgufArray.ofInts(1);
         for (int i = 0; i < 9; i++) deep = GgufArray.ofArrays(deep);
         GgufArray tooDeep = deep;
@@ -266,8 +267,8 @@ class GgufWriterTest {
     void generalAlignmentKeyIsAlwaysU32() throws IOException {
         Path p = dir.resolve("a.gguf");
         GgufWriter w = new GgufWriter().put("general.alignment", GgufValueType.UINT64, 256L);
-        w.addTensor("t", GgmlType.F32, new long[] {3}, new float[] {1, 2, 3});
-        w.addTensor("u", GgmlType.F32, new long[] {3}, new float[] {4, 5, 6});
+        w.addTensor("t", GgmlType.F32, new long[] {3}, TensorTypes.encoded(GgmlType.F32, new long[] {3}, new float[] {1, 2, 3}));
+        w.addTensor("u", GgmlType.F32, new long[] {3}, TensorTypes.encoded(GgmlType.F32, new long[] {3}, new float[] {4, 5, 6}));
         w.write(p);
         try (GgufFile f = GgufFile.open(p)) {
             assertEquals(GgufValueType.UINT32, f.metadata().get("general.alignment").type());
@@ -286,7 +287,7 @@ class GgufWriterTest {
             dst.set(ValueLayout.JAVA_BYTE, 0, (byte) 11);
             dst.set(ValueLayout.JAVA_BYTE, big - 1, (byte) 22);
         });
-        TensorInfo after = w.addTensor("after", GgmlType.F32, new long[] {4}, new float[] {1.5f, 2.5f, 3.5f, 4.5f});
+        TensorInfo after = w.addTensor("after", GgmlType.F32, new long[] {4}, TensorTypes.encoded(GgmlType.F32, new long[] {4}, new float[] {1.5f, 2.5f, 3.5f, 4.5f}));
         assertTrue(after.offset() > Integer.MAX_VALUE);
         Path p = dir.resolve("big.gguf");
         try {

@@ -4,7 +4,7 @@ import io.ruvector.sparse.cpu.Parallel;
 
 import io.ruvector.sparse.cpu.Simd;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.quant.QuantTestData;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;

@@ -1,6 +1,6 @@
 package io.ruvector.sparse.model;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.synth.SyntheticModel;
 import org.junit.jupiter.api.Test;

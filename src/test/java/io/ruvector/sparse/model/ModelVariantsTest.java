@@ -1,6 +1,8 @@
 package io.ruvector.sparse.model;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.quant.TensorTypes;
+
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -117,7 +119,7 @@ class ModelVariantsTest {
     }
 
     private static void add(GgufWriter w, String name, long[] dims, float[] v, Spec s) {
-        if (!name.equals(s.skipTensor)) w.addTensor(name, GgmlType.F32, dims, v);
+        if (!name.equals(s.skipTensor)) w.addTensor(name, GgmlType.F32, dims, TensorTypes.encoded(GgmlType.F32, dims, v));
     }
 
     private void assertMatchesNaive(Spec s) throws Exception {

@@ -157,7 +157,10 @@ class InterleavedQ4_0KernelTest {
             assertFalse(InterleavedQ4_0.supports(q8.ggmlType(), q8.rows(), q8.cols()));
             assertNull(repacked.interleavedQ4_0(small, pool));
             assertNull(repacked.interleavedQ4_0(q8, pool));
-            assertThrows(IllegalArgumentException.class, () -> InterleavedQ4_0.repack(q8.name(), q8.rows(), q8.cols(), q8.data(), arena, pool));
+            assertThrows(IllegalArgumentException.class,
+                    () -> InterleavedQ4_0.repack(small.name(), small.rows(), small.cols(), small.data(), arena, pool));
+            assertThrows(IllegalArgumentException.class,   // too few bytes for G rows of Q4_0
+                    () -> InterleavedQ4_0.repack("short", G, 64, arena.allocate(G * 2 * 18L - 1), arena, pool));
             Tensor ok = new Tensor("ok", Q4_0.INSTANCE, G, 64, rawRows(arena, rnd, G, 64));
             // A non-finite scale: left to the per-row kernel, and remembered (not scanned again).
             MemorySegment bad = rawRows(arena, rnd, 2 * G, 64);

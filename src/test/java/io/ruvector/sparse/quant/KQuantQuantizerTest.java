@@ -1,5 +1,7 @@
 package io.ruvector.sparse.quant;
 
+import io.ruvector.sparse.gguf.GgmlType;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -18,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class KQuantQuantizerTest {
 
     private static TensorType type(String name) {
-        return TensorTypes.of(io.ruvector.sparse.quant.GgmlType.valueOf(name));
+        return TensorTypes.of(io.ruvector.sparse.gguf.GgmlType.valueOf(name));
     }
 
     private static float[] gaussianRow(Random rnd, int n) {

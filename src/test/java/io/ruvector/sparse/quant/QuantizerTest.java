@@ -1,5 +1,7 @@
 package io.ruvector.sparse.quant;
 
+import io.ruvector.sparse.gguf.GgmlType;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -33,7 +35,7 @@ class QuantizerTest {
     @ParameterizedTest
     @ValueSource(strings = {"Q8_0", "Q4_0", "Q5_0", "Q4_1", "Q5_1", "IQ4_NL"})
     void blockFormatsStayWithinTheirStep(String name) {
-        TensorType t = TensorTypes.of(io.ruvector.sparse.quant.GgmlType.valueOf(name));
+        TensorType t = TensorTypes.of(io.ruvector.sparse.gguf.GgmlType.valueOf(name));
         for (int seed = 0; seed < 20; seed++) {
             Random rnd = new Random(seed);
             int n = 32 * (1 + rnd.nextInt(64));

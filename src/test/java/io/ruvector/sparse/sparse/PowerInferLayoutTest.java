@@ -1,6 +1,8 @@
 package io.ruvector.sparse.sparse;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.quant.TensorTypes;
+
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.GgufWriter;
 import io.ruvector.sparse.model.LanguageModel;
@@ -56,8 +58,8 @@ class PowerInferLayoutTest {
                 fc2[i * 2 * rank + j] = 1f;
                 fc2[i * 2 * rank + rank + j] = -1f;
             }
-            w.addTensor(SparseSidecar.fc1Name(l), GgmlType.F32, new long[]{d, 2L * rank}, fc1);
-            w.addTensor(SparseSidecar.fc2Name(l), GgmlType.F32, new long[]{2L * rank, n}, fc2);
+            w.addTensor(SparseSidecar.fc1Name(l), GgmlType.F32, new long[]{d, 2L * rank}, TensorTypes.encoded(GgmlType.F32, new long[]{d, 2L * rank}, fc1));
+            w.addTensor(SparseSidecar.fc2Name(l), GgmlType.F32, new long[]{2L * rank, n}, TensorTypes.encoded(GgmlType.F32, new long[]{2L * rank, n}, fc2));
             Tensor down = lw.down();
             GgmlType type = down.ggmlType();
             w.addTensor(SparseSidecar.downTName(l), type, new long[]{d, n},

@@ -1,6 +1,6 @@
 package io.ruvector.sparse.sparse;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.ActivationRounding;
 import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.kernels.MatMul;

@@ -1,6 +1,6 @@
 package io.ruvector.sparse.sparse;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.memory.LayerRows;

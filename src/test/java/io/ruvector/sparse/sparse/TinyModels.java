@@ -1,6 +1,8 @@
 package io.ruvector.sparse.sparse;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.quant.TensorTypes;
+
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufWriter;
 
 import java.io.IOException;
@@ -47,27 +49,27 @@ public final class TinyModels {
             }
             for (int i = 0; i < d; i++) embd[t * d + i] += 1.5f * constant[i] + (float) (0.05 * r.nextGaussian());
         }
-        w.addTensor("token_embd.weight", type, new long[]{d, s.vocab()}, embd);
-        w.addTensor("output_norm.weight", GgmlType.F32, new long[]{d}, ones(d));
-        w.addTensor("output.weight", type, new long[]{d, s.vocab()}, gaussian(r, s.vocab() * d, 1.0 / Math.sqrt(d)));
+        w.addTensor("token_embd.weight", type, new long[]{d, s.vocab()}, TensorTypes.encoded(type, new long[]{d, s.vocab()}, embd));
+        w.addTensor("output_norm.weight", GgmlType.F32, new long[]{d}, TensorTypes.encoded(GgmlType.F32, new long[]{d}, ones(d)));
+        w.addTensor("output.weight", type, new long[]{d, s.vocab()}, TensorTypes.encoded(type, new long[]{d, s.vocab()}, gaussian(r, s.vocab() * d, 1.0 / Math.sqrt(d))));
         int headDim = d / s.heads(), kvDim = headDim * s.kvHeads();
         for (int l = 0; l < s.layers(); l++) {
             String p = "blk." + l + ".";
-            w.addTensor(p + "attn_norm.weight", GgmlType.F32, new long[]{d}, ones(d));
-            w.addTensor(p + "attn_q.weight", type, new long[]{d, d}, gaussian(r, d * d, 1.0 / Math.sqrt(d)));
-            w.addTensor(p + "attn_k.weight", type, new long[]{d, kvDim}, gaussian(r, kvDim * d, 1.0 / Math.sqrt(d)));
-            w.addTensor(p + "attn_v.weight", type, new long[]{d, kvDim}, gaussian(r, kvDim * d, 1.0 / Math.sqrt(d)));
-            w.addTensor(p + "attn_output.weight", type, new long[]{d, d}, gaussian(r, d * d, 0.1 / Math.sqrt(d)));
-            w.addTensor(p + "ffn_norm.weight", GgmlType.F32, new long[]{d}, ones(d));
+            w.addTensor(p + "attn_norm.weight", GgmlType.F32, new long[]{d}, TensorTypes.encoded(GgmlType.F32, new long[]{d}, ones(d)));
+            w.addTensor(p + "attn_q.weight", type, new long[]{d, d}, TensorTypes.encoded(type, new long[]{d, d}, gaussian(r, d * d, 1.0 / Math.sqrt(d))));
+            w.addTensor(p + "attn_k.weight", type, new long[]{d, kvDim}, TensorTypes.encoded(type, new long[]{d, kvDim}, gaussian(r, kvDim * d, 1.0 / Math.sqrt(d))));
+            w.addTensor(p + "attn_v.weight", type, new long[]{d, kvDim}, TensorTypes.encoded(type, new long[]{d, kvDim}, gaussian(r, kvDim * d, 1.0 / Math.sqrt(d))));
+            w.addTensor(p + "attn_output.weight", type, new long[]{d, d}, TensorTypes.encoded(type, new long[]{d, d}, gaussian(r, d * d, 0.1 / Math.sqrt(d))));
+            w.addTensor(p + "ffn_norm.weight", GgmlType.F32, new long[]{d}, TensorTypes.encoded(GgmlType.F32, new long[]{d}, ones(d)));
             float[] gate = gaussian(r, s.ffn() * d, 1.0 / Math.sqrt(d));
             for (int i = 0; i < s.ffn(); i++) {
                 double u = r.nextDouble();
                 double bias = 0.9 + 1.6 * u * u; // a spread of firing frequencies, most neurons rare
                 for (int j = 0; j < d; j++) gate[i * d + j] -= (float) (bias * constant[j] / d);
             }
-            w.addTensor(p + "ffn_gate.weight", type, new long[]{d, s.ffn()}, gate);
-            w.addTensor(p + "ffn_up.weight", type, new long[]{d, s.ffn()}, gaussian(r, s.ffn() * d, 1.0 / Math.sqrt(d)));
-            w.addTensor(p + "ffn_down.weight", type, new long[]{s.ffn(), d}, gaussian(r, d * s.ffn(), 0.3 / Math.sqrt(s.ffn())));
+            w.addTensor(p + "ffn_gate.weight", type, new long[]{d, s.ffn()}, TensorTypes.encoded(type, new long[]{d, s.ffn()}, gate));
+            w.addTensor(p + "ffn_up.weight", type, new long[]{d, s.ffn()}, TensorTypes.encoded(type, new long[]{d, s.ffn()}, gaussian(r, s.ffn() * d, 1.0 / Math.sqrt(d))));
+            w.addTensor(p + "ffn_down.weight", type, new long[]{s.ffn(), d}, TensorTypes.encoded(type, new long[]{s.ffn(), d}, gaussian(r, d * s.ffn(), 0.3 / Math.sqrt(s.ffn()))));
         }
         w.write(path);
         return path;

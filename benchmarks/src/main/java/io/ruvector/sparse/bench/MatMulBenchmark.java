@@ -1,6 +1,6 @@
 package io.ruvector.sparse.bench;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.MatMul;
 import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.quant.TensorType;
