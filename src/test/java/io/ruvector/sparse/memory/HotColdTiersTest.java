@@ -178,7 +178,8 @@ class HotColdTiersTest {
     @Test
     void coldRowsOfMappedFilesAreAdvisedRandom(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         java.nio.file.Path smaps = java.nio.file.Path.of("/proc/self/smaps");
-        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isReadable(smaps), "needs Linux /proc/self/smaps");
+        io.ruvector.sparse.Required.notApplicable(MemoryHints.supported(), "memory advice exists on Linux only");
+        io.ruvector.sparse.Required.that(java.nio.file.Files.isReadable(smaps), smaps + " is not readable (is /proc mounted?)");
         int n = 64, d = 256;                         // 64 KiB per tensor: whole pages, several of them
         long bytes = (long) n * d * 4;
         java.nio.file.Path file = dir.resolve("ffn.bin");
