@@ -1,7 +1,5 @@
 package io.ruvector.sparse;
 
-import org.junit.jupiter.api.Assumptions;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -10,7 +8,7 @@ import java.nio.file.Path;
  *
  * <p>Location: env {@code SPARSE_INFER_FIXTURES}, else {@code ../shared} beside the project. Where it is
  * absent a test is skipped with a message saying so, except under CI ({@code CI=true}), where a missing
- * fixture is a failure: CI always has the data, so a skip there would hide a broken test.
+ * fixture is a failure: CI always has the data, so a skip there would hide a broken test ({@link Required}).
  */
 public final class Fixtures {
 
@@ -31,11 +29,8 @@ public final class Fixtures {
      */
     public static Path require(String relative) {
         Path p = root().resolve(relative);
-        if (!Files.exists(p)) {
-            String msg = "test fixture " + p + " is missing (set SPARSE_INFER_FIXTURES to the shared test-data folder)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) throw new AssertionError(msg + " and CI=true");
-            Assumptions.abort(msg);
-        }
+        Required.that(Files.exists(p),
+                "test fixture " + p + " is missing (set SPARSE_INFER_FIXTURES to the shared test-data folder)");
         return p;
     }
 

@@ -166,9 +166,7 @@ public final class MatMul {
             lanes |= q4Lanes[j];
             inputs[j] = rounding.input();
             inputOffsets[j] = rounding.inputOffset();
-            // ggml-rounded activations keep ColumnLanesGemm's arithmetic (that of the one-token dots): which of
-            // llama.cpp's activation roundings flip, as the fidelity tests pin them, depends on the last bit.
-            packed[j] = !rounding.ggml() && !int8Job[j] && fillsTokenLanes(n) ? packBuffer(j, n, w.cols()) : null;
+            packed[j] = !int8Job[j] && fillsTokenLanes(n) ? packBuffer(j, n, w.cols()) : null;
         }
         try {
             if (lanes) {   // one token-lanes copy of the int8 activation, shared by the jobs that use it

@@ -28,9 +28,6 @@ final class Forward implements AutoCloseable {
     private final FfnContext ffnContext;
     private final int maxBatch;
     private final float attentionScale;
-    // Not with ggml-rounded activations: which of llama.cpp's activation roundings flip depends on the last bits
-    // of the attention output (ReferenceFidelityTest pins them), and those come from the per-position dots.
-    private final boolean transposedAttention;
 
     // Activations of the batch in flight, token t's row at t * width.
     private final float[] x;        // residual stream [maxBatch x dim]
@@ -65,7 +62,6 @@ final class Forward implements AutoCloseable {
         ModelOptions o = model.options();
         this.maxBatch = o.batchSize();
         this.attentionScale = (float) (1.0 / Math.sqrt(c.headDim()));
-        this.transposedAttention = o.activations() != ActivationPrecision.INT8;
         this.x = new float[maxBatch * c.dim()];
         this.xn = new float[maxBatch * c.dim()];
         this.delta = new float[maxBatch * c.dim()];
@@ -165,7 +161,7 @@ final class Forward implements AutoCloseable {
     }
 
     private void attentionHeads(int fromHead, int toHead) {
-        if (transposedAttention && attTokens >= TRANSPOSED_KEYS_MIN_TOKENS) {
+        if (attTokens >= TRANSPOSED_KEYS_MIN_TOKENS) {
             attentionHeadsTransposed(fromHead, toHead);
             return;
         }

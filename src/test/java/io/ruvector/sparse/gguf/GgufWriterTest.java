@@ -1,9 +1,7 @@
 package io.ruvector.sparse.gguf;
 
+import io.ruvector.sparse.Required;
 import io.ruvector.sparse.quant.TensorTypes;
-
-
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -280,7 +278,9 @@ class GgufWriterTest {
     /** A file larger than 2 GiB (sparse on disk): long offsets all the way through writer and reader. */
     @Test
     void fileLargerThanTwoGiB() throws IOException {
-        Assumptions.assumeTrue(Files.getFileStore(dir).getUsableSpace() > (8L << 30), "needs free disk for a sparse 2.1 GiB file");
+        long usable = Files.getFileStore(dir).getUsableSpace();
+        Required.that(usable > (8L << 30), "a 2.1 GiB file (sparse where the file system allows) needs 8 GiB free in "
+                + dir + ", there are " + (usable >> 20) + " MiB");
         long big = (1L << 31) + 4096;
         GgufWriter w = new GgufWriter();
         w.addTensor("big", GgmlType.I8, new long[] {big}, dst -> {

@@ -1,14 +1,17 @@
 package io.ruvector.sparse.memory;
 
-import org.junit.jupiter.api.Assumptions;
+import io.ruvector.sparse.Required;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -31,7 +34,7 @@ class MemoryHintsTest {
 
     @BeforeAll
     static void linuxOnly() {
-        Assumptions.assumeTrue(MemoryHints.supported(), "memory hints reach the kernel on Linux only");
+        Required.notApplicable(MemoryHints.supported(), "memory hints reach the kernel on Linux only");
     }
 
     /** A file of {@code size} random bytes (fixed seed), mapped read-only in {@code arena}. */
@@ -67,7 +70,8 @@ class MemoryHintsTest {
 
     @Test
     void rowsSharingPagesAreAdvisedTogether() throws IOException {
-        Assumptions.assumeTrue(MemoryHints.pageSize() == 4096, "the row layout below assumes 4 KiB pages");
+        Required.notApplicable(MemoryHints.pageSize() == 4096,
+                "the row layout below assumes 4 KiB pages, this kernel's are " + MemoryHints.pageSize() + " bytes");
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment tensor = mappedFile("rows.bin", 5 * MIB, arena); // 5242 rows of 1000 bytes
             int[] rows = {0, 1, 2, 50, 51, 4000, 4000, 4001, 99};
@@ -118,8 +122,15 @@ class MemoryHintsTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment locked = mappedFile("locked.bin", 8 * MIB, arena);
             ProcessMemory before = ProcessMemory.read();
-            MemoryLock lock = MemoryHints.lock(locked);
-            Assumptions.assumeTrue(lock.locked(), "cannot test locking here: " + lock.message());
+            long previousLimit = raiseSoftLockLimit(32L * MIB);
+            MemoryLock lock;
+            try {
+                lock = MemoryHints.lock(locked);
+            } finally {
+                if (previousLimit != 0) setSoftLockLimit(previousLimit);
+            }
+            Required.that(lock.locked(), "locking 8 MiB, which this test checks, is refused here (" + lock.message()
+                    + "); CI must allow it: run as root with CAP_IPC_LOCK or raise the hard memlock limit");
             assertTrue(lock.message().startsWith("locked 8.0 MiB"), lock.message());
             ProcessMemory afterLock = ProcessMemory.read();
             assertTrue(afterLock.minus(before).lockedBytes() >= 8L * MIB, "VmLck grew: " + afterLock.minus(before));
@@ -131,6 +142,60 @@ class MemoryHintsTest {
             assertEquals(0, lock.lockedBytes());
             assertTrue(ProcessMemory.read().lockedBytes() <= afterLock.lockedBytes() - 8L * MIB);
             lock.close(); // idempotent
+        }
+    }
+
+    /**
+     * Raises this process's RLIMIT_MEMLOCK soft limit towards {@code bytes}, as far as the hard limit allows (any
+     * process may), so the lock test does not depend on how the shell that started the JVM set it; JDK threads
+     * may already hold locked pages, hence room above the 8 MiB the test locks. Returns the soft limit to put
+     * back afterwards ({@link #setSoftLockLimit}), or 0 when it was left alone.
+     */
+    private static long raiseSoftLockLimit(long bytes) {
+        long[] limit = lockLimits();
+        long soft = limit[0], hard = limit[1];
+        if (soft == -1 || Long.compareUnsigned(soft, bytes) >= 0) return 0;
+        long raised = hard == -1 || Long.compareUnsigned(hard, bytes) > 0 ? bytes : hard;
+        if (raised == soft) return 0;
+        setSoftLockLimit(raised);
+        return soft;
+    }
+
+    private static final int RLIMIT_MEMLOCK = 8; // Linux, every architecture (asm-generic/resource.h)
+    private static final FunctionDescriptor RLIMIT_CALL =
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS);
+
+    private static MethodHandle libc(String name) {
+        Linker linker = Linker.nativeLinker();
+        return linker.downcallHandle(linker.defaultLookup().find(name).orElseThrow(), RLIMIT_CALL);
+    }
+
+    /** {soft, hard} RLIMIT_MEMLOCK in bytes, -1 meaning unlimited (struct rlimit: two 64-bit rlim_t). */
+    private static long[] lockLimits() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment limit = arena.allocate(16, 8);
+            int rc = (int) libc("getrlimit").invokeExact(RLIMIT_MEMLOCK, limit);
+            if (rc != 0) throw new AssertionError("getrlimit(RLIMIT_MEMLOCK) failed");
+            return new long[] {limit.get(ValueLayout.JAVA_LONG, 0), limit.get(ValueLayout.JAVA_LONG, 8)};
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    private static void setSoftLockLimit(long soft) {
+        long hard = lockLimits()[1];
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment limit = arena.allocate(16, 8);
+            limit.set(ValueLayout.JAVA_LONG, 0, soft);
+            limit.set(ValueLayout.JAVA_LONG, 8, hard);
+            int rc = (int) libc("setrlimit").invokeExact(RLIMIT_MEMLOCK, limit);
+            if (rc != 0) throw new AssertionError("setrlimit(RLIMIT_MEMLOCK) to a soft limit of " + soft + " failed");
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
         }
     }
 

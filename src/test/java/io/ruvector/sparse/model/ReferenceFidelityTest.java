@@ -1,162 +1,253 @@
 package io.ruvector.sparse.model;
 
-import org.junit.jupiter.api.Assumptions;
+import io.ruvector.sparse.Required;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
-import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Our F32-activation forward pass (asked for explicitly: the default, AUTO, decodes Q8_0 with int8 activations)
- * against the float64 reference ({@code logits_exact}, weights dequantized
- * exactly, no activation quantization) of every model in the shared reference set, and our greedy
- * continuation against {@code reference.greedy_exact}.
+ * Our forward pass against the llama.cpp reference set (../shared/reference, README.md there), with the
+ * tolerances that README justifies rather than what one machine printed, so the tests hold at every vector
+ * width (the pom runs them at 128, 256 and 512 bits): with F32 activations against the float64 forward
+ * ({@code logits_exact}, {@code reference.greedy_exact}); with activations rounded as ggml-cpu rounds them
+ * against llama.cpp's own {@code logits}.
  */
 class ReferenceFidelityTest {
 
     /**
-     * Tolerances: what float32 arithmetic reaches against float64 on these logits (magnitudes up to ~20).
-     * Measured maxima are 4e-6..7e-6 for every file (weights decoded exactly, so quantized files are no
-     * worse than F32); the bound keeps a ~3x margin and is 5x tighter than the README's 1e-4.
+     * The README's bound for an F32 reimplementation: "held to about 1e-4 absolute" against {@code logits_exact}
+     * (llama.cpp's own float32 is within ~7e-6), stated for logits of spread ~3 (magnitudes 10-20). Float32
+     * rounding scales with the values, so logits of smaller spread get a proportionally smaller bound:
+     * llama-2-tiny-random (spread 0.056) gets 1.9e-6, where 1e-4 would exceed the whole effect of its F16
+     * activation rounding (8.5e-5) and could not tell rounded from exact activations. Never looser than 1e-4.
+     */
+    static float f32Tolerance(Reference ref) { return 1e-4f * Math.min(1f, ref.logitSpread() / 3f); }
+
+    /**
+     * How far the int8 path may be from llama.cpp at a position after a rounding flip (see
+     * {@link #int8ActivationsReproduceLlamaCpp}), in units of the file's {@link Reference#roundingGap}. A flip moves
+     * one activation by one rounding step, and the README found its effect on these random models to be 0.1-0.3,
+     * the order of the whole rounding (0.2-0.6); llama.cpp's own alternative summation orders (CPU repack off)
+     * move its logits that far too. 1.5x that gap leaves room for flips stacking on the rounding, while a path
+     * that rounds differently or computes something else lands well outside.
+     */
+    static final float FLIP_BOUND_IN_ROUNDING_GAPS = 1.5f;
+
+    /**
+     * F32 activations: logits within {@link #f32Tolerance} of {@code logits_exact} at every prompt position (and
+     * of llama.cpp's {@code logits} where llama.cpp itself rounded no activation, as on F32 weights), and
+     * the greedy continuation equal to {@code reference.greedy_exact} wherever the reference's top-2 margin
+     * leaves no room for our error to swap the two (see {@link #assertFollowsGreedy}). Weights are decoded
+     * exactly, so quantized files are held to the same bound as F32 ones.
      */
     @ParameterizedTest(name = "{0}")
-    @CsvSource({
-            "stories260K, 2e-5",
-            "llama-2-tiny-random, 2e-7",
-            "syn-llama-gqa.F32, 2e-5",
-            "syn-llama-gqa.F16, 2e-5",
-            "syn-llama-gqa.BF16, 2e-5",
-            "syn-llama-gqa.Q8_0, 2e-5",
-            "syn-llama-gqa.Q4_0, 2e-5",
-            "syn-llama-gqa.Q4_1, 2e-5",
-            "syn-llama-gqa.Q5_0, 2e-5",
-            "syn-llama-gqa.Q5_1, 2e-5",
-            "syn-llama-gqa.Q2_K, 2e-5",
-            "syn-llama-gqa.Q3_K, 2e-5",
-            "syn-llama-gqa.Q4_K, 2e-5",
-            "syn-llama-gqa.Q5_K, 2e-5",
-            "syn-llama-gqa.Q6_K, 2e-5",
-            "syn-llama-gqa.Q4_K_M, 2e-5",
-            "syn-qwen2.F32, 2e-5",
-            "syn-qwen2.Q8_0, 2e-5",
-    })
-    void logitsAndGreedyMatchTheExactForward(String stem, float tolerance) throws Exception {
+    @ValueSource(strings = {"stories260K", "llama-2-tiny-random", "syn-llama-gqa.F32", "syn-llama-gqa.F16",
+            "syn-llama-gqa.BF16", "syn-llama-gqa.Q8_0", "syn-llama-gqa.Q4_0", "syn-llama-gqa.Q4_1",
+            "syn-llama-gqa.Q5_0", "syn-llama-gqa.Q5_1", "syn-llama-gqa.Q2_K", "syn-llama-gqa.Q3_K",
+            "syn-llama-gqa.Q4_K", "syn-llama-gqa.Q5_K", "syn-llama-gqa.Q6_K", "syn-llama-gqa.Q4_K_M",
+            "syn-qwen2.F32", "syn-qwen2.Q8_0"})
+    void logitsAndGreedyMatchTheExactForward(String stem) throws Exception {
         Reference ref = Reference.load(stem);
+        float tolerance = f32Tolerance(ref);
         try (LanguageModel model = open(ref);
              Session session = model.newSession()) {
             float[] logits = session.evaluateAll(ref.prompt());
             float diff = Reference.maxAbsDiff(ref.logitsExact(), logits);
-            System.out.printf("%s: max |ours - exact| = %.3g, max |ours - llama.cpp| = %.3g%n",
-                    stem, diff, Reference.maxAbsDiff(ref.logits(), logits));
+            System.out.printf("%s: max |ours - exact| = %.3g (bound %.3g), max |ours - llama.cpp| = %.3g%n",
+                    stem, diff, tolerance, Reference.maxAbsDiff(ref.logits(), logits));
             assertTrue(diff <= tolerance, stem + ": max |ours - logits_exact| = " + diff + " > " + tolerance);
-
-            int[] greedy = new int[ref.greedyExact().length];
-            int next = session.logits().argmax();
-            for (int i = 0; i < greedy.length; i++) {
-                greedy[i] = next;
-                if (i + 1 < greedy.length) next = session.evaluate(next).argmax();
+            if (ref.roundingGap() <= tolerance) {
+                // llama.cpp rounded no activation here (F32 weights): the README's bound holds against it too.
+                float toLlamaCpp = Reference.maxAbsDiff(ref.logits(), logits);
+                assertTrue(toLlamaCpp <= tolerance, stem + ": max |ours - llama.cpp| = " + toLlamaCpp + " > " + tolerance);
             }
-            assertArrayEquals(ref.greedyExact(), greedy, stem + " greedy " + Arrays.toString(greedy));
+            assertFollowsGreedy(stem, ref.greedyExact(), ref.greedyExactMargin(), session, tolerance);
         }
     }
 
     /**
-     * With activations rounded as ggml-cpu rounds them ({@link ActivationPrecision#INT8}), logits move from the
-     * exact forward onto llama.cpp's own: to ~5e-6 (F16: bit-identical), as the README's float64 emulation of
-     * that rounding did. Except after a flip: an activation lies within float noise of a rounding boundary,
-     * our float32 sums put it on the other side than ggml's do, and the random model amplifies that one step
-     * to 0.003..0.3 at that position (and, through the KV cache, at later ones). The emulation met the same
-     * flips on Q4_1, Q5_0 and F16 (README); ours are at the positions listed (first flip). Positions before it
-     * must match tightly and be 1000x closer than the F32 path; the bound on all positions is the measured
-     * worst with a margin. F16 (many tiny flips: which positions depends on the vector width's summation
-     * order) and BF16 (~0.04 from the start, the emulation 0.03) get only that bound, near the README's floor.
+     * Greedy decoding from the session's last logits must pick {@code expected[i]} at every step i, unless our
+     * logits, each within {@code tolerance} of the reference's, could legitimately swap its top two: when the
+     * reference's top-2 margin there is at most {@code 2 * tolerance}. From such a step on the paths may part
+     * (each later step is conditioned on a different token), so comparison stops there.
      */
-    @ParameterizedTest(name = "{0}")
-    @CsvSource({
-            "syn-llama-gqa.Q8_0, 12, 2e-5", "syn-llama-gqa.Q4_0, 12, 2e-5", "syn-llama-gqa.Q4_1, 3, 0.05",
-            "syn-llama-gqa.Q5_0, 3, 0.4", "syn-llama-gqa.Q5_1, 12, 2e-5", "syn-llama-gqa.Q2_K, 12, 2e-5",
-            "syn-llama-gqa.Q3_K, 12, 2e-5", "syn-llama-gqa.Q4_K, 5, 0.4", "syn-llama-gqa.Q5_K, 12, 2e-5",
-            "syn-llama-gqa.Q6_K, 12, 2e-5", "syn-llama-gqa.Q4_K_M, 5, 0.6", "syn-llama-gqa.F16, 0, 0.03",
-            "syn-llama-gqa.BF16, 0, 0.07", "syn-qwen2.Q8_0, 6, 0.2", "llama-2-tiny-random, 3, 2e-4",
-    })
-    void int8ActivationsReproduceLlamaCpp(String stem, int positionsBeforeFlip, float overall) throws Exception {
-        Reference ref = Reference.load(stem);
-        float[] exactPath;
-        float[] int8Path;
-        try (LanguageModel model = open(ref); Session session = model.newSession()) {
-            exactPath = session.evaluateAll(ref.prompt());
-        }
-        try (LanguageModel model = open(ref, ActivationPrecision.INT8); Session session = model.newSession()) {
-            int8Path = session.evaluateAll(ref.prompt());
-        }
-        int vocab = ref.vocab();
-        float worstBeforeFlip = 0;
-        for (int t = 0; t < ref.prompt().length; t++) {
-            float int8 = 0;
-            float exact = 0;
-            for (int v = t * vocab; v < (t + 1) * vocab; v++) {
-                int8 = Math.max(int8, Math.abs(int8Path[v] - ref.logits()[v]));
-                exact = Math.max(exact, Math.abs(exactPath[v] - ref.logits()[v]));
+    static void assertFollowsGreedy(String stem, int[] expected, float[] margins, Session session, float tolerance) {
+        int next = session.logits().argmax();
+        for (int i = 0; i < expected.length; i++) {
+            if (next != expected[i]) {
+                assertTrue(margins[i] <= 2 * tolerance, stem + " greedy step " + i + ": " + next + " instead of "
+                        + expected[i] + ", whose top-2 margin in the reference is " + margins[i] + " > 2 x " + tolerance);
+                System.out.printf("%s: greedy leaves the reference at step %d (margin %.3g)%n", stem, i, margins[i]);
+                return;
             }
-            if (t < positionsBeforeFlip) {
-                worstBeforeFlip = Math.max(worstBeforeFlip, int8);
-                assertTrue(int8 < exact / 1000, stem + " position " + t + ": INT8 " + int8 + " vs F32 " + exact);
-            }
+            if (i + 1 < expected.length) next = session.evaluate(next).argmax();
         }
-        System.out.printf("%s: max |ours - llama.cpp| with INT8 activations %.3g (positions < %d), %.3g overall; F32 path %.3g%n",
-                stem, worstBeforeFlip, positionsBeforeFlip, Reference.maxAbsDiff(ref.logits(), int8Path),
-                Reference.maxAbsDiff(ref.logits(), exactPath));
-        assertTrue(worstBeforeFlip <= 2e-5, stem + ": INT8 path differs from llama.cpp by " + worstBeforeFlip);
-        float all = Reference.maxAbsDiff(ref.logits(), int8Path);
-        assertTrue(all <= overall, stem + ": INT8 path differs from llama.cpp by " + all + " overall");
+    }
+
+    /**
+     * One reference file for the int8 tests, and the activation rounding ggml-cpu applies to its weights (the
+     * weight type's {@code vec_dot_type}): Q8_0 blocks for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for the
+     * K-quants, F16/BF16 for those weights. {@code fineSteps}: F16/BF16 rounding on a wide model, where the
+     * README reports "many tiny flips" and a ~1e-2 floor, so no position is expected to match tightly.
+     */
+    record Int8Case(String stem, String rounding, boolean fineSteps) {}
+
+    static final List<Int8Case> INT8_CASES = List.of(
+            new Int8Case("syn-llama-gqa.Q8_0", "Q8_0", false), new Int8Case("syn-llama-gqa.Q4_0", "Q8_0", false),
+            new Int8Case("syn-llama-gqa.Q5_0", "Q8_0", false), new Int8Case("syn-qwen2.Q8_0", "Q8_0", false),
+            new Int8Case("syn-llama-gqa.Q4_1", "Q8_1", false), new Int8Case("syn-llama-gqa.Q5_1", "Q8_1", false),
+            new Int8Case("syn-llama-gqa.Q2_K", "Q8_K", false), new Int8Case("syn-llama-gqa.Q3_K", "Q8_K", false),
+            new Int8Case("syn-llama-gqa.Q4_K", "Q8_K", false), new Int8Case("syn-llama-gqa.Q5_K", "Q8_K", false),
+            new Int8Case("syn-llama-gqa.Q6_K", "Q8_K", false), new Int8Case("syn-llama-gqa.Q4_K_M", "Q8_K", false),
+            new Int8Case("llama-2-tiny-random", "F16", false),
+            new Int8Case("syn-llama-gqa.F16", "F16", true), new Int8Case("syn-llama-gqa.BF16", "BF16", true));
+
+    /**
+     * With activations rounded as ggml-cpu rounds them ({@link ActivationPrecision#INT8}) our prompt logits move
+     * off the exact forward onto llama.cpp's. At a position they either match llama.cpp to float32 noise
+     * ({@link #f32Tolerance}: the roundings agree and the rest is the same float32 arithmetic; the README's
+     * float64 emulation reproduced llama.cpp to ~1e-5), or a rounding flipped: an activation lay within float
+     * noise of a rounding boundary and our summation order put it on the other side (which ones depends on the
+     * vector width), and the random model amplifies that one step; a flip in a key or value carries on to the
+     * later positions. Which positions flip is not ours to pin, so:
+     * <ul>
+     * <li>every position is within {@link #FLIP_BOUND_IN_ROUNDING_GAPS} rounding gaps of llama.cpp;
+     * <li>a flip is rare (one of thousands of activations must land within ~1e-7 relative of a boundary), so
+     *     for each rounding kind at least a third of the positions of its files match tightly. Correct
+     *     roundings measured 67-100% per kind at 128, 256 and 512 bits; a path that rounds differently matches
+     *     none. F16/BF16 on the wide model (fine steps, many flips) are held to the bound only.
+     * </ul>
+     */
+    @TestFactory
+    List<DynamicTest> int8ActivationsReproduceLlamaCpp() {
+        Tally tally = new Tally();
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Int8Case c : INT8_CASES) {
+            tests.add(DynamicTest.dynamicTest(c.stem(), () -> {
+                Reference ref = Reference.load(c.stem());
+                float[] int8;
+                try (LanguageModel model = open(ref, ActivationPrecision.INT8); Session session = model.newSession()) {
+                    int8 = session.evaluateAll(ref.prompt());
+                }
+                checkAgainstLlamaCpp(ref, int8, c.fineSteps() ? null : c.rounding(), tally, "INT8");
+            }));
+        }
+        tests.add(DynamicTest.dynamicTest("most positions match llama.cpp to float32 noise", () -> tally.check(1.0 / 3)));
+        return tests;
     }
 
     /**
      * The default, {@link ActivationPrecision#AUTO}, decoding the prompt token by token (single-vector products
-     * only): Q8_0 weights, whose int8 kernel is the faster one, and Q4_0 weights, decoded from their interleaved
-     * copies by an int8 kernel (the default {@code repack}), get int8 activations and so land on llama.cpp's
-     * logits (as close as {@link #int8ActivationsReproduceLlamaCpp}, up to the same first flip); Q4_0 without
-     * the copies and F32 stay exact (as close to the float64 forward as
-     * {@link #logitsAndGreedyMatchTheExactForward}). Like the flips of the INT8 test, the flip positions are
-     * those of the machine's preferred (512-bit) summation order.
+     * only): Q8_0 weights, whose int8 kernel is the faster one, and Q4_0 weights decoded from their interleaved
+     * copies by an int8 kernel (the default {@code repack}) get Q8_0-rounded activations, so their logits land on
+     * llama.cpp's as in {@link #int8ActivationsReproduceLlamaCpp} (same bound, same share of tight positions);
+     * Q4_0 without the copies and F32 stay exact, within {@link #f32Tolerance} of the float64 forward.
      */
-    @ParameterizedTest(name = "{0}")
-    @CsvSource({"syn-llama-gqa.Q8_0, true, true, 12", "syn-qwen2.Q8_0, true, true, 6",
-            "syn-llama-gqa.Q4_0, true, true, 12", "syn-llama-gqa.Q4_0, false, false, 12",
-            "syn-llama-gqa.F32, true, false, 12"})
-    void autoActivationsDecodeQ8_0AndRepackedQ4_0InInt8AndTheRestExactly(String stem, boolean repack, boolean int8,
-                                                                         int positionsBeforeFlip) throws Exception {
-        Reference ref = Reference.load(stem);
-        int vocab = ref.vocab();
-        int[] prompt = java.util.Arrays.copyOf(ref.prompt(), positionsBeforeFlip);
-        float[] tokenByToken = new float[prompt.length * vocab];
-        ModelOptions options = ModelOptions.defaults().withThreads(1).withActivations(ActivationPrecision.AUTO).withRepack(repack);
-        try (LanguageModel model = LanguageModel.open(ref.model(), options); Session session = model.newSession()) {
-            for (int t = 0; t < prompt.length; t++) System.arraycopy(session.evaluate(prompt[t]).toArray(), 0, tokenByToken, t * vocab, vocab);
+    @TestFactory
+    List<DynamicTest> autoActivationsDecodeQ8_0AndRepackedQ4_0InInt8AndTheRestExactly() {
+        record AutoCase(String stem, boolean repack, boolean int8) {}
+        List<AutoCase> cases = List.of(new AutoCase("syn-llama-gqa.Q8_0", true, true),
+                new AutoCase("syn-qwen2.Q8_0", true, true), new AutoCase("syn-llama-gqa.Q4_0", true, true),
+                new AutoCase("syn-llama-gqa.Q4_0", false, false), new AutoCase("syn-llama-gqa.F32", true, false));
+        Tally tally = new Tally();
+        List<DynamicTest> tests = new ArrayList<>();
+        for (AutoCase c : cases) {
+            tests.add(DynamicTest.dynamicTest(c.stem() + (c.repack() ? "" : " without repack"), () -> {
+                Reference ref = Reference.load(c.stem());
+                int vocab = ref.vocab();
+                int[] prompt = ref.prompt();
+                float[] tokenByToken = new float[prompt.length * vocab];
+                ModelOptions options = ModelOptions.defaults().withThreads(1).withActivations(ActivationPrecision.AUTO)
+                        .withRepack(c.repack());
+                try (LanguageModel model = open(ref, options); Session session = model.newSession()) {
+                    for (int t = 0; t < prompt.length; t++) {
+                        System.arraycopy(session.evaluate(prompt[t]).toArray(), 0, tokenByToken, t * vocab, vocab);
+                    }
+                }
+                if (c.int8()) {
+                    checkAgainstLlamaCpp(ref, tokenByToken, "Q8_0", tally, "AUTO");
+                } else {
+                    float diff = Reference.maxAbsDiff(ref.logitsExact(), tokenByToken);
+                    float tolerance = f32Tolerance(ref);
+                    System.out.printf("%s AUTO: max |ours - exact| = %.3g (bound %.3g), to llama.cpp %.3g%n", c.stem(),
+                            diff, tolerance, Reference.maxAbsDiff(ref.logits(), tokenByToken));
+                    assertTrue(diff <= tolerance, c.stem() + ": AUTO decoding differs from the exact forward by " + diff);
+                }
+            }));
         }
-        float[] target = java.util.Arrays.copyOf(int8 ? ref.logits() : ref.logitsExact(), tokenByToken.length);
-        float[] other = java.util.Arrays.copyOf(int8 ? ref.logitsExact() : ref.logits(), tokenByToken.length);
-        float diff = Reference.maxAbsDiff(target, tokenByToken);
-        System.out.printf("%s AUTO: max |ours - %s| = %.3g, to the other %.3g%n", stem, int8 ? "llama.cpp" : "exact",
-                diff, Reference.maxAbsDiff(other, tokenByToken));
-        assertTrue(diff <= 2e-5, stem + ": AUTO decoding differs from " + (int8 ? "llama.cpp" : "the exact forward") + " by " + diff);
+        tests.add(DynamicTest.dynamicTest("most positions match llama.cpp to float32 noise", () -> tally.check(1.0 / 3)));
+        return tests;
     }
 
-    static LanguageModel open(Reference ref, ActivationPrecision precision) throws Exception {
-        try {
-            return LanguageModel.open(ref.model(), ModelOptions.defaults().withThreads(1).withActivations(precision));
-        } catch (UnsupportedOperationException e) {
-            Assumptions.abort(ref.name() + ": " + e.getMessage());
-            throw e;
+    /**
+     * Each prompt position of {@code ours} either matches llama.cpp within {@link #f32Tolerance} or (a rounding
+     * flip) within {@link #FLIP_BOUND_IN_ROUNDING_GAPS} rounding gaps; the tight ones are counted under
+     * {@code rounding} (null: not counted).
+     */
+    private static void checkAgainstLlamaCpp(Reference ref, float[] ours, String rounding, Tally tally, String path) {
+        float tight = f32Tolerance(ref);
+        float bound = FLIP_BOUND_IN_ROUNDING_GAPS * ref.roundingGap();
+        StringBuilder pattern = new StringBuilder();
+        int matching = 0;
+        float worst = 0;
+        for (int t = 0; t < ref.prompt().length; t++) {
+            float d = ref.maxAbsDiffAt(ref.logits(), ours, t);
+            worst = Math.max(worst, d);
+            if (d <= tight) matching++;
+            pattern.append(d <= tight ? '=' : 'x');
+            assertTrue(d <= bound, ref.name() + " " + path + " position " + t + ": max |ours - llama.cpp| = " + d
+                    + " > " + FLIP_BOUND_IN_ROUNDING_GAPS + " x the rounding gap " + ref.roundingGap());
+        }
+        System.out.printf("%s %s: positions matching llama.cpp within %.2g [%s], worst %.3g (bound %.3g, exact path's gap %.3g)%n",
+                ref.name(), path, tight, pattern, worst, bound, ref.roundingGap());
+        if (rounding != null) tally.add(rounding, matching, ref.prompt().length);
+    }
+
+    /** Positions matching llama.cpp tightly, per activation rounding, over the files of one test. */
+    private static final class Tally {
+        private final Map<String, int[]> byRounding = new LinkedHashMap<>();
+
+        synchronized void add(String rounding, int matching, int positions) {
+            int[] counts = byRounding.computeIfAbsent(rounding, r -> new int[2]);
+            counts[0] += matching;
+            counts[1] += positions;
+        }
+
+        synchronized void check(double minShare) {
+            assertTrue(!byRounding.isEmpty(), "no file was checked");
+            byRounding.forEach((rounding, counts) -> {
+                System.out.printf("%s rounding: %d of %d positions match llama.cpp tightly%n", rounding, counts[0], counts[1]);
+                assertTrue(counts[0] >= minShare * counts[1], rounding + " rounding: only " + counts[0] + " of "
+                        + counts[1] + " positions match llama.cpp to float32 noise; rounding flips cannot explain that");
+            });
         }
     }
 
     /**
-     * Opens the reference's model with exact (F32) activations, skipping (with the reason) when one of its tensor
-     * types is not implemented yet.
+     * Opens the reference's model; a tensor type or architecture not implemented is a skip with the reason
+     * outside CI and a failure under CI ({@link Required}): the reference set is the project's own test data.
      */
+    static LanguageModel open(Reference ref, ModelOptions options) throws Exception {
+        try {
+            return LanguageModel.open(ref.model(), options);
+        } catch (UnsupportedOperationException e) {
+            Required.missing(ref.name() + " cannot be opened: " + e.getMessage());
+            throw e;
+        }
+    }
+
+    static LanguageModel open(Reference ref, ActivationPrecision precision) throws Exception {
+        return open(ref, ModelOptions.defaults().withThreads(1).withActivations(precision));
+    }
+
+    /** Opens the reference's model with exact (F32) activations. */
     static LanguageModel open(Reference ref) throws Exception { return open(ref, ActivationPrecision.F32); }
 }
