@@ -135,11 +135,14 @@ public final class Parallel implements AutoCloseable {
                 runParts(body, n, parts);
             } catch (Throwable t) {
                 own = t;
+                nextPart.set(Integer.MAX_VALUE / 2);   // the workers stop claiming
             }
             awaitWorkers();
             this.body = null;
-            Throwable t = own != null ? own : failure.getAndSet(null);
-            failure.set(null);
+            Throwable worker = failure.getAndSet(null);
+            Throwable t = own;
+            if (t == null) t = worker;
+            else if (worker != null && worker != own) own.addSuppressed(worker);   // not lost behind the caller's own
             if (t instanceof RuntimeException re) throw re;
             if (t instanceof Error err) throw err;
             if (t != null) throw new IllegalStateException(t);
@@ -173,15 +176,40 @@ public final class Parallel implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the workers once the job in flight, if any, is done: a call already running completes, calls
+     * waiting for the pool and later calls throw {@link IllegalStateException}. Idempotent. Called from inside a
+     * running body it only marks the pool closed (waiting for the job would wait for itself).
+     */
     @Override
     public void close() {
-        closed = true;
+        boolean insideJob = dispatch.isHeldByCurrentThread()
+                || Thread.currentThread() instanceof WorkerThread w && w.pool == this;
+        if (insideJob) {
+            // The job's generation is published already, so every worker finishes it before it sees the flag.
+            closed = true;
+        } else {
+            // Taking the dispatch lock waits for a running job: closing between a caller's check of the flag and its
+            // publishing the job would let workers exit before acknowledging it, leaving the caller waiting forever.
+            dispatch.lock();
+            try {
+                closed = true;
+            } finally {
+                dispatch.unlock();
+            }
+        }
         for (Worker w : workers) LockSupport.unpark(w.thread);
     }
 
+    /** True once {@link #close()} was called. */
+    public boolean isClosed() { return closed; }
+
     private static final class WorkerThread extends Thread {
-        WorkerThread(Runnable r, String name) {
+        final Parallel pool;
+
+        WorkerThread(Parallel pool, Runnable r, String name) {
             super(r, name);
+            this.pool = pool;
             setDaemon(true);
         }
     }
@@ -193,7 +221,7 @@ public final class Parallel implements AutoCloseable {
 
         Worker(int index) {
             this.index = index;
-            this.thread = new WorkerThread(this, "sparse-infer-worker-" + index);
+            this.thread = new WorkerThread(Parallel.this, this, "sparse-infer-worker-" + index);
         }
 
         @Override
@@ -208,7 +236,10 @@ public final class Parallel implements AutoCloseable {
                 try {
                     runParts(body, n, parts);
                 } catch (Throwable t) {
-                    failure.compareAndSet(null, t);
+                    if (!failure.compareAndSet(null, t)) {
+                        Throwable first = failure.get();
+                        if (first != null && first != t) first.addSuppressed(t);   // every worker's failure is reported
+                    }
                     nextPart.set(Integer.MAX_VALUE / 2);   // the others stop claiming
                 }
                 if (pending.decrementAndGet() == 0 && waiterParked) LockSupport.unpark(waiter);
