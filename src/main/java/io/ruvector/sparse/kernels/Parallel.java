@@ -19,8 +19,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@link #sliceStart}); the threads claim parts in order. Each output element is
  * computed by exactly one thread, whole, so results never depend on the thread count or on who claimed what.
  *
- * <p>Calls from several threads are serialized; a call made from inside a running body (nested parallelism)
- * runs serially on the calling thread. Use after {@link #close()} throws {@link IllegalStateException}.
+ * <p>Several threads may call at once (the sessions of one model share one pool): a call that finds another
+ * caller's job running computes its own on the calling thread rather than wait, so N callers on P cores keep
+ * the cores busy with P pool threads instead of N x P. A call made from inside a running body (nested
+ * parallelism) runs serially on the calling thread. Use after {@link #close()} throws
+ * {@link IllegalStateException}; a call running when the pool is closed completes first.
  */
 public final class Parallel implements AutoCloseable {
 
@@ -47,6 +50,7 @@ public final class Parallel implements AutoCloseable {
     private final ReentrantLock dispatch = new ReentrantLock();
     private final AtomicInteger pending = new AtomicInteger();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final java.util.concurrent.atomic.LongAdder busyRuns = new java.util.concurrent.atomic.LongAdder();
 
     // The current job, written by the dispatching thread before the volatile generation bump.
     private RangeBody body;
@@ -116,7 +120,15 @@ public final class Parallel implements AutoCloseable {
             if (n > 0) body.run(0, n);
             return;
         }
-        dispatch.lock();
+        if (!dispatch.tryLock()) {
+            // Another caller's job holds the workers (sessions of one model share this pool): compute this one on
+            // the calling thread instead of queueing behind it, so concurrent sessions keep every core busy without
+            // a pool each. Serial or parallel, each element is computed the same way, by one thread.
+            if (closed) throw new IllegalStateException("Parallel pool is closed");
+            busyRuns.increment();
+            body.run(0, n);
+            return;
+        }
         try {
             if (closed) throw new IllegalStateException("Parallel pool is closed");
             this.body = body;
@@ -200,6 +212,9 @@ public final class Parallel implements AutoCloseable {
         }
         for (Worker w : workers) LockSupport.unpark(w.thread);
     }
+
+    /** Calls that found another caller's job running and computed on their own thread (for tests and tuning). */
+    public long busyRuns() { return busyRuns.sum(); }
 
     /** True once {@link #close()} was called. */
     public boolean isClosed() { return closed; }

@@ -117,7 +117,7 @@ class ParallelTest {
     }
 
     @Test
-    void nestedLoopsRunInlineAndConcurrentCallersAreSerialized() throws Exception {
+    void nestedLoopsRunInlineAndConcurrentCallersEachGetTheirWholeRange() throws Exception {
         try (Parallel pool = new Parallel(2)) {
             AtomicInteger inner = new AtomicInteger();
             pool.forRange(4, (from, to) -> {
@@ -279,6 +279,41 @@ class ParallelTest {
             });
             assertEquals(8, seen.get());
             assertThrows(IllegalStateException.class, () -> pool.forRange(8, (a, b) -> {}));
+        });
+    }
+
+    @Test
+    void aCallerThatFindsThePoolBusyComputesItsJobOnItsOwnThread() {
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> {
+            try (Parallel pool = new Parallel(2)) {
+                java.util.concurrent.CountDownLatch otherDone = new java.util.concurrent.CountDownLatch(1);
+                java.util.Set<Thread> otherThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+                int[] otherHits = new int[100];
+                Thread other = new Thread(() -> {
+                    pool.forRange(100, (from, to) -> {
+                        otherThreads.add(Thread.currentThread());
+                        for (int i = from; i < to; i++) otherHits[i]++;
+                    });
+                    otherDone.countDown();
+                });
+                AtomicInteger first = new AtomicInteger();
+                // The first job holds the pool until the other caller's job is done: that job cannot wait for it.
+                pool.forRange(8, (from, to) -> {
+                    if (first.getAndIncrement() == 0) {
+                        other.start();
+                        try {
+                            otherDone.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                });
+                assertEquals(java.util.Set.of(other), otherThreads, "computed by the other caller alone");
+                int[] ones = new int[100];
+                Arrays.fill(ones, 1);
+                assertArrayEquals(ones, otherHits);
+                assertEquals(1, pool.busyRuns());
+            }
         });
     }
 }
