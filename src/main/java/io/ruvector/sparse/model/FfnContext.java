@@ -42,7 +42,7 @@ public final class FfnContext {
     /** Largest {@code n} passed to {@link FeedForward#forward}. */
     public int maxBatch() { return maxBatch; }
 
-    /** The session's allocation-free matrix kernel (and through it the session's thread pool). */
+    /** The session's allocation-free matrix kernel (and through it the model's thread pool). */
     public MatMul matmul() { return matmul; }
 
     /** The model's thread pool, which this session shares with the model's other sessions. */
