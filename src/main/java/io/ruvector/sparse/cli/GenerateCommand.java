@@ -99,9 +99,9 @@ public final class GenerateCommand implements Callable<Integer> {
             out.println();
             out.flush();
             err.printf(Locale.ROOT, "load: %.3f s | %s%n", loadSeconds, summary(r));
-            if (sparse != null && sparse.tiers() != null && sparse.tiers().generation() > 0) {
+            if (sparse != null && sparse.tiers() != null) {
                 sparse.awaitRetiering();
-                sparseArgs.reportLock(sparse, err);
+                if (sparse.tiers().generation() > 0) sparseArgs.reportLock(sparse, err);
             }
             err.flush();
         }

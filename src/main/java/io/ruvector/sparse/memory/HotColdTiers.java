@@ -88,8 +88,11 @@ public final class HotColdTiers implements AutoCloseable {
 
     /** What locking the current hot arena did ("not requested" without the lock option). */
     public String lockMessage() {
-        MemoryLock l = current().lock;
-        return l == null ? "not requested" : l.message();
+        Tier t = current();
+        MemoryLock l = t.lock;
+        if (!lock) return "not requested";
+        if (l != null) return l.message();
+        return t.bytes == 0 ? "nothing to lock" : "being locked (just re-tiered)";
     }
 
     /** The byte budget the hot tier was built for. */
