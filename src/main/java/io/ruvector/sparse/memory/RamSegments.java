@@ -2,7 +2,11 @@ package io.ruvector.sparse.memory;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -25,8 +29,9 @@ import java.util.function.ToLongFunction;
  * {@link InternalError}) on the first write past the free space. So a store is used only when its usable space
  * covers the buffer with {@link #HEADROOM} to spare, and the file's blocks are then written before mapping, so
  * that running out of space (another process filled the store in between) is an {@link IOException} here
- * rather than a fault later. Where no store has room the buffer is anonymous memory: slower to decode from in
- * the worst case, never a crash.
+ * rather than a fault later. Where no store has room the buffer is a memory file of its own
+ * ({@code memfd_create(2)} on Linux: RAM like {@code /dev/shm}, but outside its size limit, still a mapped
+ * file), and where that fails too, anonymous memory: slower to decode from in the worst case, never a crash.
  */
 final class RamSegments {
 
@@ -54,7 +59,48 @@ final class RamSegments {
             MemorySegment mapped = mapInRam(arena, bytes, dir);
             if (mapped != null) return mapped;
         }
+        MemorySegment memfd = mapMemoryFile(arena, bytes);
+        if (memfd != null) return memfd;
         return arena.allocate(Math.max(bytes, 1), 64).asSlice(0, bytes);
+    }
+
+    /**
+     * A mapping of a new anonymous memory file ({@code memfd_create}, reopened through {@code /proc/self/fd} so
+     * that a {@link FileChannel} maps it), every block written first; null where that is not available or fails.
+     */
+    static MemorySegment mapMemoryFile(Arena arena, long bytes) {
+        if (MemoryFile.CREATE == null || MemoryFile.CLOSE == null) return null;
+        int fd;
+        try (Arena name = Arena.ofConfined()) {
+            fd = (int) MemoryFile.CREATE.invokeExact(name.allocateFrom("sparse-infer-rows"), 0);
+        } catch (Throwable t) {
+            return null;
+        }
+        if (fd < 0) return null;
+        try (FileChannel ch = FileChannel.open(Path.of("/proc/self/fd/" + fd), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            reserve(ch, bytes);
+            return ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return null;
+        } finally {
+            try {
+                int ignored = (int) MemoryFile.CLOSE.invokeExact(fd);   // the mapping keeps the memory
+            } catch (Throwable ignored) {
+                // a leaked descriptor, not a wrong result
+            }
+        }
+    }
+
+    /** {@code memfd_create} and {@code close} from the C library, or null where they cannot be found (not Linux). */
+    private static final class MemoryFile {
+        static final MethodHandle CREATE = find("memfd_create", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+        static final MethodHandle CLOSE = find("close", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+
+        private static MethodHandle find(String name, FunctionDescriptor descriptor) {
+            if (!System.getProperty("os.name", "").startsWith("Linux")) return null;
+            Linker linker = Linker.nativeLinker();
+            return linker.defaultLookup().find(name).map(f -> linker.downcallHandle(f, descriptor)).orElse(null);
+        }
     }
 
     /** Whether a store with {@code usableBytes} free (negative: unknown) takes a buffer of {@code bytes}. */

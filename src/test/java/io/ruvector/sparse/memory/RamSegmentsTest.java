@@ -31,7 +31,7 @@ class RamSegmentsTest {
     }
 
     @Test
-    void aStoreTooSmallForTheBufferIsSkippedForAnonymousMemory() throws Exception {
+    void aStoreTooSmallForTheBufferIsSkippedForAMemoryFileOfItsOwn() throws Exception {
         long bytes = 3 << 20;
         AtomicInteger asked = new AtomicInteger();
         try (Arena arena = Arena.ofConfined()) {
@@ -42,8 +42,10 @@ class RamSegmentsTest {
             });
             assertEquals(1, asked.get());
             assertEquals(bytes, seg.byteSize());
-            assertFalse(seg.isMapped(), "allocated in a store reported too small");
             assertTrue(isZeroAndWritable(seg));
+            if (System.getProperty("os.name", "").startsWith("Linux")) {
+                assertTrue(seg.isMapped(), "a memory file of its own (memfd), still a mapped segment");
+            }
         }
         try (var files = Files.list(dir)) {
             assertEquals(0, files.count(), "no file left in the store");
@@ -65,13 +67,25 @@ class RamSegmentsTest {
     }
 
     @Test
-    void aStoreThatCannotTakeTheFileFallsBackToAnonymousMemory() {
+    void aStoreThatCannotTakeTheFileFallsBackToMemoryThatWorks() {
         Path missing = dir.resolve("no-such-folder");
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment seg = RamSegments.allocate(arena, 1 << 16, List.of(missing), d -> Long.MAX_VALUE);
-            assertFalse(seg.isMapped());
+            assertEquals(1 << 16, seg.byteSize());
             assertTrue(isZeroAndWritable(seg));
         }
+    }
+
+    @Test
+    void aMemoryFileIsAMappedSegmentThatLivesUntilItsArenaCloses() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.name", "").startsWith("Linux"), "memfd_create is Linux's");
+        MemorySegment seg;
+        try (Arena arena = Arena.ofShared()) {
+            seg = RamSegments.mapMemoryFile(arena, (5 << 20) + 3);
+            assertTrue(seg != null && seg.isMapped());
+            assertTrue(isZeroAndWritable(seg));
+        }
+        assertFalse(seg.scope().isAlive());
     }
 
     private static boolean isZeroAndWritable(MemorySegment seg) {
