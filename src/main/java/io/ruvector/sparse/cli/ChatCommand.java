@@ -79,6 +79,7 @@ public final class ChatCommand implements Callable<Integer> {
         try (LanguageModel model = modelArgs.open(err);
              SparseModel sparse = sparseArgs.attach(model);
              Session session = SparseArgs.newSession(model, sparse)) {
+            sparseArgs.reportLock(sparse, err);
             Tokenizer tokenizer = model.tokenizer();
             ChatTemplate template = template(model, tokenizer, err);
             SamplerConfig sampling = samplingArgs.config();

@@ -85,6 +85,7 @@ public final class GenerateCommand implements Callable<Integer> {
         try (LanguageModel model = LanguageModel.open(path, modelArgs.options());
              SparseModel sparse = sparseArgs.attach(model);
              Session session = SparseArgs.newSession(model, sparse)) {
+            sparseArgs.reportLock(sparse, err);
             Tokenizer tokenizer = model.tokenizer();
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             Generator generator = Generator.of(session, tokenizer);
@@ -98,6 +99,10 @@ public final class GenerateCommand implements Callable<Integer> {
             out.println();
             out.flush();
             err.printf(Locale.ROOT, "load: %.3f s | %s%n", loadSeconds, summary(r));
+            if (sparse != null && sparse.tiers() != null) {
+                sparse.awaitRetiering();
+                if (sparse.tiers().generation() > 0) sparseArgs.reportLock(sparse, err);
+            }
             err.flush();
         }
         return Main.EXIT_OK;

@@ -9,8 +9,8 @@ import java.io.PrintWriter;
 /**
  * The {@code sparse-infer} command line: a thin shell over the library API.
  *
- * <p>Exit codes: 0 ok, 1 usage error, 2 bad input (message on stderr; stack trace only with
- * {@code --verbose}).
+ * <p>Exit codes: 0 ok, 1 usage error, 2 bad input, 3 an error of the JVM or the engine (out of memory, a fault
+ * in native memory): one line on stderr in each case, the stack trace only with {@code --verbose}.
  */
 @Command(name = "sparse-infer", mixinStandardHelpOptions = true, version = "sparse-infer 0.1.0",
         description = "LLM inference from GGUF files on the JVM, with activation sparsity.",
@@ -22,6 +22,7 @@ public final class Main {
     public static final int EXIT_OK = 0;
     public static final int EXIT_USAGE = 1;
     public static final int EXIT_BAD_INPUT = 2;
+    public static final int EXIT_INTERNAL_ERROR = 3;
 
     private final InputStream stdin;
 
@@ -49,6 +50,11 @@ public final class Main {
         CommandLine cl = new CommandLine(new Main(in));
         if (out != null) cl.setOut(out);
         if (err != null) cl.setErr(err);
+        return execute(cl, args);
+    }
+
+    /** Runs {@code cl} with the CLI's handling of usage errors, exceptions and Errors. */
+    static int execute(CommandLine cl, String... args) {
         cl.setExitCodeExceptionMapper(e -> EXIT_BAD_INPUT);
         cl.setExecutionExceptionHandler(new BadInputHandler());
         cl.setParameterExceptionHandler((ex, a) -> {
@@ -57,7 +63,48 @@ public final class Main {
             ex.getCommandLine().usage(ex.getCommandLine().getErr());
             return EXIT_USAGE;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (Error e) {
+            // picocli hands only Exceptions to the handler above; an Error (OutOfMemoryError, an InternalError from
+            // a fault in mapped memory, StackOverflowError) would otherwise end the JVM with a raw stack trace.
+            PrintWriter errOut = cl.getErr();
+            errOut.println("sparse-infer: " + describe(e));
+            if (verbose(args)) e.printStackTrace(errOut);
+            errOut.flush();
+            return EXIT_INTERNAL_ERROR;
+        }
+    }
+
+    /** One line naming an Error: its kind, as the message alone ("Java heap space") may not say what broke. */
+    static String describe(Error e) {
+        String kind = switch (e) {
+            case OutOfMemoryError o -> "out of memory";
+            case StackOverflowError s -> "stack overflow";
+            case InternalError i -> "internal error";
+            default -> e.getClass().getSimpleName();
+        };
+        String line = e.getMessage() != null ? kind + ": " + firstLine(e.getMessage()) : kind;
+        // The JVM's words for SIGBUS on mapped memory: say where that usually comes from.
+        if (e instanceof InternalError && line.contains("unsafe memory access")) {
+            line += " (a memory-mapped file could not be read or written: a full /dev/shm or disk, or a model file"
+                    + " changed while in use)";
+        }
+        return line;
+    }
+
+    private static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    /** Whether the arguments ask for stack traces (the parse result is out of reach once an Error escaped). */
+    private static boolean verbose(String[] args) {
+        for (String a : args) {
+            if (a.equals("--")) return false;
+            if (a.equals("--verbose")) return true;
+        }
+        return false;
     }
 
     /** Turns an exception into one line on stderr and exit code 2; the trace only with --verbose. */

@@ -72,6 +72,16 @@ final class SparseArgs {
         return SparseModel.attach(model, sidecar, o);
     }
 
+    /**
+     * With {@code --sparse-lock-hot}: one line on {@code err} saying whether the hot rows are locked, and if not
+     * why; after re-tiering, which tier it speaks of.
+     */
+    void reportLock(SparseModel sparse, java.io.PrintWriter err) {
+        if (sparse == null || !lockHot || sparse.tiers() == null) return;
+        int generation = sparse.tiers().generation();
+        err.println("hot rows" + (generation > 0 ? " after " + generation + " re-tiering(s)" : "") + ": " + sparse.tiers().lockMessage());
+    }
+
     /** A session of {@code sparse} when there is one, else of {@code model}. */
     static Session newSession(LanguageModel model, SparseModel sparse) {
         return sparse != null ? sparse.newSession() : model.newSession();

@@ -19,8 +19,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@link #sliceStart}); the threads claim parts in order. Each output element is
  * computed by exactly one thread, whole, so results never depend on the thread count or on who claimed what.
  *
- * <p>Calls from several threads are serialized; a call made from inside a running body (nested parallelism)
- * runs serially on the calling thread. Use after {@link #close()} throws {@link IllegalStateException}.
+ * <p>Several threads may call at once (the sessions of one model share one pool): a call that finds another
+ * caller's job running computes its own on the calling thread rather than wait, so N callers on P cores keep
+ * the cores busy with P pool threads instead of N x P. A call made from inside a running body (nested
+ * parallelism) runs serially on the calling thread. Use after {@link #close()} throws
+ * {@link IllegalStateException}; a call running when the pool is closed completes first.
  */
 public final class Parallel implements AutoCloseable {
 
@@ -47,6 +50,7 @@ public final class Parallel implements AutoCloseable {
     private final ReentrantLock dispatch = new ReentrantLock();
     private final AtomicInteger pending = new AtomicInteger();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final java.util.concurrent.atomic.LongAdder busyRuns = new java.util.concurrent.atomic.LongAdder();
 
     // The current job, written by the dispatching thread before the volatile generation bump.
     private RangeBody body;
@@ -116,7 +120,15 @@ public final class Parallel implements AutoCloseable {
             if (n > 0) body.run(0, n);
             return;
         }
-        dispatch.lock();
+        if (!dispatch.tryLock()) {
+            // Another caller's job holds the workers (sessions of one model share this pool): compute this one on
+            // the calling thread instead of queueing behind it, so concurrent sessions keep every core busy without
+            // a pool each. Serial or parallel, each element is computed the same way, by one thread.
+            if (closed) throw new IllegalStateException("Parallel pool is closed");
+            busyRuns.increment();
+            body.run(0, n);
+            return;
+        }
         try {
             if (closed) throw new IllegalStateException("Parallel pool is closed");
             this.body = body;
@@ -135,11 +147,14 @@ public final class Parallel implements AutoCloseable {
                 runParts(body, n, parts);
             } catch (Throwable t) {
                 own = t;
+                nextPart.set(Integer.MAX_VALUE / 2);   // the workers stop claiming
             }
             awaitWorkers();
             this.body = null;
-            Throwable t = own != null ? own : failure.getAndSet(null);
-            failure.set(null);
+            Throwable worker = failure.getAndSet(null);
+            Throwable t = own;
+            if (t == null) t = worker;
+            else if (worker != null && worker != own) own.addSuppressed(worker);   // not lost behind the caller's own
             if (t instanceof RuntimeException re) throw re;
             if (t instanceof Error err) throw err;
             if (t != null) throw new IllegalStateException(t);
@@ -173,15 +188,43 @@ public final class Parallel implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the workers once the job in flight, if any, is done: a call already running completes, calls
+     * waiting for the pool and later calls throw {@link IllegalStateException}. Idempotent. Called from inside a
+     * running body it only marks the pool closed (waiting for the job would wait for itself).
+     */
     @Override
     public void close() {
-        closed = true;
+        boolean insideJob = dispatch.isHeldByCurrentThread()
+                || Thread.currentThread() instanceof WorkerThread w && w.pool == this;
+        if (insideJob) {
+            // The job's generation is published already, so every worker finishes it before it sees the flag.
+            closed = true;
+        } else {
+            // Taking the dispatch lock waits for a running job: closing between a caller's check of the flag and its
+            // publishing the job would let workers exit before acknowledging it, leaving the caller waiting forever.
+            dispatch.lock();
+            try {
+                closed = true;
+            } finally {
+                dispatch.unlock();
+            }
+        }
         for (Worker w : workers) LockSupport.unpark(w.thread);
     }
 
+    /** Calls that found another caller's job running and computed on their own thread (for tests and tuning). */
+    public long busyRuns() { return busyRuns.sum(); }
+
+    /** True once {@link #close()} was called. */
+    public boolean isClosed() { return closed; }
+
     private static final class WorkerThread extends Thread {
-        WorkerThread(Runnable r, String name) {
+        final Parallel pool;
+
+        WorkerThread(Parallel pool, Runnable r, String name) {
             super(r, name);
+            this.pool = pool;
             setDaemon(true);
         }
     }
@@ -193,7 +236,7 @@ public final class Parallel implements AutoCloseable {
 
         Worker(int index) {
             this.index = index;
-            this.thread = new WorkerThread(this, "sparse-infer-worker-" + index);
+            this.thread = new WorkerThread(Parallel.this, this, "sparse-infer-worker-" + index);
         }
 
         @Override
@@ -208,7 +251,10 @@ public final class Parallel implements AutoCloseable {
                 try {
                     runParts(body, n, parts);
                 } catch (Throwable t) {
-                    failure.compareAndSet(null, t);
+                    if (!failure.compareAndSet(null, t)) {
+                        Throwable first = failure.get();
+                        if (first != null && first != t) first.addSuppressed(t);   // every worker's failure is reported
+                    }
                     nextPart.set(Integer.MAX_VALUE / 2);   // the others stop claiming
                 }
                 if (pending.decrementAndGet() == 0 && waiterParked) LockSupport.unpark(waiter);

@@ -13,8 +13,12 @@ import java.util.Arrays;
  * over (every 8 turnovers) so old popularity fades; the victim is the least used of a small sample, as Redis does). The cache is
  * updated only between forward calls ({@link #admit}), from the session's thread; during a call the pool's
  * threads only read it through the {@link LayerRows} view, so no locking is needed.
+ *
+ * <p>The buffer is off-heap and owned by this object: {@link #close()} frees it at once (a server opening
+ * sessions must not wait for the garbage collector to give the memory back); later use throws
+ * {@link IllegalStateException}.
  */
-public final class ColdRowCache {
+public final class ColdRowCache implements AutoCloseable {
 
     /** Eviction policy. */
     public enum Policy { LRU, LFU }
@@ -25,6 +29,7 @@ public final class ColdRowCache {
     private final Policy policy;
     private final int slots;
     private final long stride;
+    private final Arena arena;
     private final MemorySegment buffer;
     private final int[][] slotOf;          // [layer][neuron] -> slot or -1
     private final int[] ownerLayer;        // slot -> layer or -1 when free
@@ -50,8 +55,15 @@ public final class ColdRowCache {
         this.policy = policy;
         this.slots = slots;
         this.stride = slotBytes;
-        // An automatic arena: the cache lives as long as its session's scratch, which has no close hook.
-        this.buffer = RamSegments.allocate(Arena.ofAuto(), Math.multiplyExact(slotBytes, (long) slots));
+        long bytes = Math.multiplyExact(slotBytes, (long) slots);
+        // Shared: the pool's threads read the rows. Closed with the session that owns the cache.
+        this.arena = Arena.ofShared();
+        try {
+            this.buffer = RamSegments.allocate(arena, bytes);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
         this.slotOf = new int[neuronsPerLayer.length][];
         for (int l = 0; l < slotOf.length; l++) {
             slotOf[l] = new int[neuronsPerLayer[l]];
@@ -89,6 +101,7 @@ public final class ColdRowCache {
 
     /** {@code base} with this cache in front of its files (the same object until {@code base} changes). */
     public LayerRows view(int layer, LayerRows base) {
+        ensureOpen();
         if (viewBase[layer] != base) {
             view[layer] = base.withCache(buffer, slotOf[layer], stride);
             viewBase[layer] = base;
@@ -105,6 +118,7 @@ public final class ColdRowCache {
      * skipped.
      */
     public void admit(int layer, LayerRows base, int[] neurons, int count) {
+        ensureOpen();
         int[] map = slotOf[layer];
         for (int k = 0; k < count; k++) {
             int i = neurons[k];
@@ -126,6 +140,19 @@ public final class ColdRowCache {
             map[i] = s;
             insert(s);
         }
+    }
+
+    /** True until {@link #close()}. */
+    public boolean isOpen() { return arena.scope().isAlive(); }
+
+    /** Frees the buffer now. Idempotent; later use throws {@link IllegalStateException}. */
+    @Override
+    public void close() {
+        if (arena.scope().isAlive()) arena.close();
+    }
+
+    private void ensureOpen() {
+        if (!arena.scope().isAlive()) throw new IllegalStateException("cold-row cache is closed");
     }
 
     /** Drops everything (e.g. after re-tiering made cached neurons hot). */

@@ -19,7 +19,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>{@link #retier} rebuilds the hot tier from new frequencies (e.g. live firing counts) into a new arena and
  * swaps it in. Readers never touch a closed arena: each forward pass {@link #acquire}s a {@link Snapshot}
  * (reference counted) and closes it when done; the old arena is closed when the last snapshot holding it is
- * released, never before.
+ * released, never before. Readers never wait for a rebuild either: it copies the rows into the new arena
+ * before it takes the swap lock, and can run on any thread (a sparse model runs it off the decode thread).
+ * Which tier a reader sees never changes a result, only where the same bytes are read from.
+ *
+ * <p>With locking asked for, a swap unlocks the old arena before locking the new one, so a memlock limit sized
+ * for one tier still has room for its successor; when locking fails anyway, {@link #lockMessage()} says why and
+ * a warning is logged ({@link System.Logger}), never silently.
  */
 public final class HotColdTiers implements AutoCloseable {
 
@@ -36,6 +42,8 @@ public final class HotColdTiers implements AutoCloseable {
     private final long budget;
     private final boolean lock;
     private final Object swapLock = new Object();
+    /** One rebuild at a time; readers never take it. */
+    private final Object rebuildLock = new Object();
     private volatile Tier current;
     private boolean closed;
 
@@ -63,22 +71,10 @@ public final class HotColdTiers implements AutoCloseable {
     public static HotColdTiers build(List<Layer> layers, float[][] frequency, long budgetBytes, boolean lock) {
         if (budgetBytes < 0) throw new IllegalArgumentException("hot-tier budget must be >= 0, not " + budgetBytes);
         HotColdTiers t = new HotColdTiers(layers, budgetBytes, lock);
-        t.current = t.buildTier(frequency);
-        t.adviseColdRandom();
+        Tier first = t.materialize(t.chooseSlots(frequency), 0);
+        if (lock) first.lock();
+        t.current = first;
         return t;
-    }
-
-    /**
-     * Cold rows are read a few at a time, in no order: tell the kernel so (MADV_RANDOM) that a page fault on a
-     * model file on slow storage reads that page, not a readahead window of rows that were not predicted.
-     * Pages already in the page cache are unaffected, so in-RAM models lose nothing.
-     */
-    private void adviseColdRandom() {
-        for (Layer l : layers) {
-            MemoryHints.advise(l.gate().data(), Advice.RANDOM);
-            MemoryHints.advise(l.up().data(), Advice.RANDOM);
-            MemoryHints.advise(l.downT().data(), Advice.RANDOM);
-        }
     }
 
     /** Bytes of the hot arena. */
@@ -92,8 +88,11 @@ public final class HotColdTiers implements AutoCloseable {
 
     /** What locking the current hot arena did ("not requested" without the lock option). */
     public String lockMessage() {
-        MemoryLock l = current().lock;
-        return l == null ? "not requested" : l.message();
+        Tier t = current();
+        MemoryLock l = t.lock;
+        if (!lock) return "not requested";
+        if (l != null) return l.message();
+        return t.bytes == 0 ? "nothing to lock" : "being locked (just re-tiered)";
     }
 
     /** The byte budget the hot tier was built for. */
@@ -136,18 +135,40 @@ public final class HotColdTiers implements AutoCloseable {
      * @return true when a new tier was swapped in
      */
     public boolean retier(float[][] frequency) {
-        synchronized (swapLock) {
+        synchronized (rebuildLock) {
             Tier old = current();
             int[][] slots = chooseSlots(frequency);
             boolean same = true;
             for (int l = 0; l < layers.size() && same; l++) same = Arrays.equals(slots[l], old.slots[l]);
             if (same) return false;
-            Tier next = materialize(slots, old.generation + 1);
-            current = next;
+            Tier next = materialize(slots, old.generation + 1);   // readers go on with the old tier meanwhile
+            next.refs.incrementAndGet();   // held until it is locked: a concurrent close must not free it under mlock
+            try {
+                synchronized (swapLock) {
+                    if (closed) {
+                        next.release();
+                        return false;
+                    }
+                    current = next;
+                }
+                if (lock) {
+                    // Unlock the old tier first (snapshots still reading it are fine: unlocked is not unmapped), so a
+                    // limit sized for one tier has room for the new one.
+                    old.unlock();
+                    next.lock();
+                    if (!next.lockResult().locked()) {
+                        LOG.log(System.Logger.Level.WARNING, "re-tiered hot rows are not locked in RAM: " + next.lockResult().message());
+                    }
+                }
+            } finally {
+                next.release();
+            }
             old.release();
             return true;
         }
     }
+
+    private static final System.Logger LOG = System.getLogger(HotColdTiers.class.getName());
 
     /** Releases the current tier (its arena closes once the last snapshot is closed). Idempotent. */
     @Override
@@ -165,10 +186,6 @@ public final class HotColdTiers implements AutoCloseable {
         Tier t = current;
         if (t == null) throw new IllegalStateException("hot/cold tiers are closed");
         return t;
-    }
-
-    private Tier buildTier(float[][] frequency) {
-        return materialize(chooseSlots(frequency), 0);
     }
 
     /** slot[l][i] = hot slot of neuron i of layer l (slots numbered per layer by falling frequency), or -1. */
@@ -242,8 +259,7 @@ public final class HotColdTiers implements AutoCloseable {
                 }
                 rows[l] = LayerRows.withHot(layer.gate(), layer.up(), layer.downT(), seg, slots[l].clone());
             }
-            MemoryLock memoryLock = lock && total > 0 ? MemoryHints.lock(all) : null;
-            return new Tier(arena, rows, slots, total, hot, generation, memoryLock);
+            return new Tier(arena, all, rows, slots, total, hot, generation);
         } catch (RuntimeException | Error e) {
             if (arena != null) arena.close();
             throw e;
@@ -253,23 +269,40 @@ public final class HotColdTiers implements AutoCloseable {
     /** One generation of the hot tier: its arena, the row views into it and a reference count. */
     private static final class Tier {
         final Arena arena;
+        final MemorySegment memory;
         final LayerRows[] rows;
         final int[][] slots;
         final long bytes;
         final int hotNeurons;
         final int generation;
-        final MemoryLock lock;
+        /** The mlock outcome, null until {@link #lock()} (and with nothing to lock). */
+        volatile MemoryLock lock;
         /** 1 for being current plus 1 per open snapshot; the arena closes when it reaches 0. */
         final AtomicInteger refs = new AtomicInteger(1);
 
-        Tier(Arena arena, LayerRows[] rows, int[][] slots, long bytes, int hotNeurons, int generation, MemoryLock lock) {
+        Tier(Arena arena, MemorySegment memory, LayerRows[] rows, int[][] slots, long bytes, int hotNeurons, int generation) {
             this.arena = arena;
+            this.memory = memory;
             this.rows = rows;
             this.slots = slots;
             this.bytes = bytes;
             this.hotNeurons = hotNeurons;
             this.generation = generation;
-            this.lock = lock;
+        }
+
+        /** Locks the arena in RAM (as far as the limit allows; {@link #lockResult()} says). */
+        void lock() {
+            if (bytes > 0) lock = MemoryHints.lock(memory);
+        }
+
+        MemoryLock lockResult() {
+            MemoryLock l = lock;
+            return l != null ? l : new MemoryLock(memory, false, "nothing to lock");
+        }
+
+        void unlock() {
+            MemoryLock l = lock;
+            if (l != null) l.close();
         }
 
         boolean tryAcquire() {
@@ -283,7 +316,7 @@ public final class HotColdTiers implements AutoCloseable {
         void release() {
             int r = refs.decrementAndGet();
             if (r == 0) {
-                if (lock != null) lock.close();
+                unlock();
                 if (arena != null) arena.close();
             }
             if (r < 0) throw new IllegalStateException("hot tier released more often than acquired");

@@ -39,7 +39,7 @@ public final class DenseFeedForward implements FeedForward {
     }
 
     /**
-     * The gated activation of a batch split by tokens over the session's pool: on the calling thread alone it
+     * The gated activation of a batch split by tokens over the model's pool: on the calling thread alone it
      * left the other threads idle for ~3% of a prompt batch. Per session (through {@link FfnContext#local}),
      * as it holds the arguments of the call in flight. Elementwise, so the split changes no result.
      */

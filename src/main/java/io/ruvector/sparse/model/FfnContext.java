@@ -9,9 +9,11 @@ import java.util.function.Function;
 
 /**
  * A session's working memory for {@link FeedForward} strategies: shared scratch buffers sized for the
- * session's largest batch, its thread pool and matrix kernel, and the optional {@link FfnObserver}.
+ * session's largest batch, its matrix kernel (over the model's thread pool), and the optional
+ * {@link FfnObserver}.
  *
- * <p>Owned by one session and used from its thread only. Buffers are overwritten by every layer.
+ * <p>Owned by one session and used from its thread only. Buffers are overwritten by every layer. Per-session
+ * state a strategy keeps here ({@link #local}) that is {@link AutoCloseable} is closed with the session.
  */
 public final class FfnContext {
 
@@ -40,10 +42,10 @@ public final class FfnContext {
     /** Largest {@code n} passed to {@link FeedForward#forward}. */
     public int maxBatch() { return maxBatch; }
 
-    /** The session's allocation-free matrix kernel (and through it the session's thread pool). */
+    /** The session's allocation-free matrix kernel (and through it the model's thread pool). */
     public MatMul matmul() { return matmul; }
 
-    /** The session's thread pool. */
+    /** The model's thread pool, which this session shares with the model's other sessions. */
     public Parallel pool() { return matmul.pool(); }
 
     /** Scratch of {@code maxBatch * ffnDim} floats, for the hidden activation h. */
@@ -73,7 +75,8 @@ public final class FfnContext {
     /**
      * Per-session state of a strategy that needs more than the shared buffers: created by {@code create}
      * the first time {@code key} is asked for in this session, then the same object every time. Pass a
-     * non-capturing {@code create} so the steady state allocates nothing.
+     * non-capturing {@code create} so the steady state allocates nothing. A value that is {@link AutoCloseable}
+     * is closed when the session closes.
      */
     @SuppressWarnings("unchecked")
     public <T> T local(Object key, Function<FfnContext, T> create) {
@@ -83,5 +86,22 @@ public final class FfnContext {
             locals.put(key, v);
         }
         return (T) v;
+    }
+
+    /** Closes the {@link AutoCloseable} locals (all of them, the first failure thrown with the others suppressed). */
+    void close() {
+        RuntimeException failure = null;
+        for (Object v : locals.values()) {
+            if (!(v instanceof AutoCloseable c)) continue;
+            try {
+                c.close();
+            } catch (Exception e) {
+                RuntimeException r = e instanceof RuntimeException re ? re : new IllegalStateException(e);
+                if (failure == null) failure = r;
+                else failure.addSuppressed(r);
+            }
+        }
+        locals.clear();
+        if (failure != null) throw failure;
     }
 }

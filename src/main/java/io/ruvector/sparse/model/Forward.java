@@ -12,7 +12,7 @@ import java.util.List;
  * needs allocated once up front, so steady-state decoding allocates nothing.
  *
  * <p>Not thread-safe: the owning {@link Session} serializes calls. Work inside one call is spread over the
- * session's {@link Parallel} pool by output rows (matrix products) and by heads (attention).
+ * model's {@link Parallel} pool (shared by its sessions, one job at a time) by output rows (matrix products) and by heads (attention).
  */
 final class Forward implements AutoCloseable {
 
@@ -71,10 +71,12 @@ final class Forward implements AutoCloseable {
         this.attended = new float[maxBatch * c.qDim()];
         this.ropeTable = new float[maxBatch * rope.tableWidth()];
         this.scores = new float[Math.multiplyExact(c.heads(), capacity)];
-        this.kv = new KvCache(c, capacity, o.kvCacheType());
-        this.pool = new Parallel(o.threads());
+        this.pool = model.pool();
         this.mm = new MatMul(pool, o.newActivationRounding(), model.repacked());
         this.ffnContext = new FfnContext(c, maxBatch, mm);
+        // Last: the only resource here that must be freed explicitly, so nothing after it can fail and leak it
+        // (KvCache frees its own memory when its constructor fails).
+        this.kv = new KvCache(c, capacity, o.kvCacheType());
     }
 
     int maxBatch() { return maxBatch; }
@@ -232,9 +234,13 @@ final class Forward implements AutoCloseable {
 
     private static final ThreadLocal<AttentionScratch> ATTENTION_SCRATCH = ThreadLocal.withInitial(AttentionScratch::new);
 
+    /** Frees the cache and the strategies' per-session state; the pool is the model's and stays. */
     @Override
     public void close() {
-        pool.close();
-        kv.close();
+        try {
+            ffnContext.close();
+        } finally {
+            kv.close();
+        }
     }
 }

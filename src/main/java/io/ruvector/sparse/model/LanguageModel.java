@@ -1,6 +1,7 @@
 package io.ruvector.sparse.model;
 
 import io.ruvector.sparse.gguf.GgufFile;
+import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.kernels.RepackedWeights;
 import io.ruvector.sparse.tokenizer.Tokenizer;
 
@@ -16,7 +17,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>The weights stay in the memory-mapped file (nothing is copied but a few small norm and bias vectors).
  * The model is immutable and thread-safe; all mutable state lives in {@link Session}s, each with its own
- * key/value cache and threads, any number of which may run concurrently:
+ * key/value cache, any number of which may run concurrently. The sessions share the model's one pool of
+ * {@link ModelOptions#threads()} threads, taking turns on each parallel loop, so N sessions on P cores run
+ * P threads, not N x P:
  *
  * <pre>{@code
  * try (LanguageModel model = LanguageModel.open(path, ModelOptions.defaults().withThreads(2));
@@ -40,6 +43,7 @@ public final class LanguageModel implements AutoCloseable {
     private final List<FeedForward> denseFfn;
     private final RepackedWeights repacked;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    private Parallel pool;   // started with the first session; guarded by this
     private volatile Tokenizer tokenizer;
     private volatile boolean closed;
 
@@ -172,14 +176,30 @@ public final class LanguageModel implements AutoCloseable {
         return s;
     }
 
-    /** Closes every open session, then unmaps the file. Idempotent. */
+    /** Closes every open session, then stops the threads and unmaps the file. Idempotent. */
     @Override
     public void close() {
         if (closed) return;
         closed = true;
         for (Session s : List.copyOf(sessions)) s.close();
+        synchronized (this) {
+            if (pool != null) pool.close();
+        }
         if (repacked != null) repacked.close();
         file.close();
+    }
+
+    /**
+     * The threads every session of this model computes with, started on first use: one pool per model, not per
+     * session, so idle sessions cost no spinning threads and concurrent ones take turns on it (results never
+     * depend on which threads computed them).
+     *
+     * @throws IllegalStateException after {@link #close()}
+     */
+    synchronized Parallel pool() {
+        ensureOpen();
+        if (pool == null) pool = new Parallel(options.threads());
+        return pool;
     }
 
     void ensureOpen() {

@@ -6,7 +6,7 @@ import io.ruvector.sparse.kernels.ActivationRounding;
  * How a model is run. Immutable; start from {@link #defaults()} and change what you need:
  * {@code ModelOptions.defaults().withThreads(2).withKvCacheType(KvCacheType.F16)}.
  *
- * @param threads       threads each session computes with (>= 1)
+ * @param threads       threads of the model's pool, which all its sessions share (>= 1)
  * @param kvCacheType   storage of each session's key/value cache
  * @param contextLength positions a session can hold; 0 means the model's trained context length, at most
  *                      {@link #DEFAULT_MAX_CONTEXT}

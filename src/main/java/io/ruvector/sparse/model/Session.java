@@ -3,12 +3,12 @@ package io.ruvector.sparse.model;
 import java.util.List;
 
 /**
- * One conversation with a model: its own key/value cache, buffers and threads, and a position (the number
- * of tokens it holds).
+ * One conversation with a model: its own key/value cache and buffers, and a position (the number of tokens
+ * it holds). It computes with the model's threads, which all its sessions share.
  *
  * <p>A session is meant for one thread at a time (its methods are synchronized, so misuse is safe but
  * serial); any number of sessions of one model may run at once on different threads. Close it to free the
- * cache and threads; any use after {@link #close()} (or after the model is closed) throws
+ * cache; any use after {@link #close()} (or after the model is closed) throws
  * {@link IllegalStateException}.
  */
 public final class Session implements AutoCloseable {
@@ -24,10 +24,10 @@ public final class Session implements AutoCloseable {
 
     Session(LanguageModel model, List<? extends FeedForward> ffn, int capacity) {
         this.model = model;
-        this.forward = new Forward(model, ffn, capacity);
         this.vocab = model.config().vocabSize();
         this.logits = new float[vocab];
         this.logitsView = new Logits(logits);
+        this.forward = new Forward(model, ffn, capacity);   // last: it holds the off-heap cache
     }
 
     /** The model this session runs. */
@@ -121,7 +121,7 @@ public final class Session implements AutoCloseable {
         forward.ffnContext().setObserver(observer);
     }
 
-    /** Frees the cache and threads. Idempotent. */
+    /** Frees the cache and the feed-forward strategies' per-session state (e.g. a cold-row cache). Idempotent. */
     @Override
     public synchronized void close() {
         if (closed) return;

@@ -1,9 +1,12 @@
 package io.ruvector.sparse.sparse;
 
 import io.ruvector.sparse.kernels.ActivationType;
+import io.ruvector.sparse.memory.Advice;
 import io.ruvector.sparse.memory.ColdRowCache;
+import io.ruvector.sparse.memory.ColdRowMapping;
 import io.ruvector.sparse.memory.HotColdTiers;
 import io.ruvector.sparse.memory.LayerRows;
+import io.ruvector.sparse.memory.MemoryHints;
 import io.ruvector.sparse.model.FeedForward;
 import io.ruvector.sparse.model.FfnContext;
 import io.ruvector.sparse.model.LanguageModel;
@@ -18,7 +21,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
 import java.util.function.Function;
 
 /**
@@ -34,8 +39,14 @@ import java.util.function.Function;
  * }
  * }</pre>
  *
- * <p>Thread-safe like the model: any number of sessions may run at once. Closing it releases the hot tier and
- * the sidecar (if it opened it); close its sessions first.
+ * <p>Thread-safe like the model: any number of sessions may run at once. Each session's sparse state (its
+ * cold-row cache) is freed when the session closes. Closing the sparse model releases the hot tier, the mapping
+ * cold rows are read through and the sidecar (if it opened it); close its sessions first.
+ *
+ * <p>Cold rows are read through a second mapping of the model file advised random-access
+ * ({@link ColdRowMapping}), so the model's own mapping keeps the kernel's default readahead for the dense prompt
+ * passes of every session. Re-tiering from live counts ({@link SparseOptions#retierEvery()}) runs on a
+ * background thread: a decoding token never waits for the new hot tier to be copied.
  */
 public final class SparseModel implements AutoCloseable {
 
@@ -47,17 +58,24 @@ public final class SparseModel implements AutoCloseable {
     private final LayerRows[] coldRows;
     private final int[] topK;
     private final HotColdTiers tiers;
+    private final ColdRowMapping coldMapping;   // null where cold rows are read in place
     private final List<FeedForward> feedForward;
     /** Every session's state, weakly: a session dropped by its user takes its state with it. */
     private final Queue<WeakReference<SessionState>> sessions = new ConcurrentLinkedQueue<>();
+    /** The counts of sessions closed so far; guarded by itself. */
+    private final SparseStats closedStats;
     private final Function<FfnContext, SessionState> stateFactory = this::newState;
     private final long[][] liveCounts;
     private final float[][] calibratedFrequency;
     private long liveTokens;
     private long tokensAtRetier;
     private volatile boolean measureRecall;
+    /** The background re-tiering in flight or last done; guarded by liveCounts. */
+    private CompletableFuture<Boolean> retiering = CompletableFuture.completedFuture(false);
+    /** Where background re-tiering runs: a new daemon thread each time (it is rare); tests substitute their own. */
+    private volatile java.util.concurrent.Executor retierExecutor = task -> Thread.ofPlatform().daemon().name("sparse-infer-retier").start(task);
 
-    private SparseModel(LanguageModel model, SparseSidecar sidecar, boolean ownsSidecar, SparseOptions o) {
+    private SparseModel(LanguageModel model, SparseSidecar sidecar, boolean ownsSidecar, SparseOptions o, ColdRowMapping coldMapping) {
         this.model = model;
         this.sidecar = sidecar;
         this.ownsSidecar = ownsSidecar;
@@ -79,16 +97,22 @@ public final class SparseModel implements AutoCloseable {
         this.topK = new int[n];
         this.liveCounts = new long[n][c.ffnDim()];
         this.calibratedFrequency = new float[n][];
+        this.closedStats = new SparseStats(n);
         int[] storedTopK = sidecar.topK().orElse(null);
+        this.coldMapping = coldMapping;
         List<HotColdTiers.Layer> tierLayers = new ArrayList<>(n);
         for (int l = 0; l < n; l++) {
             LayerWeights w = lw.get(l);
             Tensor downT = sidecar.downT(l);
+            // The sidecar's transposed down rows are read by sparse steps only: advise them where they are.
+            MemoryHints.advise(downT.data(), Advice.RANDOM);
+            Tensor gate = coldMapping != null ? coldMapping.coldView(w.gate()) : w.gate();
+            Tensor up = coldMapping != null ? coldMapping.coldView(w.up()) : w.up();
             NeuronPredictor predictor = o.oracle() ? new OraclePredictor(w.gate(), act, act.hasExactZeros() ? Math.ulp(0f) : sidecar.tau(l))
                     : sidecar.predictor(l);
             layers[l] = new SparseLayer(l, predictor, act, w.down(), o.denseAbove(), sidecar.tau(l));
-            coldRows[l] = LayerRows.inPlace(w.gate(), w.up(), downT);
-            tierLayers.add(new HotColdTiers.Layer(w.gate(), w.up(), downT));
+            coldRows[l] = LayerRows.inPlace(gate, up, downT);
+            tierLayers.add(new HotColdTiers.Layer(gate, up, downT));
             if (o.density() > 0) topK[l] = (int) Math.max(1, Math.round(o.density() * c.ffnDim()));
             else if (o.topK() > 0) topK[l] = Math.min(o.topK(), c.ffnDim());
             else if (o.topK() == -1) {
@@ -125,7 +149,7 @@ public final class SparseModel implements AutoCloseable {
     public static SparseModel attach(LanguageModel model, Path sidecarPath, SparseOptions options) throws IOException {
         SparseSidecar s = SparseSidecar.open(sidecarPath);
         try {
-            return new SparseModel(model, s, true, options);
+            return create(model, s, true, options);
         } catch (RuntimeException | Error e) {
             s.close();
             throw e;
@@ -134,7 +158,17 @@ public final class SparseModel implements AutoCloseable {
 
     /** Attaches an open sidecar; the caller keeps ownership of it. */
     public static SparseModel attach(LanguageModel model, SparseSidecar sidecar, SparseOptions options) {
-        return new SparseModel(model, sidecar, false, options);
+        return create(model, sidecar, false, options);
+    }
+
+    private static SparseModel create(LanguageModel model, SparseSidecar sidecar, boolean ownsSidecar, SparseOptions options) {
+        ColdRowMapping cold = ColdRowMapping.of(model.gguf());
+        try {
+            return new SparseModel(model, sidecar, ownsSidecar, options, cold);
+        } catch (RuntimeException | Error e) {
+            if (cold != null) cold.close();
+            throw e;
+        }
     }
 
     /** The model's activation as an {@link ActivationType}. */
@@ -187,17 +221,24 @@ public final class SparseModel implements AutoCloseable {
     /** The counts of every session so far, merged (approximate while sessions are running). */
     public SparseStats stats() {
         SparseStats all = new SparseStats(layers.length);
+        synchronized (closedStats) {
+            all.add(closedStats);
+        }
         for (SessionState s : liveSessions()) all.add(s.scratch.stats());
         return all;
     }
 
     /** Forgets the counts of every session. */
     public void resetStats() {
+        synchronized (closedStats) {
+            closedStats.reset();
+        }
         for (SessionState s : liveSessions()) s.scratch.stats().reset();
     }
 
     /**
-     * Rebuilds the hot tier from the firing counts seen so far (blended with the calibration frequencies).
+     * Rebuilds the hot tier from the firing counts seen so far (blended with the calibration frequencies), on the
+     * calling thread; decoding sessions go on reading the current tier meanwhile.
      *
      * @return true when the hot set changed
      */
@@ -221,11 +262,69 @@ public final class SparseModel implements AutoCloseable {
         return tiers.retier(freq);
     }
 
-    /** Releases the hot tier, and the sidecar when this object opened it. Idempotent. */
+    /**
+     * Waits for the background re-tiering started by live counts, if one is in flight (for measurements and
+     * tests that want the new tier in place).
+     *
+     * @return true when it swapped in a new hot set
+     */
+    public boolean awaitRetiering() {
+        CompletableFuture<Boolean> r;
+        synchronized (liveCounts) {
+            r = retiering;
+        }
+        try {
+            return r.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException e) {
+            return false;   // already reported by the thread that ran it
+        }
+    }
+
+    /** Starts {@link #retier()} on a background thread unless one is in flight. Called holding liveCounts. */
+    private void retierInBackground() {
+        if (!retiering.isDone()) return;
+        CompletableFuture<Boolean> r = new CompletableFuture<>();
+        retiering = r;
+        retierExecutor.execute(() -> {
+            try {
+                r.complete(retier());
+            } catch (IllegalStateException closed) {   // closed meanwhile: nothing to swap into
+                r.complete(false);
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.WARNING, "re-tiering the hot rows failed; the current tier stays", t);
+                r.completeExceptionally(t);
+            }
+        });
+    }
+
+    private static final System.Logger LOG = System.getLogger(SparseModel.class.getName());
+
+    /**
+     * Releases the hot tier (after any re-tiering in flight), the cold-row mapping, and the sidecar when this
+     * object opened it. Idempotent.
+     */
     @Override
     public void close() {
+        awaitRetiering();
         if (tiers != null) tiers.close();
+        if (coldMapping != null) coldMapping.close();
         if (ownsSidecar) sidecar.close();
+    }
+
+    /** Runs background re-tiering on {@code executor} instead of a thread of its own (tests). */
+    void setRetierExecutor(java.util.concurrent.Executor executor) { this.retierExecutor = executor; }
+
+    /** The rows cold neurons of layer {@code l} are read from (tests check which mapping). */
+    LayerRows coldRows(int l) { return coldRows[l]; }
+
+    /** The cold-row caches of sessions not yet closed. */
+    List<ColdRowCache> openColdCaches() {
+        List<ColdRowCache> caches = new ArrayList<>();
+        for (SessionState s : liveSessions()) if (s.cache != null && s.cache.isOpen()) caches.add(s.cache);
+        return caches;
     }
 
     // ---- per-session state ----
@@ -244,11 +343,16 @@ public final class SparseModel implements AutoCloseable {
             }
             cache = new ColdRowCache(neurons, slot, ColdRowCache.slotsForBudget(options.coldCacheBytes(), slot), options.cachePolicy());
         }
-        SessionState s = new SessionState(new SparseScratch(layers.length, c.ffnDim(), hidden,
-                ctx.matmul().rounding().withSamePolicy()), cache,
-                tiers == null ? null : tiers.newSnapshot(), layers.length, c.ffnDim());
-        sessions.add(new WeakReference<>(s));
-        return s;
+        try {
+            SessionState s = new SessionState(this, new SparseScratch(layers.length, c.ffnDim(), hidden,
+                    ctx.matmul().rounding().withSamePolicy()), cache,
+                    tiers == null ? null : tiers.newSnapshot(), layers.length, c.ffnDim());
+            sessions.add(s.self);
+            return s;
+        } catch (RuntimeException | Error e) {
+            if (cache != null) cache.close();
+            throw e;
+        }
     }
 
     /** The states of sessions still reachable; forgets the others. */
@@ -285,7 +389,6 @@ public final class SparseModel implements AutoCloseable {
     }
 
     private void flush(SessionState st) {
-        boolean due;
         synchronized (liveCounts) {
             for (int l = 0; l < layers.length; l++) {
                 int[] c = st.counts[l];
@@ -297,24 +400,41 @@ public final class SparseModel implements AutoCloseable {
             }
             liveTokens += st.pendingTokens;
             st.pendingTokens = 0;
-            due = options.retierEvery() > 0 && liveTokens - tokensAtRetier >= options.retierEvery();
+            boolean due = options.retierEvery() > 0 && liveTokens - tokensAtRetier >= options.retierEvery();
+            // Off this thread: copying (and locking) a new hot tier takes far longer than a token.
+            if (due) retierInBackground();
         }
-        if (due) retier();
     }
 
-    /** What one session keeps between sparse steps. */
-    static final class SessionState {
+    /**
+     * What one session keeps between sparse steps, closed with the session (through
+     * {@link FfnContext#local}): its cold-row cache is off-heap memory that must not wait for the collector.
+     */
+    static final class SessionState implements AutoCloseable {
         final SparseScratch scratch;
         final ColdRowCache cache;
         final HotColdTiers.Snapshot snapshot;
         final int[][] counts;
+        final WeakReference<SessionState> self = new WeakReference<>(this);
+        private final SparseModel owner;
         int pendingTokens;
 
-        SessionState(SparseScratch scratch, ColdRowCache cache, HotColdTiers.Snapshot snapshot, int layers, int ffn) {
+        SessionState(SparseModel owner, SparseScratch scratch, ColdRowCache cache, HotColdTiers.Snapshot snapshot, int layers, int ffn) {
+            this.owner = owner;
             this.scratch = scratch;
             this.cache = cache;
             this.snapshot = snapshot;
             this.counts = new int[layers][ffn];
+        }
+
+        @Override
+        public void close() {
+            if (!owner.sessions.remove(self)) return;   // closed already
+            synchronized (owner.closedStats) {
+                owner.closedStats.add(scratch.stats());
+            }
+            if (snapshot != null) snapshot.close();
+            if (cache != null) cache.close();
         }
     }
 

@@ -117,7 +117,7 @@ class ParallelTest {
     }
 
     @Test
-    void nestedLoopsRunInlineAndConcurrentCallersAreSerialized() throws Exception {
+    void nestedLoopsRunInlineAndConcurrentCallersEachGetTheirWholeRange() throws Exception {
         try (Parallel pool = new Parallel(2)) {
             AtomicInteger inner = new AtomicInteger();
             pool.forRange(4, (from, to) -> {
@@ -190,5 +190,130 @@ class ParallelTest {
                 assertEquals(expected, total.get(), threads + " threads");
             }
         }
+    }
+
+    @Test
+    void aWorkersFailureIsAddedToTheCallersOwnAsSuppressed() {
+        try (Parallel pool = new Parallel(2)) {
+            Thread caller = Thread.currentThread();
+            java.util.concurrent.CountDownLatch callerStarted = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch workerFailed = new java.util.concurrent.CountDownLatch(1);
+            IllegalStateException own = assertThrows(IllegalStateException.class, () -> pool.forRange(8, (from, to) -> {
+                try {   // both hold a part before either fails, so both failures exist (10 s bounds)
+                    if (Thread.currentThread() != caller) {
+                        callerStarted.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                        workerFailed.countDown();
+                        throw new IllegalArgumentException("worker part " + from);
+                    }
+                    callerStarted.countDown();
+                    workerFailed.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new IllegalStateException("caller part " + from);
+            }));
+            assertTrue(own.getMessage().startsWith("caller part"), own.getMessage());
+            assertEquals(1, own.getSuppressed().length, "the worker's failure rides along");
+            assertTrue(own.getSuppressed()[0] instanceof IllegalArgumentException
+                    && own.getSuppressed()[0].getMessage().startsWith("worker part"), own.getSuppressed()[0].toString());
+            AtomicInteger sum = new AtomicInteger();
+            pool.forRange(100, (from, to) -> sum.addAndGet(to - from));
+            assertEquals(100, sum.get(), "the pool stays usable");
+        }
+    }
+
+    @Test
+    void closingWhileOthersCallNeverLeavesACallerWaiting() {
+        // Callers racing close() with many tiny jobs: each call either completes its whole range or throws
+        // IllegalStateException; none may hang (a close between a caller's check of the flag and its publishing the
+        // job used to let the workers exit unacknowledged, leaving the caller waiting forever).
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(120), () -> {
+            ExecutorService callers = Executors.newFixedThreadPool(2);
+            java.util.Random random = new java.util.Random(7);
+            try {
+                for (int round = 0; round < 400; round++) {
+                    Parallel pool = new Parallel(2);
+                    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(2);
+                    List<Future<Integer>> results = new ArrayList<>();
+                    for (int c = 0; c < 2; c++) {
+                        results.add(callers.submit(() -> {
+                            started.countDown();
+                            int[] seen = new int[1];
+                            for (int rep = 0; ; rep++) {
+                                seen[0] = 0;
+                                try {
+                                    pool.forRange(2, (from, to) -> {
+                                        synchronized (seen) {
+                                            seen[0] += to - from;
+                                        }
+                                    });
+                                } catch (IllegalStateException closed) {
+                                    assertTrue(pool.isClosed());
+                                    return rep;
+                                }
+                                assertEquals(2, seen[0], "a call that returns did all its work");
+                            }
+                        }));
+                    }
+                    started.await();
+                    long until = System.nanoTime() + random.nextInt(200_000);
+                    while (System.nanoTime() < until) Thread.onSpinWait();
+                    pool.close();
+                    for (Future<Integer> f : results) f.get(20, java.util.concurrent.TimeUnit.SECONDS);
+                    assertThrows(IllegalStateException.class, () -> pool.forRange(64, (a, b) -> {}));
+                }
+            } finally {
+                callers.shutdownNow();
+            }
+        });
+    }
+
+    @Test
+    void closeFromInsideABodyMarksThePoolClosedWithoutDeadlock() {
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> {
+            Parallel pool = new Parallel(2);
+            AtomicInteger seen = new AtomicInteger();
+            pool.forRange(8, (from, to) -> {
+                seen.addAndGet(to - from);
+                pool.close();
+            });
+            assertEquals(8, seen.get());
+            assertThrows(IllegalStateException.class, () -> pool.forRange(8, (a, b) -> {}));
+        });
+    }
+
+    @Test
+    void aCallerThatFindsThePoolBusyComputesItsJobOnItsOwnThread() {
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> {
+            try (Parallel pool = new Parallel(2)) {
+                java.util.concurrent.CountDownLatch otherDone = new java.util.concurrent.CountDownLatch(1);
+                java.util.Set<Thread> otherThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+                int[] otherHits = new int[100];
+                Thread other = new Thread(() -> {
+                    pool.forRange(100, (from, to) -> {
+                        otherThreads.add(Thread.currentThread());
+                        for (int i = from; i < to; i++) otherHits[i]++;
+                    });
+                    otherDone.countDown();
+                });
+                AtomicInteger first = new AtomicInteger();
+                // The first job holds the pool until the other caller's job is done: that job cannot wait for it.
+                pool.forRange(8, (from, to) -> {
+                    if (first.getAndIncrement() == 0) {
+                        other.start();
+                        try {
+                            otherDone.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                });
+                assertEquals(java.util.Set.of(other), otherThreads, "computed by the other caller alone");
+                int[] ones = new int[100];
+                Arrays.fill(ones, 1);
+                assertArrayEquals(ones, otherHits);
+                assertEquals(1, pool.busyRuns());
+            }
+        });
     }
 }

@@ -70,4 +70,19 @@ class ColdRowCacheTest {
             assertFalse(c.contains(0, 6));
         }
     }
+
+    @Test
+    void closeFreesTheBufferAtOnceAndLaterUseThrows() {
+        ColdRowCache c = new ColdRowCache(new int[]{16, 16}, SLOT, 3, ColdRowCache.Policy.LRU);
+        LayerRows base = cold(0);
+        c.admit(0, base, new int[]{1, 2}, 2);
+        LayerRows v = c.view(0, base);
+        assertTrue(c.isOpen());
+        c.close();
+        c.close();
+        assertFalse(c.isOpen());
+        assertFalse(v.gateSegment(1).scope().isAlive(), "the cached rows' memory is released, not left to the collector");
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> c.admit(0, base, new int[]{3}, 1));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> c.view(1, cold(1)));
+    }
 }

@@ -16,6 +16,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -180,6 +181,7 @@ class SparseModelTest {
             assertEquals(0, sm.tiers().generation());
             int tok = s.evaluate(PROMPT).argmax();
             for (int i = 0; i < 140; i++) tok = s.evaluate(tok).argmax();
+            sm.awaitRetiering();
             assertTrue(sm.tiers().generation() >= 1, "live counts differ from calibration: the hot set moved");
             assertEquals(40, sm.tiers().hotNeurons());
             // Results do not depend on where rows are read from (re-tiered hot arena or the files).
@@ -189,6 +191,70 @@ class SparseModelTest {
                 float[][] files = decode(plain.newSession(), 8);
                 for (int i = 0; i < files.length; i++) assertArrayEquals(files[i], tiered[i], "step " + i);
             }
+        }
+    }
+
+    @Test
+    void retieringRunsOffTheDecodingThreadAndSwapsInWhenBuilt() throws Exception {
+        long slot = 3L * 128 * 34 / 32;
+        try (LanguageModel m = LanguageModel.open(model, ModelOptions.defaults().withThreads(2));
+             SparseModel sm = SparseModel.attach(m, sidecar, SparseOptions.defaults().withHotBytes(40 * slot).withRetierEvery(64));
+             Session s = sm.newSession()) {
+            java.util.List<Runnable> queued = new java.util.concurrent.CopyOnWriteArrayList<>();
+            sm.setRetierExecutor(queued::add);   // holds the rebuild: decoding must not wait for it
+            int tok = s.evaluate(PROMPT).argmax();
+            for (int i = 0; i < 140; i++) tok = s.evaluate(tok).argmax();
+            assertEquals(1, queued.size(), "one rebuild queued, not one per due flush, none run by the decoding thread");
+            assertEquals(0, sm.tiers().generation(), "the tokens were decoded with the old tier");
+            Thread builder = new Thread(queued.get(0), "test-retier");
+            builder.start();
+            builder.join();
+            assertTrue(sm.awaitRetiering());
+            assertEquals(1, sm.tiers().generation(), "swapped in once built");
+            for (int i = 0; i < 8; i++) tok = s.evaluate(tok).argmax();
+        }
+    }
+
+    @Test
+    void coldRowsAreReadThroughASecondMappingAdvisedRandomSoTheModelsOwnKeepsItsReadahead() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(io.ruvector.sparse.memory.Smaps.available(), "needs Linux /proc/self/smaps");
+        try (LanguageModel m = LanguageModel.open(model, ModelOptions.defaults().withThreads(2))) {
+            var gate = m.weights().layers().get(0).gate();
+            SparseModel sm = SparseModel.attach(m, sidecar, SparseOptions.defaults().withHotBytes(0));
+            var cold = sm.coldRows(0).gate();
+            assertTrue(cold.data().address() != gate.data().address(), "a mapping of its own");
+            assertTrue(io.ruvector.sparse.memory.Smaps.randomRead(cold.data().address()), "cold rows: MADV_RANDOM");
+            assertFalse(io.ruvector.sparse.memory.Smaps.randomRead(gate.data().address()),
+                    "the model's own mapping, which dense prompt passes stream, keeps its advice");
+            try (Session s = sm.newSession()) {
+                float[][] sparse = decodeOpen(s, 4);
+                try (Session d = m.newSession()) {
+                    assertEquals(sparse.length, decodeOpen(d, 4).length);
+                }
+            }
+            sm.close();
+            assertFalse(cold.data().scope().isAlive(), "closing the sparse model unmaps it");
+            assertTrue(gate.data().scope().isAlive());
+        }
+    }
+
+    @Test
+    void aSessionsColdRowCacheIsFreedWhenTheSessionCloses() throws Exception {
+        try (LanguageModel m = LanguageModel.open(model, ModelOptions.defaults().withThreads(2));
+             SparseModel sm = SparseModel.attach(m, sidecar, SparseOptions.defaults().withHotBytes(0)
+                     .withColdCache(50_000, io.ruvector.sparse.memory.ColdRowCache.Policy.LRU))) {
+            Session a = sm.newSession(), b = sm.newSession();
+            decodeOpen(a, 3);
+            decodeOpen(b, 3);
+            var caches = sm.openColdCaches();
+            assertEquals(2, caches.size());
+            long evaluated = sm.stats().steps(0);
+            a.close();
+            assertEquals(1, sm.openColdCaches().size());
+            assertEquals(1, caches.stream().filter(c -> !c.isOpen()).count(), "freed at close, not by the collector");
+            assertEquals(evaluated, sm.stats().steps(0), "a closed session's counts still count");
+            m.close();   // closes b
+            assertTrue(caches.stream().noneMatch(io.ruvector.sparse.memory.ColdRowCache::isOpen));
         }
     }
 
