@@ -1,6 +1,6 @@
 package io.ruvector.sparse.cli;
 
-import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.quant.GgmlType;
 import io.ruvector.sparse.gguf.GgufArray;
 import io.ruvector.sparse.gguf.GgufWriter;
 import io.ruvector.sparse.model.ActivationPrecision;

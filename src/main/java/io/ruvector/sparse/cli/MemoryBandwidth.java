@@ -1,6 +1,6 @@
 package io.ruvector.sparse.cli;
 
-import io.ruvector.sparse.kernels.Simd;
+import io.ruvector.sparse.cpu.Simd;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 

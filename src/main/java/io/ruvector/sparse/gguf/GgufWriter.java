@@ -1,5 +1,7 @@
 package io.ruvector.sparse.gguf;
 
+import io.ruvector.sparse.quant.GgmlType;
+
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;
 

@@ -1,5 +1,7 @@
 package io.ruvector.sparse.kernels;
 
+import io.ruvector.sparse.cpu.Simd;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 

@@ -1,10 +1,13 @@
 package io.ruvector.sparse.kernels;
 
-import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.cpu.Parallel;
+
+import io.ruvector.sparse.cpu.Simd;
+
+import io.ruvector.sparse.quant.GgmlType;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.InterleavedQ4_0;
 import io.ruvector.sparse.quant.Q8Activation;
-import io.ruvector.sparse.tensor.RepackedWeights;
 import io.ruvector.sparse.tensor.Tensor;
 
 /**

@@ -2,7 +2,7 @@ package io.ruvector.sparse.model;
 
 import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.kernels.MatMul;
-import io.ruvector.sparse.kernels.Parallel;
+import io.ruvector.sparse.cpu.Parallel;
 
 /**
  * The feed-forward block computed in full:

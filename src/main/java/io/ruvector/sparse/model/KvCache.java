@@ -1,6 +1,6 @@
 package io.ruvector.sparse.model;
 
-import io.ruvector.sparse.kernels.VectorMath;
+import io.ruvector.sparse.cpu.VectorMath;
 import io.ruvector.sparse.quant.F32;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;

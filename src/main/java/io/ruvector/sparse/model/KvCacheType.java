@@ -1,6 +1,6 @@
 package io.ruvector.sparse.model;
 
-import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.quant.GgmlType;
 
 /** How a session stores its key/value cache. */
 public enum KvCacheType {

@@ -1,7 +1,7 @@
 package io.ruvector.sparse.model;
 
 import io.ruvector.sparse.gguf.GgufFile;
-import io.ruvector.sparse.tensor.RepackedWeights;
+import io.ruvector.sparse.kernels.RepackedWeights;
 import io.ruvector.sparse.tokenizer.Tokenizer;
 
 import java.io.IOException;

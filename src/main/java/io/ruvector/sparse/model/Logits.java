@@ -25,5 +25,5 @@ public final class Logits {
     public float[] toArray() { return values.clone(); }
 
     /** The id with the largest logit (the lowest id on ties). */
-    public int argmax() { return io.ruvector.sparse.kernels.VectorMath.argmax(values, 0, values.length); }
+    public int argmax() { return io.ruvector.sparse.cpu.VectorMath.argmax(values, 0, values.length); }
 }

@@ -1,9 +1,7 @@
 package io.ruvector.sparse.quant;
 
-import io.ruvector.sparse.gguf.GgmlType;
-import io.ruvector.sparse.kernels.Parallel;
-import io.ruvector.sparse.kernels.Simd;
-import io.ruvector.sparse.tensor.Tensor;
+import io.ruvector.sparse.cpu.Parallel;
+import io.ruvector.sparse.cpu.Simd;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -72,15 +70,14 @@ public final class InterleavedQ4_0 {
         this.data = data;
     }
 
-    /** Whether {@code w} can be repacked: Q4_0 with at least one whole group of rows. */
-    public static boolean supports(Tensor w) {
-        return w.ggmlType() == GgmlType.Q4_0 && w.rows() >= GROUP && w.cols() % QK == 0;
+    /** Whether a {@code rows x cols} matrix of {@code type} can be repacked: Q4_0 with at least one whole group of rows. */
+    public static boolean supports(GgmlType type, int rows, int cols) {
+        return type == GgmlType.Q4_0 && rows >= GROUP && cols % QK == 0;
     }
 
     /** Whether every scale of the rows a copy would cover is finite (see {@link #repack}). */
-    private static boolean finiteScales(Tensor w) {
-        MemorySegment src = w.data();
-        long blocks = (long) (w.rows() / GROUP * GROUP) * (w.cols() / QK);
+    private static boolean finiteScales(int rows, int cols, MemorySegment src) {
+        long blocks = (long) (rows / GROUP * GROUP) * (cols / QK);
         for (long b = 0; b < blocks; b++) {
             if ((src.get(ValueLayout.JAVA_SHORT_UNALIGNED, b * 18) & 0x7C00) == 0x7C00) return false;
         }
@@ -88,23 +85,25 @@ public final class InterleavedQ4_0 {
     }
 
     /**
-     * Repacks the whole groups of {@code w} into memory of {@code arena}, groups spread over {@code pool}; null
+     * Repacks the whole groups of the Q4_0 matrix {@code src} into memory of {@code arena}, groups spread over {@code pool}; null
      * when a scale is infinite or NaN (such a matrix is left to the per-row kernel, which handles any value).
      *
-     * @throws IllegalArgumentException when {@code w} is not {@link #supports supported}
+     * @throws IllegalArgumentException when the shape is not {@link #supports supported} or {@code src} is too small
      */
-    public static InterleavedQ4_0 repack(Tensor w, Arena arena, Parallel pool) {
-        if (!supports(w)) {
-            throw new IllegalArgumentException("cannot interleave " + w.name() + " (" + w.ggmlType() + ", "
-                    + w.rows() + "x" + w.cols() + "): needs Q4_0 with at least " + GROUP + " rows");
+    public static InterleavedQ4_0 repack(String name, int rows, int cols, MemorySegment src, Arena arena, Parallel pool) {
+        if (rows < GROUP || cols % QK != 0) {
+            throw new IllegalArgumentException("cannot interleave " + name + " (" + rows + "x" + cols
+                    + "): needs at least " + GROUP + " rows of whole Q4_0 blocks");
         }
-        if (!finiteScales(w)) return null;
-        int groups = w.rows() / GROUP;
-        int blocks = w.cols() / QK;
+        if (src.byteSize() < (long) rows * (cols / QK) * 18) {
+            throw new IllegalArgumentException(name + ": " + src.byteSize() + " bytes cannot hold " + rows + "x" + cols + " Q4_0");
+        }
+        if (!finiteScales(rows, cols, src)) return null;
+        int groups = rows / GROUP;
+        int blocks = cols / QK;
         MemorySegment dst = arena.allocate((long) groups * blocks * BLOCK_BYTES, 64);
-        MemorySegment src = w.data();
-        long rowBytes = w.rowBytes();
-        pool.forRange(groups, (long) groups * GROUP * w.cols(), (from, to) -> {
+        long rowBytes = (long) blocks * 18;
+        pool.forRange(groups, (long) groups * GROUP * cols, (from, to) -> {
             // A 32 x 16 byte transposition per group and block, eight bytes at a time: each row's 16 code bytes
             // are read as two longs, and each output long gathers byte k of eight rows (a byte-by-byte copy
             // through the segment's checked accessors took ~1.5 s for a 600 MB model on two threads).
@@ -130,7 +129,7 @@ public final class InterleavedQ4_0 {
                 }
             }
         });
-        return new InterleavedQ4_0(w.name(), w.rows(), w.cols(), dst);
+        return new InterleavedQ4_0(name, rows, cols, dst);
     }
 
     public String name() { return name; }

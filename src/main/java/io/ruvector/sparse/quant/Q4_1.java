@@ -1,8 +1,7 @@
 package io.ruvector.sparse.quant;
 
-import io.ruvector.sparse.gguf.GgmlType;
-import io.ruvector.sparse.kernels.Simd;
-import io.ruvector.sparse.kernels.VectorMath;
+import io.ruvector.sparse.cpu.Simd;
+import io.ruvector.sparse.cpu.VectorMath;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;

@@ -1,7 +1,6 @@
 package io.ruvector.sparse.quant;
 
-import io.ruvector.sparse.gguf.GgmlType;
-import io.ruvector.sparse.kernels.VectorMath;
+import io.ruvector.sparse.cpu.VectorMath;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;

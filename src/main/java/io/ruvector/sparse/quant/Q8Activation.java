@@ -1,6 +1,6 @@
 package io.ruvector.sparse.quant;
 
-import io.ruvector.sparse.kernels.Simd;
+import io.ruvector.sparse.cpu.Simd;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;

@@ -1,8 +1,8 @@
 package io.ruvector.sparse.sparse;
 
-import io.ruvector.sparse.kernels.Parallel;
-import io.ruvector.sparse.kernels.Simd;
-import io.ruvector.sparse.kernels.VectorMath;
+import io.ruvector.sparse.cpu.Parallel;
+import io.ruvector.sparse.cpu.Simd;
+import io.ruvector.sparse.cpu.VectorMath;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 

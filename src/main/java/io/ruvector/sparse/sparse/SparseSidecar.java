@@ -1,6 +1,6 @@
 package io.ruvector.sparse.sparse;
 
-import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.quant.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.TensorInfo;
 import io.ruvector.sparse.kernels.ActivationType;

@@ -1,7 +1,7 @@
 package io.ruvector.sparse.cli;
 
 import io.ruvector.sparse.Fixtures;
-import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.quant.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.GgufWriter;
 import io.ruvector.sparse.gguf.TensorInfo;

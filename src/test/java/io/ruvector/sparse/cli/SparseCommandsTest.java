@@ -1,6 +1,6 @@
 package io.ruvector.sparse.cli;
 
-import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.quant.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.ModelOptions;

@@ -1,5 +1,7 @@
 package io.ruvector.sparse.gguf;
 
+import io.ruvector.sparse.quant.GgmlType;
+
 import java.io.ByteArrayOutputStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;

@@ -1,6 +1,10 @@
 package io.ruvector.sparse.kernels;
 
-import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.cpu.Parallel;
+
+import io.ruvector.sparse.cpu.Simd;
+
+import io.ruvector.sparse.quant.GgmlType;
 import io.ruvector.sparse.quant.QuantTestData;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;

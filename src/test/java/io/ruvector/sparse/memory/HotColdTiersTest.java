@@ -1,6 +1,6 @@
 package io.ruvector.sparse.memory;
 
-import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.quant.GgmlType;
 import io.ruvector.sparse.quant.TensorTypes;
 import io.ruvector.sparse.tensor.Tensor;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,6 @@
 package io.ruvector.sparse.model;
 
-import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.quant.GgmlType;
 import io.ruvector.sparse.gguf.GgufWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,6 +1,6 @@
 package io.ruvector.sparse.quant;
 
-import io.ruvector.sparse.kernels.Simd;
+import io.ruvector.sparse.cpu.Simd;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 

@@ -1,9 +1,9 @@
 package io.ruvector.sparse.quant;
 
 import io.ruvector.sparse.kernels.MatMul;
-import io.ruvector.sparse.kernels.Parallel;
-import io.ruvector.sparse.kernels.Simd;
-import io.ruvector.sparse.tensor.RepackedWeights;
+import io.ruvector.sparse.kernels.RepackedWeights;
+import io.ruvector.sparse.cpu.Parallel;
+import io.ruvector.sparse.cpu.Simd;
 import io.ruvector.sparse.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -77,7 +77,7 @@ class InterleavedQ4_0KernelTest {
             int cols = 32 * (seed % 5 == 0 ? 64 + rnd.nextInt(8) : 1 + rnd.nextInt(12));
             try (Arena arena = Arena.ofShared(); Parallel pool = new Parallel(1 + seed % 3)) {
                 Tensor w = new Tensor("w", Q4_0.INSTANCE, rows, cols, rawRows(arena, rnd, rows, cols));
-                InterleavedQ4_0 m = InterleavedQ4_0.repack(w, arena, pool);
+                InterleavedQ4_0 m = InterleavedQ4_0.repack(w.name(), w.rows(), w.cols(), w.data(), arena, pool);
                 assertEquals(rows / G, m.groups());
                 Q8Activation x = activation(rnd, cols, seed % 4);
                 int outOffset = seed % 2 == 0 ? 0 : 5;
@@ -101,7 +101,7 @@ class InterleavedQ4_0KernelTest {
         Random rnd = new Random(3);
         try (Arena arena = Arena.ofShared(); Parallel pool = new Parallel(1)) {
             Tensor w = new Tensor("w", Q4_0.INSTANCE, 4 * G, 64, rawRows(arena, rnd, 4 * G, 64));
-            InterleavedQ4_0 m = InterleavedQ4_0.repack(w, arena, pool);
+            InterleavedQ4_0 m = InterleavedQ4_0.repack(w.name(), w.rows(), w.cols(), w.data(), arena, pool);
             Q8Activation x = activation(rnd, 64, 2);
             float[] out = new float[4 * G];
             java.util.Arrays.fill(out, Float.NaN);
@@ -153,17 +153,17 @@ class InterleavedQ4_0KernelTest {
             Random rnd = new Random(5);
             Tensor small = new Tensor("small", Q4_0.INSTANCE, G - 1, 64, rawRows(arena, rnd, G - 1, 64));
             Tensor q8 = new Tensor("q8", Q8_0.INSTANCE, G, 64, arena.allocate(G * 2 * 34L));
-            assertFalse(InterleavedQ4_0.supports(small));
-            assertFalse(InterleavedQ4_0.supports(q8));
+            assertFalse(InterleavedQ4_0.supports(small.ggmlType(), small.rows(), small.cols()));
+            assertFalse(InterleavedQ4_0.supports(q8.ggmlType(), q8.rows(), q8.cols()));
             assertNull(repacked.interleavedQ4_0(small, pool));
             assertNull(repacked.interleavedQ4_0(q8, pool));
-            assertThrows(IllegalArgumentException.class, () -> InterleavedQ4_0.repack(q8, arena, pool));
+            assertThrows(IllegalArgumentException.class, () -> InterleavedQ4_0.repack(q8.name(), q8.rows(), q8.cols(), q8.data(), arena, pool));
             Tensor ok = new Tensor("ok", Q4_0.INSTANCE, G, 64, rawRows(arena, rnd, G, 64));
             // A non-finite scale: left to the per-row kernel, and remembered (not scanned again).
             MemorySegment bad = rawRows(arena, rnd, 2 * G, 64);
             bad.set(ValueLayout.JAVA_SHORT_UNALIGNED, 18L * 2 * 37 + 18, (short) 0x7C00);
             Tensor inf = new Tensor("inf", Q4_0.INSTANCE, 2 * G, 64, bad);
-            assertNull(InterleavedQ4_0.repack(inf, arena, pool));
+            assertNull(InterleavedQ4_0.repack(inf.name(), inf.rows(), inf.cols(), inf.data(), arena, pool));
             assertNull(repacked.interleavedQ4_0(inf, pool));
             assertNull(repacked.interleavedQ4_0(inf, pool));
             assertEquals(0, repacked.byteSize());

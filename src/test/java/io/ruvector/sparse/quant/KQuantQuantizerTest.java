@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class KQuantQuantizerTest {
 
     private static TensorType type(String name) {
-        return TensorTypes.of(io.ruvector.sparse.gguf.GgmlType.valueOf(name));
+        return TensorTypes.of(io.ruvector.sparse.quant.GgmlType.valueOf(name));
     }
 
     private static float[] gaussianRow(Random rnd, int n) {

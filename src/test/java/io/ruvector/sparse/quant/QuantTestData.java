@@ -1,6 +1,5 @@
 package io.ruvector.sparse.quant;
 
-import io.ruvector.sparse.gguf.GgmlType;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -33,7 +33,7 @@ class QuantizerTest {
     @ParameterizedTest
     @ValueSource(strings = {"Q8_0", "Q4_0", "Q5_0", "Q4_1", "Q5_1", "IQ4_NL"})
     void blockFormatsStayWithinTheirStep(String name) {
-        TensorType t = TensorTypes.of(io.ruvector.sparse.gguf.GgmlType.valueOf(name));
+        TensorType t = TensorTypes.of(io.ruvector.sparse.quant.GgmlType.valueOf(name));
         for (int seed = 0; seed < 20; seed++) {
             Random rnd = new Random(seed);
             int n = 32 * (1 + rnd.nextInt(64));

@@ -1,6 +1,6 @@
 package io.ruvector.sparse.sparse;
 
-import io.ruvector.sparse.kernels.Parallel;
+import io.ruvector.sparse.cpu.Parallel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,6 @@
 package io.ruvector.sparse.sparse;
 
-import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.quant.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.GgufWriter;
 import io.ruvector.sparse.model.LanguageModel;
@@ -61,7 +61,7 @@ class PowerInferLayoutTest {
             Tensor down = lw.down();
             GgmlType type = down.ggmlType();
             w.addTensor(SparseSidecar.downTName(l), type, new long[]{d, n},
-                    dst -> SidecarWriter.transposeInto(down, type, dst, new io.ruvector.sparse.kernels.Parallel(1)));
+                    dst -> SidecarWriter.transposeInto(down, type, dst, new io.ruvector.sparse.cpu.Parallel(1)));
         }
         w.write(path);
         return path;

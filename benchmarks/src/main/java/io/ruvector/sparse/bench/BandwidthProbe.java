@@ -1,6 +1,6 @@
 package io.ruvector.sparse.bench;
 
-import io.ruvector.sparse.kernels.Parallel;
+import io.ruvector.sparse.cpu.Parallel;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;

@@ -1,6 +1,6 @@
 package io.ruvector.sparse.bench;
 
-import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.quant.GgmlType;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;

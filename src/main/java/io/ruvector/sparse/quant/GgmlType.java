@@ -1,4 +1,4 @@
-package io.ruvector.sparse.gguf;
+package io.ruvector.sparse.quant;
 
 /**
  * The tensor element types of ggml, with the ids GGUF stores and the block geometry each one has.

@@ -1,4 +1,4 @@
-package io.ruvector.sparse.kernels;
+package io.ruvector.sparse.cpu;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;

@@ -1,7 +1,8 @@
-package io.ruvector.sparse.tensor;
+package io.ruvector.sparse.kernels;
 
-import io.ruvector.sparse.kernels.Parallel;
+import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.quant.InterleavedQ4_0;
+import io.ruvector.sparse.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.util.Set;
@@ -32,7 +33,7 @@ public final class RepackedWeights implements AutoCloseable {
      * @throws IllegalStateException after {@link #close()}
      */
     public InterleavedQ4_0 interleavedQ4_0(Tensor w, Parallel pool) {
-        if (!InterleavedQ4_0.supports(w)) return null;
+        if (!InterleavedQ4_0.supports(w.ggmlType(), w.rows(), w.cols())) return null;
         InterleavedQ4_0 copy = interleaved.get(w.name());
         if (copy == null) {
             if (refused.contains(w.name())) return null;
@@ -40,7 +41,7 @@ public final class RepackedWeights implements AutoCloseable {
                 if (closed) throw new IllegalStateException("the repacked weights are closed");
                 copy = interleaved.get(w.name());
                 if (copy == null) {
-                    copy = InterleavedQ4_0.repack(w, arena, pool);
+                    copy = InterleavedQ4_0.repack(w.name(), w.rows(), w.cols(), w.data(), arena, pool);
                     if (copy == null) {
                         refused.add(w.name());
                         return null;

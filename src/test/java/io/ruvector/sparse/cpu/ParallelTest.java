@@ -1,4 +1,4 @@
-package io.ruvector.sparse.kernels;
+package io.ruvector.sparse.cpu;
 
 import org.junit.jupiter.api.Test;
 

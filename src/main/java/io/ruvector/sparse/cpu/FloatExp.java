@@ -1,4 +1,4 @@
-package io.ruvector.sparse.kernels;
+package io.ruvector.sparse.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -14,20 +14,20 @@ import jdk.incubator.vector.VectorSpecies;
  * polynomial to degree 7 (truncation below 6e-9 relative) and 2^n from the exponent bits: within 2 ulp of the
  * exact value. Arguments above 88 would overflow the exponent bits; callers keep t below that.
  */
-final class FloatExp {
+public final class FloatExp {
 
     /** Arguments below this are clamped to it: e^-87 = 1.6e-38 stands for anything smaller. */
-    static final float MIN_ARG = -87f;
+    public static final float MIN_ARG = -87f;
 
-    static final float LOG2E = 1.44269504088896341f;
-    static final float ROUND_MAGIC = 12582912f;   // 1.5 * 2^23
-    static final float LN2_HI = 0.693359375f;
-    static final float LN2_LO = -2.12194440e-4f;
-    static final float C2 = 1f / 2, C3 = 1f / 6, C4 = 1f / 24, C5 = 1f / 120, C6 = 1f / 720, C7 = 1f / 5040;
+    public static final float LOG2E = 1.44269504088896341f;
+    public static final float ROUND_MAGIC = 12582912f;   // 1.5 * 2^23
+    public static final float LN2_HI = 0.693359375f;
+    public static final float LN2_LO = -2.12194440e-4f;
+    public static final float C2 = 1f / 2, C3 = 1f / 6, C4 = 1f / 24, C5 = 1f / 120, C6 = 1f / 720, C7 = 1f / 5040;
 
     private FloatExp() {}
 
-    static float exp(float t) {
+    public static float exp(float t) {
         t = Math.max(t, MIN_ARG);
         float n = (t * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
         float r = Math.fma(n, -LN2_HI, t);
@@ -50,7 +50,7 @@ final class FloatExp {
      * to inline it into a later caller); a softmax calling it cost 66 KiB of garbage per decoded token in one
      * run. SiLU's vector loop writes the same polynomial out in place for the same reason.
      */
-    static float expShifted(float[] x, int offset, int n, float shift) {
+    public static float expShifted(float[] x, int offset, int n, float shift) {
         VectorSpecies<Float> f = Simd.F;
         FloatVector sums = FloatVector.zero(f);
         int i = 0;

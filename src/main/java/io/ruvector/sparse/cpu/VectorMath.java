@@ -1,4 +1,4 @@
-package io.ruvector.sparse.kernels;
+package io.ruvector.sparse.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShuffle;
