@@ -1,8 +1,8 @@
 package io.ruvector.sparse.quantize;
 
+import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.GgufWriter;
-import io.ruvector.sparse.kernels.Parallel;
 import io.ruvector.sparse.memory.Advice;
 import io.ruvector.sparse.memory.MemoryHints;
 import io.ruvector.sparse.quant.TensorType;

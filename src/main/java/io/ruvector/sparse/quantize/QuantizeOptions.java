@@ -1,6 +1,6 @@
 package io.ruvector.sparse.quantize;
 
-import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.quant.GgmlType;
 
 /**
  * What {@link ModelQuantizer} makes of a model; the switches are llama-quantize's.

@@ -1,9 +1,9 @@
 package io.ruvector.sparse.quantize;
 
 import io.ruvector.sparse.Fixtures;
+import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.TensorInfo;
-import io.ruvector.sparse.kernels.Parallel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
