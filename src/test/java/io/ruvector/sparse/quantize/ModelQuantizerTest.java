@@ -108,6 +108,29 @@ class ModelQuantizerTest {
         }
     }
 
+    /** F16, BF16 and Q8_0 inputs are decoded exactly and re-encoded: the same bytes as encoding their values. */
+    @Test
+    void widerInputsAreDecodedThenEncoded() throws IOException {
+        for (QuantMix first : List.of(QuantMix.F16, QuantMix.BF16, QuantMix.Q8_0)) {
+            Path mid = dir.resolve("mid-" + first + ".gguf");
+            ModelQuantizer.quantize(source, mid, QuantizeOptions.of(first).withPure(true), pool, null);
+            Path out = dir.resolve("from-" + first + ".gguf");
+            ModelQuantizer.quantize(mid, out, QuantizeOptions.of(QuantMix.Q4_K_S).withPure(true), pool, null);
+            try (GgufFile in = GgufFile.open(mid); GgufFile q = GgufFile.open(out); Arena arena = Arena.ofConfined()) {
+                for (TensorInfo t : in.tensors()) {
+                    if (t.nDims() < 2) continue;
+                    float[] values = floats(in, t);
+                    int n = (int) t.rowLength();
+                    MemorySegment expected = arena.allocate(GgmlType.Q4_K.bytesFor(t.elementCount()));
+                    for (int r = 0; r < t.rows(); r++) {
+                        TensorTypes.of(GgmlType.Q4_K).quantize(values, r * n, expected, r * GgmlType.Q4_K.bytesFor(n), n);
+                    }
+                    assertEquals(-1, expected.mismatch(q.tensorData(q.requireTensor(t.name()))), first + " " + t.name());
+                }
+            }
+        }
+    }
+
     @Test
     void bytesDoNotDependOnTheThreadCount() throws IOException {
         for (QuantMix mix : List.of(QuantMix.Q4_K_M, QuantMix.IQ4_NL)) {
