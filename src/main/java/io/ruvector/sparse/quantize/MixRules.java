@@ -26,6 +26,7 @@ final class MixRules {
     private final ModelShape shape;
     private final int attentionValueCount;
     private final boolean tiedEmbeddings;
+    private final GgmlType outputOverride;
     private int attentionValueIndex;
     private int ffnDownIndex;
 
@@ -33,12 +34,15 @@ final class MixRules {
      * @param attentionValueCount how many attn_v-like tensors the model has (all of them, quantized or not)
      * @param tiedEmbeddings      true when there is no {@code output.weight}: token_embd then doubles as the
      *                            output projection and is treated like it
+     * @param outputOverride      the type asked for the output ({@code --output-tensor-type}), or null; a tied
+     *                            token_embd gets it too
      */
-    MixRules(QuantMix mix, ModelShape shape, int attentionValueCount, boolean tiedEmbeddings) {
+    MixRules(QuantMix mix, ModelShape shape, int attentionValueCount, boolean tiedEmbeddings, GgmlType outputOverride) {
         this.mix = mix;
         this.shape = shape;
         this.attentionValueCount = attentionValueCount;
         this.tiedEmbeddings = tiedEmbeddings;
+        this.outputOverride = outputOverride;
     }
 
     /**
@@ -53,7 +57,7 @@ final class MixRules {
     GgmlType choose(String name, TensorCategory category, long rowLength) {
         GgmlType type = mix.defaultType();
         if (category == TensorCategory.OUTPUT || (tiedEmbeddings && category == TensorCategory.TOKEN_EMBD)) {
-            return output(type, rowLength);
+            return outputOverride != null ? outputOverride : output(type, rowLength);
         }
         if (category == TensorCategory.TOKEN_EMBD) return type; // an untied embedding is only looked up, never multiplied
         if (category.isAttentionValue()) return attentionValue(type);

@@ -18,7 +18,8 @@ import java.util.List;
  * Requantizes a GGUF model into another type or one of llama-quantize's mixes ({@link QuantizePlan} decides
  * each tensor's type), as {@code llama-quantize} does and with the same output layout: the input's metadata
  * with {@code general.quantization_version} and {@code general.file_type} set (moved to the end, where
- * llama.cpp puts keys it sets), tensors in llama.cpp's order (by layer, then name), data aligned to 32.
+ * llama.cpp puts keys it sets), tensors in llama.cpp's order (by layer, then name), data aligned as in the
+ * input (32 by default).
  *
  * <p>Streaming: the input is memory-mapped; the output's header is written first (all sizes follow from the
  * plan) and each tensor is then decoded and re-encoded straight into its mapped region of the output, rows
@@ -49,7 +50,9 @@ public final class ModelQuantizer {
                                         GgufWriter.Progress progress) throws IOException {
         if (!Files.isRegularFile(input)) throw new IllegalArgumentException("no such file: " + input);
         Path dir = output.toAbsolutePath().getParent();
-        if (dir == null || !Files.isDirectory(dir)) throw new IllegalArgumentException("output directory " + dir + " does not exist");
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("output directory " + dir + " does not exist");
+        }
         try (GgufFile in = GgufFile.open(input)) {
             QuantizePlan plan = QuantizePlan.of(in, options);
             writer(in, plan, pool).progress(progress).writeAtomically(output);

@@ -24,13 +24,23 @@ public record QuantizeOptions(QuantMix mix, boolean pure, GgmlType outputType, G
     /** The mix with llama-quantize's defaults: rules on, output quantized, no requantizing below 8 bits. */
     public static QuantizeOptions of(QuantMix mix) { return new QuantizeOptions(mix, false, null, null, false, false); }
 
-    public QuantizeOptions withPure(boolean p) { return new QuantizeOptions(mix, p, outputType, tokenEmbdType, leaveOutput, allowRequantize); }
+    public QuantizeOptions withPure(boolean p) {
+        return new QuantizeOptions(mix, p, outputType, tokenEmbdType, leaveOutput, allowRequantize);
+    }
 
-    public QuantizeOptions withOutputType(GgmlType t) { return new QuantizeOptions(mix, pure, t, tokenEmbdType, leaveOutput, allowRequantize); }
+    public QuantizeOptions withOutputType(GgmlType t) {
+        return new QuantizeOptions(mix, pure, t, tokenEmbdType, leaveOutput, allowRequantize);
+    }
 
-    public QuantizeOptions withTokenEmbdType(GgmlType t) { return new QuantizeOptions(mix, pure, outputType, t, leaveOutput, allowRequantize); }
+    public QuantizeOptions withTokenEmbdType(GgmlType t) {
+        return new QuantizeOptions(mix, pure, outputType, t, leaveOutput, allowRequantize);
+    }
 
-    public QuantizeOptions withLeaveOutput(boolean l) { return new QuantizeOptions(mix, pure, outputType, tokenEmbdType, l, allowRequantize); }
+    public QuantizeOptions withLeaveOutput(boolean l) {
+        return new QuantizeOptions(mix, pure, outputType, tokenEmbdType, l, allowRequantize);
+    }
 
-    public QuantizeOptions withAllowRequantize(boolean a) { return new QuantizeOptions(mix, pure, outputType, tokenEmbdType, leaveOutput, a); }
+    public QuantizeOptions withAllowRequantize(boolean a) {
+        return new QuantizeOptions(mix, pure, outputType, tokenEmbdType, leaveOutput, a);
+    }
 }

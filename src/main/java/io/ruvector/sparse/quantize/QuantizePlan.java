@@ -66,7 +66,7 @@ public record QuantizePlan(QuantMix mix, List<Entry> tensors, List<String> fallb
             if (c.isAttentionValue()) attentionValues++;
             if (c == TensorCategory.OUTPUT) hasOutput = true;
         }
-        MixRules rules = new MixRules(options.mix(), shape, attentionValues, !hasOutput);
+        MixRules rules = new MixRules(options.mix(), shape, attentionValues, !hasOutput, options.outputType());
         List<Entry> entries = new ArrayList<>();
         List<String> fallbacks = new ArrayList<>();
         for (TensorInfo t : ordered) {
@@ -151,7 +151,8 @@ public record QuantizePlan(QuantMix mix, List<Entry> tensors, List<String> fallb
         GgmlType source = t.type();
         if (source == target) return;
         if (!TensorTypes.isSupported(source)) {
-            throw new IllegalArgumentException("tensor '" + t.name() + "' is " + source + ", a type we cannot read, so it cannot become " + target);
+            throw new IllegalArgumentException("tensor '" + t.name() + "' is " + source
+                    + ", a type we cannot read, so it cannot become " + target);
         }
         if (!TensorTypes.isSupported(target)) {
             throw new IllegalArgumentException("tensor '" + t.name() + "': no encoder for " + target);

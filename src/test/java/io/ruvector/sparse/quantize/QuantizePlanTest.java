@@ -168,6 +168,8 @@ class QuantizePlanTest {
         assertEquals(Q6_K, p.typeOf("token_embd.weight"));
         QuantizePlan q8 = plan(LayoutModel.llama(2).withTied(true), QuantMix.Q8_0);
         assertEquals(Q8_0, q8.typeOf("token_embd.weight"));
+        QuantizePlan asked = plan(LayoutModel.llama(2).withTied(true), QuantizeOptions.of(QuantMix.Q4_K_M).withOutputType(Q5_K));
+        assertEquals(Q5_K, asked.typeOf("token_embd.weight"), "--output-tensor-type reaches a tied embedding");
     }
 
     @Test
