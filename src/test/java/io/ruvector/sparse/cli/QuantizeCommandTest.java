@@ -79,6 +79,20 @@ class QuantizeCommandTest {
     }
 
     @Test
+    void rowsThatDoNotFitAreWarnedAbout() throws IOException {
+        Path odd = dir.resolve("odd.gguf");
+        assertEquals(0, run("synth", "--preset", "tiny", "--layers", "1", "--ffn", "320", "--vocab", "300", "-o", odd.toString()).exitCode());
+        Path out = dir.resolve("odd.Q4_K_M.gguf");
+        CliRun r = run("quantize", "-q", odd.toString(), out.toString(), "Q4_K_M");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.err().contains("warning: blk.0.ffn_down.weight: row length 320 is not a multiple of 256 (required by Q6_K), using Q8_0"),
+                r.err());
+        try (GgufFile f = GgufFile.open(out)) {
+            assertEquals(GgmlType.Q8_0, f.requireTensor("blk.0.ffn_down.weight").type());
+        }
+    }
+
+    @Test
     void badTypeNamesListTheValidOnes() {
         assertOneLineError(run("quantize", f32.toString(), dir.resolve("o.gguf").toString(), "Q4_K_XL"),
                 "unknown quantization type 'Q4_K_XL'", "Q4_K_M", "Q8_0", "F16");
