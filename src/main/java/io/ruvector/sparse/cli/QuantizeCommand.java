@@ -30,10 +30,11 @@ import java.util.stream.Collectors;
  * {@link ModelQuantizer}.
  */
 @Command(name = "quantize", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Requantize a GGUF model (F32, F16, BF16 or Q8_0) into a tensor type or one of llama-quantize's mixes,",
-                "with the same per-tensor choices. TYPE: Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_0, Q4_1, IQ4_NL, Q4_K_S, Q4_K_M,",
-                "Q5_0, Q5_1, Q5_K_S, Q5_K_M, Q6_K, Q8_0, F16, BF16, F32 (Q3_K, Q4_K, Q5_K: the _M mixes), or its number.",
-                "The output is written atomically (replacing OUT)."})
+        description = {"Requantize a GGUF model (F32, F16, BF16 or Q8_0) into a tensor type or one of",
+                "llama-quantize's mixes, with the same per-tensor choices. TYPE: Q2_K, Q3_K_S,",
+                "Q3_K_M, Q3_K_L, Q4_0, Q4_1, IQ4_NL, Q4_K_S, Q4_K_M, Q5_0, Q5_1, Q5_K_S, Q5_K_M,",
+                "Q6_K, Q8_0, F16, BF16, F32 (Q3_K, Q4_K, Q5_K: the _M mixes), or its llama_ftype",
+                "number. The output is written atomically (replacing OUT)."})
 public final class QuantizeCommand implements Callable<Integer> {
 
     @Spec
