@@ -1,9 +1,11 @@
 package io.ruvector.sparse.cli;
 
+import io.ruvector.sparse.gguf.GgufWriter;
+
 import java.io.PrintWriter;
 
-/** A one-line progress bar on stderr, redrawn in place at most every 100 ms and at the end. */
-final class ProgressBar implements Downloader.Progress {
+/** A one-line progress bar on stderr (downloads, files written), redrawn at most every 100 ms and at the end. */
+final class ProgressBar implements Downloader.Progress, GgufWriter.Progress {
 
     private static final int WIDTH = 30;
     private final PrintWriter err;

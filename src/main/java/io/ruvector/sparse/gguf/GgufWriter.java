@@ -277,12 +277,41 @@ public final class GgufWriter {
         Path abs = path.toAbsolutePath();
         Path dir = abs.getParent();
         Path tmp = dir.resolve("." + abs.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+        // Ctrl-C (or any JVM shutdown) midway runs no catch block: a shutdown hook removes the partial file.
+        // It only ever deletes the temporary name, so it cannot harm a file already renamed into place.
+        Thread cleanup = new Thread(() -> {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // the JVM is exiting; nothing else can be done
+            }
+        }, "gguf-writer-cleanup");
+        boolean hooked = addShutdownHook(cleanup);
         try {
             writeTo(tmp, true);
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException | Error e) {
             Files.deleteIfExists(tmp);
             throw e;
+        } finally {
+            if (hooked) removeShutdownHook(cleanup);
+        }
+    }
+
+    private static boolean addShutdownHook(Thread hook) {
+        try {
+            Runtime.getRuntime().addShutdownHook(hook);
+            return true;
+        } catch (IllegalStateException shuttingDown) {
+            return false;
+        }
+    }
+
+    private static void removeShutdownHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // the hook is running or has run; it deletes only the temporary file
         }
     }
 
