@@ -3,7 +3,7 @@
  *
  * <p>The API is what this module exports: reading GGUF files ({@code gguf}), models and sessions
  * ({@code model}), text generation and chat ({@code generation}), sampling, tokenizers, and the sparse engine's
- * entry points ({@code sparse}). Kernels, tensor types, tensors, memory tiers and the CPU helpers are internal:
+ * entry points ({@code sparse}) and requantizing model files ({@code quantize}). Kernels, tensor types, tensors, memory tiers and the CPU helpers are internal:
  * they change with the engine's speed work and are not for users.
  *
  * <p>The launcher and the C host run the engine from the class path; this descriptor matters to programs that
@@ -22,6 +22,7 @@ module io.ruvector.sparse {
     exports io.ruvector.sparse.sampling;
     exports io.ruvector.sparse.tokenizer;
     exports io.ruvector.sparse.sparse;
+    exports io.ruvector.sparse.quantize;
 
     // picocli fills the commands' option fields reflectively.
     opens io.ruvector.sparse.cli to info.picocli;

@@ -1,12 +1,12 @@
 package io.ruvector.sparse.quantize;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.gguf.GgmlType;
 
-import static io.ruvector.sparse.quant.GgmlType.Q3_K;
-import static io.ruvector.sparse.quant.GgmlType.Q4_K;
-import static io.ruvector.sparse.quant.GgmlType.Q5_K;
-import static io.ruvector.sparse.quant.GgmlType.Q6_K;
-import static io.ruvector.sparse.quant.GgmlType.Q8_0;
+import static io.ruvector.sparse.gguf.GgmlType.Q3_K;
+import static io.ruvector.sparse.gguf.GgmlType.Q4_K;
+import static io.ruvector.sparse.gguf.GgmlType.Q5_K;
+import static io.ruvector.sparse.gguf.GgmlType.Q6_K;
+import static io.ruvector.sparse.gguf.GgmlType.Q8_0;
 
 /**
  * The per-tensor choices of llama-quantize's mixes (llama.cpp's {@code llama_tensor_get_type}), restated for

@@ -1,6 +1,6 @@
 package io.ruvector.sparse.quantize;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.gguf.GgmlType;
 
 import java.util.ArrayList;
 import java.util.List;

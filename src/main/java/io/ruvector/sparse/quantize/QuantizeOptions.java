@@ -1,6 +1,6 @@
 package io.ruvector.sparse.quantize;
 
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.gguf.GgmlType;
 
 /**
  * What {@link ModelQuantizer} makes of a model; the switches are llama-quantize's.

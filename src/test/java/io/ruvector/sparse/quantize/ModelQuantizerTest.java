@@ -8,7 +8,7 @@ import io.ruvector.sparse.model.ActivationPrecision;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.ModelOptions;
 import io.ruvector.sparse.model.Session;
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;
 import io.ruvector.sparse.synth.SyntheticModel;
@@ -209,7 +209,7 @@ class ModelQuantizerTest {
             for (TensorInfo t : in.tensors()) {
                 float[] v = floats(in, t);
                 if (t.name().equals("blk.1.ffn_down.weight")) v[v.length / 2] = Float.NaN;
-                w.addTensor(t.name(), GgmlType.F32, t.dims(), v);
+                w.addTensor(t.name(), GgmlType.F32, t.dims(), TensorTypes.encoded(GgmlType.F32, t.dims(), v));
             }
             w.write(bad);
         }

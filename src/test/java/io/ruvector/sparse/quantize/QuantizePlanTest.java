@@ -1,7 +1,7 @@
 package io.ruvector.sparse.quantize;
 
 import io.ruvector.sparse.gguf.GgufFile;
-import io.ruvector.sparse.quant.GgmlType;
+import io.ruvector.sparse.gguf.GgmlType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -11,17 +11,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
-import static io.ruvector.sparse.quant.GgmlType.F16;
-import static io.ruvector.sparse.quant.GgmlType.F32;
-import static io.ruvector.sparse.quant.GgmlType.IQ4_NL;
-import static io.ruvector.sparse.quant.GgmlType.Q2_K;
-import static io.ruvector.sparse.quant.GgmlType.Q3_K;
-import static io.ruvector.sparse.quant.GgmlType.Q4_0;
-import static io.ruvector.sparse.quant.GgmlType.Q4_K;
-import static io.ruvector.sparse.quant.GgmlType.Q5_0;
-import static io.ruvector.sparse.quant.GgmlType.Q5_K;
-import static io.ruvector.sparse.quant.GgmlType.Q6_K;
-import static io.ruvector.sparse.quant.GgmlType.Q8_0;
+import static io.ruvector.sparse.gguf.GgmlType.F16;
+import static io.ruvector.sparse.gguf.GgmlType.F32;
+import static io.ruvector.sparse.gguf.GgmlType.IQ4_NL;
+import static io.ruvector.sparse.gguf.GgmlType.Q2_K;
+import static io.ruvector.sparse.gguf.GgmlType.Q3_K;
+import static io.ruvector.sparse.gguf.GgmlType.Q4_0;
+import static io.ruvector.sparse.gguf.GgmlType.Q4_K;
+import static io.ruvector.sparse.gguf.GgmlType.Q5_0;
+import static io.ruvector.sparse.gguf.GgmlType.Q5_K;
+import static io.ruvector.sparse.gguf.GgmlType.Q6_K;
+import static io.ruvector.sparse.gguf.GgmlType.Q8_0;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
