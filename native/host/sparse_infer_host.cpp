@@ -99,9 +99,9 @@ int jdk_major(const std::string &home) {
 }
 
 // The JDK to load, found as ./sparse-infer finds it: JAVA_HOME when it is new enough, else the newest
-// JDK >= 22 under /usr/lib/jvm. Returns the path of its libjvm.so, or "".
+// JDK >= 25 under /usr/lib/jvm. Returns the path of its libjvm.so, or "".
 std::string find_libjvm() {
-    const int min_major = 22;
+    const int min_major = 25;
     auto libjvm = [](const std::string &home) { return home + "/lib/server/libjvm.so"; };
     if (const char *home = std::getenv("JAVA_HOME"); home && *home) {
         if (jdk_major(home) >= min_major && is_file(libjvm(home))) return libjvm(home);
@@ -177,7 +177,7 @@ int main(int argc, char **argv) {
 
     // 1. Start a JVM in this process.
     std::string libjvm_path = find_libjvm();
-    if (libjvm_path.empty()) usage("no JDK >= 22 found (set JAVA_HOME)");
+    if (libjvm_path.empty()) usage("no JDK >= 25 found (set JAVA_HOME)");
     std::string class_path = find_class_path(args, argv[0]);
     if (class_path.find(':') == std::string::npos && !is_file(class_path)) {
         usage(("engine jar " + class_path + " not found: run `mvn package`, or pass --class-path").c_str());

@@ -1,10 +1,11 @@
 package io.ruvector.sparse.cli;
 
+import io.ruvector.sparse.bench.DenseSparseBenchmark;
+import io.ruvector.sparse.bench.WarmUp;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.TensorInfo;
 import io.ruvector.sparse.memory.ProcessMemory;
 import io.ruvector.sparse.model.LanguageModel;
-import io.ruvector.sparse.model.LayerWeights;
 import io.ruvector.sparse.model.Session;
 import io.ruvector.sparse.sparse.SparseModel;
 import io.ruvector.sparse.sparse.SparseStats;
@@ -32,8 +33,8 @@ import java.util.concurrent.Callable;
  * the JIT ({@code --warmup}), then R timed times. Reported: tokens/s (median, mean, standard deviation, min,
  * max), the bytes of weights read per token, and the bytes the JVM allocated per token (all threads).
  *
- * <p>By default the warm-up repeats until two runs in a row take times within {@link #SETTLED} of each other
- * (see {@link #warmUp(int, java.util.function.LongSupplier)} for the bounds). One warm-up run, as llama-bench does, leaves C2
+ * <p>By default the warm-up repeats until two runs in a row take times within {@link WarmUp#SETTLED} of each other
+ * (see {@link WarmUp#run} for the bounds). One warm-up run, as llama-bench does, leaves C2
  * compiling and recompiling into the timed runs: on a 2-core machine the first one or two prompt runs after it
  * were 5-45% slower than the rest. {@code -w N} fixes the count ({@code -w 1} is llama-bench's protocol).
  */
@@ -59,21 +60,11 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = {"-w", "--warmup"}, paramLabel = "N|auto",
             description = "untimed runs first, for the JIT: a count, or auto (default: ${DEFAULT-VALUE}): "
-                    + "until two runs in a row are within 5% of each other and 1 s has passed (at least 2 runs; "
+                    + "until two runs in a row are within 5%% of each other and 1 s has passed (at least 2 runs; "
                     + "at most 8 once 1 s has passed, or 10 s)")
     private String warmup = "auto";
 
-    /** Relative difference under which two warm-up runs in a row count as settled. */
-    static final double SETTLED = 0.05;
-    static final int MIN_AUTO_WARMUP = 2;
-    static final int MAX_AUTO_WARMUP = 8;
-    /** Auto warm-up runs at least this long in all: a tiny model's runs take milliseconds, too few for C2. */
-    static final long MIN_AUTO_WARMUP_NANOS = 1_000_000_000L;
-    /** and stops after this long in all, settled or not. */
-    static final long MAX_AUTO_WARMUP_NANOS = 10_000_000_000L;
-
-    /** {@code --warmup} as a count, or -1 for auto. */
-    private int warmupRuns;
+    private WarmUp warmUp;
 
     @Option(names = "--json", description = "one JSON object per result, one per line")
     private boolean json;
@@ -158,7 +149,7 @@ public final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("-p and -n must be >= 0, and not both 0");
         }
         if (repetitions < 1) throw new IllegalArgumentException("-r must be >= 1, not " + repetitions);
-        warmupRuns = parseWarmup(warmup);
+        warmUp = WarmUp.parse(warmup);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         List<Result> results = new ArrayList<>();
@@ -214,14 +205,14 @@ public final class BenchCommand implements Callable<Integer> {
     private Result run(String name, long modelBytes, int threads, String test, int nPrompt, int nGen, double weightBytesPerToken,
                        double bandwidthBytesPerSecond, PrintWriter err, Runnable body) {
         int tokens = nPrompt + nGen;
-        err.println("running " + test + " (" + warmupLabel() + " + " + repetitions + " repetitions) ...");
+        err.println("running " + test + " (" + warmUp.label() + " + " + repetitions + " repetitions) ...");
         err.flush();
-        int warmups = warmUp(() -> {
+        int warmups = warmUp.run(() -> {
             long start = System.nanoTime();
             body.run();
             return System.nanoTime() - start;
         });
-        if (warmupRuns < 0) err.println("  settled after " + warmups + " warm-up runs");
+        if (warmUp.isAuto()) err.println("  settled after " + warmups + " warm-up runs");
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         double[] tps = new double[repetitions];
         long allocated = 0;
@@ -238,161 +229,39 @@ public final class BenchCommand implements Callable<Integer> {
                 warmups);
     }
 
-    /** {@code --warmup}: a count >= 0, or -1 for {@code auto}. */
-    static int parseWarmup(String value) {
-        if (value.equalsIgnoreCase("auto")) return -1;
-        try {
-            int n = Integer.parseInt(value.trim());
-            if (n >= 0) return n;
-        } catch (NumberFormatException ignored) {
-            // reported below
-        }
-        throw new IllegalArgumentException("--warmup must be a count >= 0 or auto, not '" + value + "'");
-    }
-
-    private String warmupLabel() {
-        return warmupRuns < 0 ? "warm-up until settled" : warmupRuns + " warm-up";
-    }
-
-    private int warmUp(java.util.function.LongSupplier run) {
-        return warmUp(warmupRuns, run);
-    }
-
-    /**
-     * Runs the untimed warm-up ({@code run} returns its nanoseconds): {@code fixed} times, or with auto
-     * ({@code fixed < 0}) until two runs in a row are within {@link #SETTLED} of each other, at least
-     * {@link #MIN_AUTO_WARMUP} runs and {@link #MIN_AUTO_WARMUP_NANOS} in all; unsettled, it stops after
-     * {@link #MAX_AUTO_WARMUP} runs once that minimum time has passed, or after {@link #MAX_AUTO_WARMUP_NANOS}.
-     * Returns how many runs it took.
-     */
-    static int warmUp(int fixed, java.util.function.LongSupplier run) {
-        if (fixed >= 0) {
-            for (int w = 0; w < fixed; w++) run.getAsLong();
-            return fixed;
-        }
-        long previous = run.getAsLong();
-        long total = previous;
-        int runs = 1;
-        while (true) {
-            long now = run.getAsLong();
-            total += now;
-            runs++;
-            boolean settled = Math.abs(now - previous) <= SETTLED * Math.min(now, previous);
-            boolean longEnough = runs >= MIN_AUTO_WARMUP && total >= MIN_AUTO_WARMUP_NANOS;
-            if (longEnough && (settled || runs >= MAX_AUTO_WARMUP) || total >= MAX_AUTO_WARMUP_NANOS) return runs;
-            previous = now;
-        }
-    }
-
-    /**
-     * Dense and sparse token generation in the same run, alternating (dense, sparse, dense, sparse, ...) so a
-     * drifting machine hits both alike, then one untimed sparse pass that also computes every neuron to measure
-     * the predictor's recall.
-     */
+    /** Dense and sparse token generation in the same run, alternating ({@link DenseSparseBenchmark}). */
     private SparseRun runDenseAndSparse(LanguageModel model, SparseModel sparse, Session dense, Session sparseSession,
                                         String name, long modelBytes, int threads, long weightBytes, double bw, PrintWriter err) {
-        int first = bos(model);
-        int[] denseTokens = new int[genTokens], sparseTokens = new int[genTokens];
-        err.println("running tg" + genTokens + " dense and sparse, alternating (" + warmupLabel() + " + " + repetitions
-                + " repetitions each) ...");
+        err.println("running tg" + genTokens + " dense and sparse, alternating (" + warmUp.label() + " + " + repetitions
+                + " repetitions each), then recall with every neuron computed too (untimed) ...");
         err.flush();
-        // Settled when a dense and sparse pair takes the same time twice: tokens / (tokens/s) is seconds.
-        int warmups = warmUp(() -> (long) (1e9 * genTokens / generate(dense, first, denseTokens)
-                + 1e9 * genTokens / generate(sparseSession, first, sparseTokens)));
-        if (warmupRuns < 0) err.println("  settled after " + warmups + " warm-up pairs");
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        double[] dTps = new double[repetitions], sTps = new double[repetitions];
-        long dAlloc = 0, sAlloc = 0;
-        for (int r = 0; r < repetitions; r++) {
-            long b0 = mx.getTotalThreadAllocatedBytes();
-            dTps[r] = generate(dense, first, denseTokens);
-            long b1 = mx.getTotalThreadAllocatedBytes();
-            sTps[r] = generate(sparseSession, first, sparseTokens);
-            long b2 = mx.getTotalThreadAllocatedBytes();
-            dAlloc += b1 - b0;
-            sAlloc += b2 - b1;
-        }
-        err.println("measuring recall (every neuron computed too, untimed) ...");
-        err.flush();
-        sparse.resetStats();
-        sparse.setMeasureRecall(true);
-        try {
-            generate(sparseSession, first, new int[genTokens]);
-        } finally {
-            sparse.setMeasureRecall(false);
-        }
-        SparseStats stats = sparse.stats();
-        long ffnBytes = 0;
-        for (LayerWeights w : model.weights().layers()) ffnBytes += bytes(w.gate()) + bytes(w.up()) + bytes(w.down());
-        double sparseBytes = weightBytes - ffnBytes + stats.bytesPerToken();
-        int agree = 0;
-        while (agree < genTokens && denseTokens[agree] == sparseTokens[agree]) agree++;
-        int forced = forcedAgreement(sparseSession, first, denseTokens);
-        int neurons = model.config().ffnDim();
-        double speedup = Stats.of(sTps).median() / Stats.of(dTps).median();
-        SparseRun run = new SparseRun(null, null, stats, neurons, agree, forced, genTokens, speedup, weightBytes, sparseBytes,
-                sparse.sidecar().file().path().getFileName().toString());
-        long tokens = (long) genTokens * repetitions;
-        Result d = new Result(name, modelBytes, threads, "tg" + genTokens, 0, genTokens, repetitions, Stats.of(dTps), dTps,
-                weightBytes, dAlloc / (double) tokens, bw, null, warmups);
-        Result s = new Result(name, modelBytes, threads, "tg" + genTokens + " sparse", 0, genTokens, repetitions, Stats.of(sTps),
-                sTps, sparseBytes, sAlloc / (double) tokens, bw, run.json(), warmups);
-        return new SparseRun(d, s, stats, neurons, agree, forced, genTokens, speedup, weightBytes, sparseBytes, run.sidecar());
+        DenseSparseBenchmark.Result r = DenseSparseBenchmark.run(model, sparse, dense, sparseSession, bos(model),
+                genTokens, repetitions, warmUp, weightBytes);
+        if (warmUp.isAuto()) err.println("  settled after " + r.warmups() + " warm-up pairs");
+        String sidecar = sparse.sidecar().file().path().getFileName().toString();
+        SparseRun run = new SparseRun(null, null, r, sidecar);
+        Result d = new Result(name, modelBytes, threads, "tg" + genTokens, 0, genTokens, repetitions,
+                Stats.of(r.denseTps()), r.denseTps(), weightBytes, r.denseAllocatedPerToken(), bw, null, r.warmups());
+        Result s = new Result(name, modelBytes, threads, "tg" + genTokens + " sparse", 0, genTokens, repetitions,
+                Stats.of(r.sparseTps()), r.sparseTps(), r.sparseBytesPerToken(), r.sparseAllocatedPerToken(), bw,
+                run.json(), r.warmups());
+        return new SparseRun(d, s, r, sidecar);
     }
 
-    private static double generate(Session s, int first, int[] tokens) {
-        s.reset();
-        long start = System.nanoTime();
-        int token = first;
-        for (int i = 0; i < tokens.length; i++) {
-            token = s.evaluate(token).argmax();
-            tokens[i] = token;
-        }
-        return tokens.length * 1e9 / (System.nanoTime() - start);
-    }
-
-    /**
-     * Steps at which {@code s}, fed the dense run's tokens, predicts the dense run's next token too: unlike the
-     * free-running agreement, one near tie decided the other way does not count against every later step.
-     */
-    private static int forcedAgreement(Session s, int first, int[] denseTokens) {
-        s.reset();
-        int agree = 0;
-        int token = first;
-        for (int denseNext : denseTokens) {
-            if (s.evaluate(token).argmax() == denseNext) agree++;
-            token = denseNext;
-        }
-        return agree;
-    }
-
-    private static long bytes(io.ruvector.sparse.tensor.Tensor t) { return t == null ? 0 : t.rowBytes() * t.rows(); }
-
-    /** What the sparse half of a bench measured beyond speed. */
-    record SparseRun(Result dense, Result sparse, SparseStats stats, int neurons, int greedyAgreement, int forcedAgreement, int steps, double speedup,
-                     double denseBytes, double sparseBytes, String sidecar) {
-
-        double meanDensity() {
-            double d = 0;
-            for (int l = 0; l < stats.layers(); l++) d += stats.density(l, neurons);
-            return d / stats.layers();
-        }
-
-        double meanFiring() {
-            double d = 0;
-            for (int l = 0; l < stats.layers(); l++) d += stats.firingDensity(l, neurons);
-            return d / stats.layers();
-        }
+    /** The two results of a dense-and-sparse bench and what the sparse half measured beyond speed. */
+    record SparseRun(Result dense, Result sparse, DenseSparseBenchmark.Result run, String sidecar) {
 
         /** The sparse figures as JSON fields (without braces). */
         String json() {
+            SparseStats stats = run.stats();
+            int neurons = run.neurons();
             StringBuilder s = new StringBuilder();
             s.append("\"sparse_sidecar\":\"").append(sidecar.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
-            s.append(",\"speedup_vs_dense\":").append(Result.num(speedup));
-            s.append(",\"greedy_tokens_equal_to_dense\":").append(greedyAgreement);
-            s.append(",\"top1_on_dense_tokens\":").append(forcedAgreement);
-            s.append(",\"density\":").append(Result.num(meanDensity()));
-            s.append(",\"firing_density\":").append(Result.num(meanFiring()));
+            s.append(",\"speedup_vs_dense\":").append(Result.num(run.speedup()));
+            s.append(",\"greedy_tokens_equal_to_dense\":").append(run.agreeingTokens());
+            s.append(",\"top1_on_dense_tokens\":").append(run.forcedAgreement());
+            s.append(",\"density\":").append(Result.num(run.meanDensity()));
+            s.append(",\"firing_density\":").append(Result.num(run.meanFiring()));
             s.append(",\"recall\":").append(Result.num(stats.recall()));
             s.append(",\"predictor_bytes_per_token\":").append(Result.num(stats.predictorBytesPerToken()));
             s.append(",\"layers\":[");
@@ -409,15 +278,17 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private void printSparse(SparseRun r, PrintWriter out) {
+    private void printSparse(SparseRun sr, PrintWriter out) {
+        DenseSparseBenchmark.Result r = sr.run();
         SparseStats st = r.stats();
+        int steps = r.denseTokens().length;
         out.println();
         out.printf(Locale.ROOT, "sparse (%s): tg%d %.2fx dense in the same run; greedy tokens equal to dense: %d / %d; "
                         + "top-1 equal to dense's when fed dense's tokens: %d / %d%n",
-                r.sidecar(), r.steps(), r.speedup(), r.greedyAgreement(), r.steps(), r.forcedAgreement(), r.steps());
+                sr.sidecar(), steps, r.speedup(), r.agreeingTokens(), steps, r.forcedAgreement(), steps);
         out.printf(Locale.ROOT, "weights read per token: dense %s, sparse %s (predictors %s = %.1f%% of sparse)%n",
-                bytes((long) r.denseBytes()), bytes((long) r.sparseBytes()), bytes((long) st.predictorBytesPerToken()),
-                100 * st.predictorBytesPerToken() / r.sparseBytes());
+                bytes(r.denseBytesPerToken()), bytes((long) r.sparseBytesPerToken()), bytes((long) st.predictorBytesPerToken()),
+                100 * st.predictorBytesPerToken() / r.sparseBytesPerToken());
         out.println("| layer | neurons computed | neurons firing | recall | down_t rows read |");
         out.println("|---:|---:|---:|---:|---:|");
         for (int l = 0; l < st.layers(); l++) {

@@ -60,6 +60,9 @@ final class Downloader {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException("download of " + uri + " was interrupted", e);
+            } catch (IOException e) {
+                // Connection failures often carry no message of their own (ConnectException: null).
+                throw new IOException("cannot reach " + uri + ": " + reason(e), e);
             }
             if (response.statusCode() != 200) {
                 response.body().close();
@@ -78,7 +81,7 @@ final class Downloader {
                     progress.update(done, total);
                 }
             } catch (IOException e) {
-                throw new IOException("download of " + uri + " broke off after " + done + " bytes: " + e.getMessage(), e);
+                throw new IOException("download of " + uri + " broke off after " + done + " bytes: " + reason(e), e);
             }
             if (total >= 0 && done != total) {
                 throw new IOException("download of " + uri + " ended early: " + done + " of " + total + " bytes");
@@ -109,5 +112,15 @@ final class Downloader {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("this JDK has no SHA-256", e);
         }
+    }
+
+    /** What went wrong, in words: the first message along the causes, else the exception's kind. */
+    static String reason(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c.getMessage() != null && !c.getMessage().isBlank()) {
+                return c.getMessage() + (c == e ? "" : " (" + c.getClass().getSimpleName() + ")");
+            }
+        }
+        return e.getClass().getSimpleName();
     }
 }

@@ -22,7 +22,8 @@ final class ModelArgs {
     Integer threads;
 
     @Option(names = {"-c", "--ctx-size"}, paramLabel = "N",
-            description = "context length (default: the model's trained context)")
+            description = "context length (default: the model's trained context, at most "
+                    + ModelOptions.DEFAULT_MAX_CONTEXT + ")")
     int contextLength;
 
     @Option(names = {"-b", "--batch-size"}, paramLabel = "N",

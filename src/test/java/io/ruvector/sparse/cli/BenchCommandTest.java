@@ -1,5 +1,6 @@
 package io.ruvector.sparse.cli;
 
+import io.ruvector.sparse.bench.WarmUp;
 import io.ruvector.sparse.Fixtures;
 import io.ruvector.sparse.gguf.GgufFile;
 import org.junit.jupiter.api.Test;
@@ -40,7 +41,7 @@ class BenchCommandTest {
             assertTrue(field(l, "tps_stddev") >= 0 && field(l, "allocated_bytes_per_token") >= 0, l);
             assertEquals(3, l.split("samples_tps\":\\[")[1].split("]")[0].split(",").length, l);
             double warmups = field(l, "warmup_runs"); // auto by default
-            assertTrue(warmups >= BenchCommand.MIN_AUTO_WARMUP, l);
+            assertTrue(warmups >= WarmUp.MIN_AUTO_RUNS, l);
             // Linux /proc figures: page faults taken during the test and the resident set after it.
             assertTrue(field(l, "page_faults") >= 0, l);
             assertTrue(field(l, "rss_bytes") > 1 << 20, l);
@@ -84,12 +85,12 @@ class BenchCommandTest {
 
     @Test
     void warmUpRunsAFixedCountOrUntilTwoRunsInARowAgree() {
-        assertEquals(-1, BenchCommand.parseWarmup("auto"));
-        assertEquals(0, BenchCommand.parseWarmup("0"));
-        assertEquals(3, BenchCommand.parseWarmup("3"));
+        assertEquals(WarmUp.auto(), WarmUp.parse("auto"));
+        assertEquals(WarmUp.runs(0), WarmUp.parse("0"));
+        assertEquals(WarmUp.runs(3), WarmUp.parse("3"));
         for (String bad : new String[] {"-1", "two", ""}) {
             IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                    () -> BenchCommand.parseWarmup(bad));
+                    () -> WarmUp.parse(bad));
             assertTrue(e.getMessage().contains("--warmup"), e.getMessage());
         }
         assertEquals(3, warmUps(3, 100, 100, 100, 100));
@@ -101,7 +102,7 @@ class BenchCommandTest {
         // ... and 1 s has passed: a tiny model's runs of 3 ms go on for 1 s
         assertEquals(334, warmUps(-1, filled(400, 3)));
         // unsettled: 8 runs once 1 s has passed, or 10 s
-        assertEquals(BenchCommand.MAX_AUTO_WARMUP, warmUps(-1, 100, 200, 100, 200, 100, 200, 100, 200, 100, 200));
+        assertEquals(WarmUp.MAX_AUTO_RUNS, warmUps(-1, 100, 200, 100, 200, 100, 200, 100, 200, 100, 200));
         assertEquals(2, warmUps(-1, 6000, 5000, 4000));
     }
 
@@ -111,10 +112,10 @@ class BenchCommandTest {
         return a;
     }
 
-    /** How many of {@code times} (milliseconds per run) {@link BenchCommand#warmUp} runs, checking it runs no more. */
+    /** How many of {@code times} (milliseconds per run) {@link WarmUp#run} runs, checking it runs no more. */
     private static int warmUps(int fixed, long... times) {
         int[] calls = {0};
-        int runs = BenchCommand.warmUp(fixed, () -> times[calls[0]++] * 1_000_000L);
+        int runs = new WarmUp(fixed).run(() -> times[calls[0]++] * 1_000_000L);
         assertEquals(runs, calls[0]);
         return runs;
     }

@@ -147,6 +147,20 @@ class DemoModelTest {
         assertTrue(e.getMessage().contains("404"), e.getMessage());
     }
 
+    @Test
+    void anUnreachableServerIsNamedWithTheReason() throws Exception {
+        // A port nobody listens on: the connection is refused, and the JDK's exception carries no message.
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        URI closed = URI.create("http://127.0.0.1:" + port + "/m.gguf");
+        IOException e = assertThrows(IOException.class,
+                () -> Downloader.standard().download(closed, tmp.resolve("m"), BODY_SHA, Downloader.Progress.NONE));
+        assertTrue(e.getMessage().contains(closed.toString()), e.getMessage());
+        assertTrue(!e.getMessage().contains("null") && !e.getMessage().endsWith(": "), e.getMessage());
+    }
+
     private DemoModel.Locations locations(List<Path> fixtures, List<URI> sources, boolean offline) {
         return new DemoModel.Locations(tmp.resolve("cache"), fixtures, sources, offline);
     }
