@@ -1,6 +1,7 @@
 package io.ruvector.sparse.tensor;
 
 import io.ruvector.sparse.kernels.Parallel;
+import io.ruvector.sparse.quant.InterleavedKQuant;
 import io.ruvector.sparse.quant.InterleavedQ4_0;
 
 import java.lang.foreign.Arena;
@@ -9,8 +10,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Copies of weight matrices in layouts faster than the file's for some products, made on first use and kept
- * off-heap (never on the Java heap) until {@link #close()}. So far one: Q4_0 matrices with rows interleaved by
- * 32 ({@link InterleavedQ4_0}) for single-vector products with int8 activations. Only the matrices a session
+ * off-heap (never on the Java heap) until {@link #close()}: Q4_0 matrices with rows interleaved by 32
+ * ({@link InterleavedQ4_0}) for single-vector products with int8 activations, and Q4_K/Q6_K matrices likewise
+ * ({@link InterleavedKQuant}) for single-vector products with Q8_K activations. Only the matrices a session
  * actually multiplies that way get copied: with a sparse feed-forward block the dense FFN matrices never are.
  *
  * <p>Thread-safe: sessions on several threads may ask for the same matrix; it is repacked once.
@@ -21,6 +23,7 @@ public final class RepackedWeights implements AutoCloseable {
     // Keyed by tensor name (unique in a model; its hash is cached): a record's hash would hash its memory
     // segment, which allocates on every lookup.
     private final ConcurrentHashMap<String, InterleavedQ4_0> interleaved = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, InterleavedKQuant> interleavedK = new ConcurrentHashMap<>();
     private final Set<String> refused = ConcurrentHashMap.newKeySet();   // looked at, and not repackable
     private boolean closed;
 
@@ -55,10 +58,42 @@ public final class RepackedWeights implements AutoCloseable {
         return copy;
     }
 
+    /**
+     * The interleaved copy of K-quant matrix {@code w}, repacked now (on {@code pool}) if this is its first use;
+     * null when {@code w} is not a matrix {@link InterleavedKQuant#supports} interleaves, or
+     * {@link InterleavedKQuant#repack} refused it.
+     *
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public InterleavedKQuant interleavedK(Tensor w, Parallel pool) {
+        if (!InterleavedKQuant.supports(w)) return null;
+        InterleavedKQuant copy = interleavedK.get(w.name());
+        if (copy == null) {
+            if (refused.contains(w.name())) return null;
+            synchronized (this) {
+                if (closed) throw new IllegalStateException("the repacked weights are closed");
+                copy = interleavedK.get(w.name());
+                if (copy == null) {
+                    copy = InterleavedKQuant.repack(w, arena, pool);
+                    if (copy == null) {
+                        refused.add(w.name());
+                        return null;
+                    }
+                    interleavedK.put(w.name(), copy);
+                }
+            }
+        }
+        if (copy.rows() != w.rows() || copy.cols() != w.cols()) {
+            throw new IllegalArgumentException("two different matrices named " + w.name());
+        }
+        return copy;
+    }
+
     /** Bytes of every copy made so far. */
     public long byteSize() {
         long total = 0;
         for (InterleavedQ4_0 m : interleaved.values()) total += m.byteSize();
+        for (InterleavedKQuant m : interleavedK.values()) total += m.byteSize();
         return total;
     }
 
@@ -68,6 +103,7 @@ public final class RepackedWeights implements AutoCloseable {
         if (closed) return;
         closed = true;
         interleaved.clear();
+        interleavedK.clear();
         arena.close();
     }
 }
