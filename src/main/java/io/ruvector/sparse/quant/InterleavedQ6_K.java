@@ -20,11 +20,13 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>Layout, group {@code g}, super-block {@code b}, {@value #SB} bytes at {@code (g * blocks + b) * SB}: the 32
  * rows' fp16 {@code d} (64 bytes), for each sub-block {@code j < 16} the 32 rows' int8 scale (512), then for each
- * half {@code h < 2} and position {@code l < 32} three bytes A, B, C, each as 32 rows' bytes (6144). They hold the
- * four 6-bit codes {@code v_k} of values {@code 128h + 32k + l} (k < 4) regrouped from {@code block_q6_K}'s
- * {@code ql}/{@code qh} so that two of them are one mask away: {@code A = v0 | (v2 >> 4) << 6},
- * {@code B = v1 | (v3 >> 4) << 6}, {@code C = (v2 & 15) | (v3 & 15) << 4} (10 operations for four codes instead
- * of 15 in the file's split).
+ * half {@code h < 2} and position {@code l < 32} a 16-bit word W for each of the 32 rows (64) and a byte B for each
+ * (32), 6144 in all. They hold the four codes of values {@code 128h + 32k + l} (k < 4) regrouped from
+ * {@code block_q6_K}'s {@code ql}/{@code qh}, each as the 6-bit two's complement {@code s_k} of {@code v_k - 32}:
+ * {@code W = s0 | (s3 & 15) << 6 | s2 << 10}, {@code B = s3 >> 4 | s1 << 2}. With W and B read as signed,
+ * {@code s2 = W >> 10}, {@code s0 = W << 10 >> 10}, {@code s1 = B >> 2} and
+ * {@code s3 = (B << 14 >> 10) | (W >>> 6 & 15)} in 16-bit lanes: 9 operations for four signed codes, where the
+ * file's split takes 15 and two more loads.
  *
  * <p>Per row and super-block the kernel computes {@code sumi = sum_j scale_j * sum((v - 32) * q)} in integers,
  * then {@code acc = acc + sumi * (d * dx)} in floats.
@@ -94,10 +96,12 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
                                 int v1 = (ql1 & 0xF) | (qh >>> 2 & 3) << 4;
                                 int v2 = (ql0 >>> 4) | (qh >>> 4 & 3) << 4;
                                 int v3 = (ql1 >>> 4) | (qh >>> 6) << 4;
-                                int at = CODES + (h * 32 + l) * 3 * GROUP + i;
-                                out[at] = (byte) (v0 | (v2 >>> 4) << 6);
-                                out[at + GROUP] = (byte) (v1 | (v3 >>> 4) << 6);
-                                out[at + 2 * GROUP] = (byte) ((v2 & 0xF) | (v3 & 0xF) << 4);
+                                int s0 = v0 ^ 32, s1 = v1 ^ 32, s2 = v2 ^ 32, s3 = v3 ^ 32;   // v - 32, 6-bit two's complement
+                                int word = s0 | (s3 & 0xF) << 6 | s2 << 10;
+                                int at = CODES + (h * 32 + l) * 3 * GROUP;
+                                out[at + 2 * i] = (byte) word;
+                                out[at + 2 * i + 1] = (byte) (word >>> 8);
+                                out[at + 2 * GROUP + i] = (byte) (s3 >>> 4 | s1 << 2);
                             }
                         }
                     }
@@ -116,18 +120,18 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
 
     @Override public long byteSize() { return data.byteSize(); }
 
-    /** The 6-bit code {@code k} of position {@code l} of half {@code h}, row {@code i}, from the A/B/C bytes. */
+    /** Code {@code k} minus 32 of position {@code l} of half {@code h}, row {@code i}, from its W and B. */
     private int code(long base, int i, int h, int l, int k) {
-        long at = base + CODES + (long) (h * 32 + l) * 3 * GROUP + i;
-        int a = data.get(ValueLayout.JAVA_BYTE, at) & 0xFF;
-        int bb = data.get(ValueLayout.JAVA_BYTE, at + GROUP) & 0xFF;
-        int c = data.get(ValueLayout.JAVA_BYTE, at + 2 * GROUP) & 0xFF;
-        return switch (k) {
-            case 0 -> a & 63;
-            case 1 -> bb & 63;
-            case 2 -> (c & 0xF) | (a >>> 6) << 4;
-            default -> (c >>> 4) | (bb >>> 6) << 4;
+        long at = base + CODES + (long) (h * 32 + l) * 3 * GROUP;
+        int word = data.get(Layouts.SHORT_LE, at + 2L * i) & 0xFFFF;
+        int b = data.get(ValueLayout.JAVA_BYTE, at + 2L * GROUP + i) & 0xFF;
+        int s = switch (k) {
+            case 0 -> word & 63;
+            case 1 -> b >>> 2;
+            case 2 -> word >>> 10;
+            default -> (word >>> 6 & 0xF) | (b & 3) << 4;
         };
+        return s >= 32 ? s - 64 : s;
     }
 
     @Override
@@ -144,7 +148,7 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
                         int k = (j % 8) / 2;
                         int s = 0;
                         for (int l = 16 * (j % 2); l < 16 * (j % 2) + 16; l++) {
-                            s += (code(base, i, h, l, k) - 32) * x.q[b * QK + 128 * h + 32 * k + l];
+                            s += code(base, i, h, l, k) * x.q[b * QK + 128 * h + 32 * k + l];
                         }
                         sumi += data.get(ValueLayout.JAVA_BYTE, base + SCALES + (long) j * GROUP + i) * s;
                     }
@@ -164,7 +168,8 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
     }
 
     /**
-     * The LS rows of chunk {@code c} of group {@code g}, one per lane. Codes minus 32 (-32..31) times activation
+     * The LS rows of chunk {@code c} of group {@code g}, one per lane. Codes minus 32 (-32..31), sign-extended
+     * from W and B as the class comment shows, times activation
      * codes accumulate in 16-bit lanes, 8 products per accumulator (8 * 32 * 127 = 32512 fits a short, 16 would
      * not), so each sub-block of 16 takes two; the rest is in int lanes, then floats as in {@link #dotQ8KScalar}.
      * fp16 {@code d} widened as in {@link InterleavedQ4_K}.
@@ -184,34 +189,30 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
                 int h = hs >> 1;
                 int l0 = 16 * (hs & 1);
                 int xb = b * QK + 128 * h + l0;
-                long codes = base + CODES + (long) (h * 32 + l0) * 3 * GROUP + lane;
+                long codes = base + CODES + (long) (h * 32 + l0) * 3 * GROUP;
                 ShortVector a0 = ShortVector.zero(S), a1 = ShortVector.zero(S), a2 = ShortVector.zero(S), a3 = ShortVector.zero(S);
                 ShortVector b0 = ShortVector.zero(S), b1 = ShortVector.zero(S), b2 = ShortVector.zero(S), b3 = ShortVector.zero(S);
                 for (int l = 0; l < 8; l++) {
                     long at = codes + (long) l * 3 * GROUP;
-                    ShortVector va = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at, Simd.LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                    ShortVector vb = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at + GROUP, Simd.LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                    ShortVector vc = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at + 2 * GROUP, Simd.LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                    a0 = a0.add(va.and((short) 63).sub((short) 32).mul(q[xb + l]));
-                    a1 = a1.add(vb.and((short) 63).sub((short) 32).mul(q[xb + 32 + l]));
-                    a2 = a2.add(vc.and((short) 0xF).or(va.lanewise(VectorOperators.LSHR, 2).and((short) 0x30)).sub((short) 32).mul(q[xb + 64 + l]));
-                    a3 = a3.add(vc.lanewise(VectorOperators.LSHR, 4).or(vb.lanewise(VectorOperators.LSHR, 2).and((short) 0x30)).sub((short) 32).mul(q[xb + 96 + l]));
+                    ShortVector w = ShortVector.fromMemorySegment(S, data, at + 2 * lane, Simd.LE);
+                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at + 2 * GROUP + lane, Simd.LE)
+                            .convertShape(VectorOperators.B2S, S, 0);
+                    a0 = a0.add(w.lanewise(VectorOperators.LSHL, 10).lanewise(VectorOperators.ASHR, 10).mul(q[xb + l]));
+                    a1 = a1.add(v.lanewise(VectorOperators.ASHR, 2).mul(q[xb + 32 + l]));
+                    a2 = a2.add(w.lanewise(VectorOperators.ASHR, 10).mul(q[xb + 64 + l]));
+                    a3 = a3.add(v.lanewise(VectorOperators.LSHL, 14).lanewise(VectorOperators.ASHR, 10)
+                            .or(w.lanewise(VectorOperators.LSHR, 6).and((short) 0xF)).mul(q[xb + 96 + l]));
                 }
                 for (int l = 8; l < 16; l++) {
                     long at = codes + (long) l * 3 * GROUP;
-                    ShortVector va = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at, Simd.LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                    ShortVector vb = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at + GROUP, Simd.LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                    ShortVector vc = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at + 2 * GROUP, Simd.LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                    b0 = b0.add(va.and((short) 63).sub((short) 32).mul(q[xb + l]));
-                    b1 = b1.add(vb.and((short) 63).sub((short) 32).mul(q[xb + 32 + l]));
-                    b2 = b2.add(vc.and((short) 0xF).or(va.lanewise(VectorOperators.LSHR, 2).and((short) 0x30)).sub((short) 32).mul(q[xb + 64 + l]));
-                    b3 = b3.add(vc.lanewise(VectorOperators.LSHR, 4).or(vb.lanewise(VectorOperators.LSHR, 2).and((short) 0x30)).sub((short) 32).mul(q[xb + 96 + l]));
+                    ShortVector w = ShortVector.fromMemorySegment(S, data, at + 2 * lane, Simd.LE);
+                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at + 2 * GROUP + lane, Simd.LE)
+                            .convertShape(VectorOperators.B2S, S, 0);
+                    b0 = b0.add(w.lanewise(VectorOperators.LSHL, 10).lanewise(VectorOperators.ASHR, 10).mul(q[xb + l]));
+                    b1 = b1.add(v.lanewise(VectorOperators.ASHR, 2).mul(q[xb + 32 + l]));
+                    b2 = b2.add(w.lanewise(VectorOperators.ASHR, 10).mul(q[xb + 64 + l]));
+                    b3 = b3.add(v.lanewise(VectorOperators.LSHL, 14).lanewise(VectorOperators.ASHR, 10)
+                            .or(w.lanewise(VectorOperators.LSHR, 6).and((short) 0xF)).mul(q[xb + 96 + l]));
                 }
                 long sc = base + SCALES + (long) (8 * h + (hs & 1)) * GROUP + lane;   // sub-block 8h + 2k + hs % 2 at sc + 2k * GROUP
                 ByteVector s0 = ByteVector.fromMemorySegment(BYTES, data, sc, Simd.LE);
