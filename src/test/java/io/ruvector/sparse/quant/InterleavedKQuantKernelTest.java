@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The interleaved K-quant kernels ({@link InterleavedQ4_K}, {@link InterleavedQ6_K}) against their scalar twins
+ * The interleaved K-quant kernels ({@link InterleavedQ4_K}, {@link InterleavedQ5_K}, {@link InterleavedQ6_K}) against their scalar twins
  * (bit for bit), the twins against an integer reference computed from the file's own block layout (bit for
  * bit: the repacking loses nothing), the int8 result against the exact float product (within the activation
  * rounding), and {@link MatMul} using them at any thread count.
@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class InterleavedKQuantKernelTest {
 
     private static final int G = InterleavedKQuant.GROUP;
-    private static final TensorType[] TYPES = {Q4_K.INSTANCE, Q6_K.INSTANCE};
+    private static final TensorType[] TYPES = {Q4_K.INSTANCE, Q5_K.INSTANCE, Q6_K.INSTANCE};
 
     /**
      * Raw rows of random bytes with random fp16 super-block scales (some zero, some tiny); some rows with every
@@ -47,7 +47,7 @@ class InterleavedKQuantKernelTest {
                     int v = kind == 0 ? 0x00 : kind == 1 ? 0xFF : rnd.nextInt(256);
                     seg.set(ValueLayout.JAVA_BYTE, o + k, (byte) v);
                 }
-                int[] halves = type == Q4_K.INSTANCE ? new int[] {0, 2} : new int[] {208};
+                int[] halves = type != Q6_K.INSTANCE ? new int[] {0, 2} : new int[] {208};
                 for (int h : halves) {
                     float d = switch (rnd.nextInt(8)) {
                         case 0 -> 0f;
@@ -90,14 +90,16 @@ class InterleavedKQuantKernelTest {
         for (int b = 0; b < w.cols() / 256; b++) {
             long blk = w.rowOffset(row) + (long) b * w.type().blockBytes();
             float dx = x.scale(b);
-            if (w.type() == Q4_K.INSTANCE) {
+            if (w.type() != Q6_K.INSTANCE) {
+                boolean five = w.type() == Q5_K.INSTANCE;
                 int sumi = 0;
                 int summ = 0;
                 for (int j = 0; j < 8; j++) {
                     int acc = 0;
                     for (int l = 0; l < 32; l++) {
-                        int c = KQuants.u8(s, blk + 16 + 32 * (j / 2) + l);
-                        acc += ((j & 1) == 0 ? c & 0xF : c >>> 4) * x.code(b * 256 + 32 * j + l);
+                        int c = KQuants.u8(s, blk + (five ? 48 : 16) + 32 * (j / 2) + l);
+                        int fifth = five ? (KQuants.u8(s, blk + 16 + l) >>> j & 1) << 4 : 0;
+                        acc += (((j & 1) == 0 ? c & 0xF : c >>> 4) | fifth) * x.code(b * 256 + 32 * j + l);
                     }
                     sumi += KQuants.scaleK4(s, blk + 4, j) * acc;
                     summ += KQuants.minK4(s, blk + 4, j) * (x.runSum(b * 16 + 2 * j) + x.runSum(b * 16 + 2 * j + 1));
@@ -168,7 +170,7 @@ class InterleavedKQuantKernelTest {
      * round no further than amax), so the activation moves each term by at most {@code |w_i| d / 2}. The float
      * arithmetic (one conversion and two roundings per super-block, one per addition over at most 22 blocks,
      * and the weights' own decoding roundings) adds at most 30 * 2^-24 of the sum of term magnitudes, where a
-     * Q4_K term counts its scale and min parts apart ({@code d*sc*q} and {@code dmin*m} may cancel); 1e-5 is
+     * Q4_K/Q5_K term counts its scale and min parts apart ({@code d*sc*q} and {@code dmin*m} may cancel); 1e-5 is
      * a looser bound.
      */
     @Test
@@ -196,7 +198,7 @@ class InterleavedKQuantKernelTest {
                             exact += (double) wr[i] * x[i];
                             rounding += Math.abs(wr[i]) * Math.abs(xq.scale(i / 256)) / 2;
                             double min = 0;
-                            if (type == Q4_K.INSTANCE) {
+                            if (type != Q6_K.INSTANCE) {
                                 long blk = w.rowOffset(r) + (long) (i / 256) * type.blockBytes();
                                 min = Math.abs(KQuants.f16(w.data(), blk + 2) * KQuants.minK4(w.data(), blk + 4, (i % 256) / 32));
                             }
@@ -259,7 +261,7 @@ class InterleavedKQuantKernelTest {
                 assertThrows(IllegalArgumentException.class,
                         () -> InterleavedKQuant.repack(wide, arena, pool).dotQ8K(x, out, 0, 0, 1));
                 assertThrows(IllegalArgumentException.class, () -> InterleavedKQuant.repack(
-                        new Tensor("q", Q5_K.INSTANCE, G, 256, arena.allocate(G * 176L)), arena, pool));
+                        new Tensor("q", Q3_K.INSTANCE, G, 256, arena.allocate(G * 110L)), arena, pool));
             }
         }
     }
@@ -269,7 +271,7 @@ class InterleavedKQuantKernelTest {
         for (TensorType type : TYPES) {
             try (Arena arena = Arena.ofShared(); Parallel pool = new Parallel(1)) {
                 MemorySegment seg = rawRows(arena, new Random(1), type, G, 256);
-                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, 5L * type.blockBytes() + (type == Q4_K.INSTANCE ? 2 : 208),
+                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, 5L * type.blockBytes() + (type != Q6_K.INSTANCE ? 2 : 208),
                         Float.floatToFloat16(Float.POSITIVE_INFINITY));
                 assertNull(InterleavedKQuant.repack(new Tensor("w", type, G, 256, seg), arena, pool));
             }
@@ -327,7 +329,7 @@ class InterleavedKQuantKernelTest {
             assertFalse(withCopies.usesQ8K(w, 2), "batches");
             assertFalse(without.usesQ8K(w, 1), "no repacked copies");
             assertFalse(exact.usesQ8K(w, 1), "F32 precision");
-            assertFalse(withCopies.usesQ8K(new Tensor("v", Q5_K.INSTANCE, G, 256, arena.allocate(G * 176L)), 1));
+            assertFalse(withCopies.usesQ8K(new Tensor("v", Q3_K.INSTANCE, G, 256, arena.allocate(G * 110L)), 1));
         }
     }
 }
