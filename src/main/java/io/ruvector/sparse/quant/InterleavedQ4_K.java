@@ -19,12 +19,14 @@ import java.lang.foreign.ValueLayout;
  * A Q4_K matrix with rows interleaved by 32 ({@link InterleavedKQuant}).
  *
  * <p>Layout, group {@code g}, super-block {@code b} (columns {@code 256b .. 256b+255}), {@value #SB} bytes at
- * {@code (g * blocks + b) * SB}: the 32 rows' fp16 {@code d} (64 bytes), their fp16 {@code dmin} (64), then
- * for each sub-block {@code j < 8} the 32 rows' 6-bit scale as a byte (256), the same for the mins (256), then
- * for each code byte {@code k < 128} the 32 rows' byte {@code k} (4096), holding, as in {@code block_q4_K},
- * value {@code 64(k/32) + k%32} in its low nibble and that plus 32 in its high nibble. The scales are unpacked
- * to bytes (12 bytes a row become 16) so the kernel reads them with one widening load: the copy is 2.8% larger
- * than the rows.
+ * {@code (g * blocks + b) * SB}, in the order the kernel reads it: four parts {@code p}, each the 32 rows' code
+ * byte {@code k} for {@code k} in {@code 32p .. 32p+31} (1024 bytes), holding, as in {@code block_q4_K}, value
+ * {@code 64p + k%32} in its low nibble and that plus 32 in its high nibble, then the 32 rows' 6-bit scales of
+ * sub-blocks {@code 2p} and {@code 2p+1} as bytes and their mins likewise (128); then the 32 rows' fp16
+ * {@code d} (64) and fp16 {@code dmin} (64). The scales are unpacked to bytes (12 bytes a row become 16) so the
+ * kernel reads them with one widening load: the copy is 2.8% larger than the rows. Reading strictly forward
+ * matters: with the scales ahead of the codes (read after them) the kernel streamed from memory at half the
+ * speed it has in cache.
  *
  * <p>Per row and super-block the kernel computes {@code sumi = sum_j scale_j * sum(code * q)} and
  * {@code summ = sum_j min_j * (q sum of sub-block j)} in integers, then
@@ -35,12 +37,10 @@ public final class InterleavedQ4_K implements InterleavedKQuant {
     private static final int GROUP = InterleavedKQuant.GROUP;
     private static final int QK = Q8KActivation.BLOCK;
     private static final int ROW_BYTES = Q4_K.BYTES;
-    private static final int D = 0;
-    private static final int DMIN = 2 * GROUP;
-    private static final int SCALES = 4 * GROUP;
-    private static final int MINS = SCALES + 8 * GROUP;
-    private static final int CODES = MINS + 8 * GROUP;
-    static final int SB = CODES + 128 * GROUP;
+    private static final int PART = 36 * GROUP;   // 32 code bytes, 2 scales and 2 mins, for 32 rows
+    private static final int D = 4 * PART;
+    private static final int DMIN = D + 2 * GROUP;
+    static final int SB = DMIN + 2 * GROUP;
 
     private static final VectorSpecies<Short> S = Simd.S;
     private static final int LS = S.length();
@@ -95,10 +95,10 @@ public final class InterleavedQ4_K implements InterleavedKQuant {
                         for (int k = 7; k >= 0; k--) low = low << 8 | (in[4 + k] & 0xFF);
                         int high = (in[12] & 0xFF) | (in[13] & 0xFF) << 8 | (in[14] & 0xFF) << 16 | (in[15] & 0xFF) << 24;
                         for (int j = 0; j < 8; j++) {
-                            out[SCALES + j * GROUP + i] = (byte) KQuants.scaleK4(low, high, j);
-                            out[MINS + j * GROUP + i] = (byte) KQuants.minK4(low, high, j);
+                            out[scaleAt(j) + i] = (byte) KQuants.scaleK4(low, high, j);
+                            out[minAt(j) + i] = (byte) KQuants.minK4(low, high, j);
                         }
-                        for (int k = 0; k < 128; k++) out[CODES + k * GROUP + i] = in[16 + k];
+                        for (int k = 0; k < 128; k++) out[codeAt(k) + i] = in[16 + k];
                     }
                     MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, ((long) g * blocks + b) * SB, SB);
                 }
@@ -106,6 +106,15 @@ public final class InterleavedQ4_K implements InterleavedKQuant {
         });
         return new InterleavedQ4_K(w.name(), w.rows(), w.cols(), dst);
     }
+
+    /** Offset in a super-block of the 32 rows' code byte {@code k} (0..127). */
+    private static int codeAt(int k) { return (k >> 5) * PART + (k & 31) * GROUP; }
+
+    /** Offset in a super-block of the 32 rows' scale of sub-block {@code j} (0..7). */
+    private static int scaleAt(int j) { return (j >> 1) * PART + 32 * GROUP + (j & 1) * GROUP; }
+
+    /** Offset in a super-block of the 32 rows' min of sub-block {@code j} (0..7). */
+    private static int minAt(int j) { return (j >> 1) * PART + 34 * GROUP + (j & 1) * GROUP; }
 
     @Override public String name() { return name; }
 
@@ -129,12 +138,12 @@ public final class InterleavedQ4_K implements InterleavedKQuant {
                         int s = 0;
                         for (int l = 0; l < 32; l++) {
                             int byteIndex = 32 * (j / 2) + l;
-                            int c = data.get(ValueLayout.JAVA_BYTE, base + CODES + (long) byteIndex * GROUP + i) & 0xFF;
+                            int c = data.get(ValueLayout.JAVA_BYTE, base + codeAt(byteIndex) + i) & 0xFF;
                             int code = (j & 1) == 0 ? c & 0xF : c >>> 4;
                             s += code * x.q[b * QK + 32 * j + l];
                         }
-                        sumi += data.get(ValueLayout.JAVA_BYTE, base + SCALES + (long) j * GROUP + i) * s;
-                        summ += data.get(ValueLayout.JAVA_BYTE, base + MINS + (long) j * GROUP + i)
+                        sumi += data.get(ValueLayout.JAVA_BYTE, base + scaleAt(j) + i) * s;
+                        summ += data.get(ValueLayout.JAVA_BYTE, base + minAt(j) + i)
                                 * (x.sum16[b * 16 + 2 * j] + x.sum16[b * 16 + 2 * j + 1]);
                     }
                     float dx = x.d[b];
@@ -177,7 +186,7 @@ public final class InterleavedQ4_K implements InterleavedKQuant {
             IntVector summ0 = IntVector.zero(I);
             IntVector summ1 = IntVector.zero(I);
             for (int p = 0; p < 4; p++) {   // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
-                long codes = base + CODES + (long) (32 * p) * GROUP + lane;
+                long codes = base + (long) p * PART + lane;
                 int xb = b * QK + 64 * p;
                 ShortVector lo0 = ShortVector.zero(S);
                 ShortVector hi0 = ShortVector.zero(S);
@@ -195,10 +204,10 @@ public final class InterleavedQ4_K implements InterleavedKQuant {
                     lo1 = lo1.add(v.and((short) 0xF).mul(q[xb + k]));
                     hi1 = hi1.add(v.lanewise(VectorOperators.LSHR, 4).mul(q[xb + 32 + k]));
                 }
-                ByteVector scLo = ByteVector.fromMemorySegment(BYTES, data, base + SCALES + (long) (2 * p) * GROUP + lane, Simd.LE);
-                ByteVector scHi = ByteVector.fromMemorySegment(BYTES, data, base + SCALES + (long) (2 * p + 1) * GROUP + lane, Simd.LE);
-                ByteVector mLo = ByteVector.fromMemorySegment(BYTES, data, base + MINS + (long) (2 * p) * GROUP + lane, Simd.LE);
-                ByteVector mHi = ByteVector.fromMemorySegment(BYTES, data, base + MINS + (long) (2 * p + 1) * GROUP + lane, Simd.LE);
+                ByteVector scLo = ByteVector.fromMemorySegment(BYTES, data, base + scaleAt(2 * p) + lane, Simd.LE);
+                ByteVector scHi = ByteVector.fromMemorySegment(BYTES, data, base + scaleAt(2 * p + 1) + lane, Simd.LE);
+                ByteVector mLo = ByteVector.fromMemorySegment(BYTES, data, base + minAt(2 * p) + lane, Simd.LE);
+                ByteVector mHi = ByteVector.fromMemorySegment(BYTES, data, base + minAt(2 * p + 1) + lane, Simd.LE);
                 int rLo = runs[b * 16 + 4 * p] + runs[b * 16 + 4 * p + 1];
                 int rHi = runs[b * 16 + 4 * p + 2] + runs[b * 16 + 4 * p + 3];
                 IntVector sLo0 = ((IntVector) lo0.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) lo1.convertShape(VectorOperators.S2I, I, 0));

@@ -18,11 +18,11 @@ import java.lang.foreign.ValueLayout;
 /**
  * A Q5_K matrix with rows interleaved by 32 ({@link InterleavedKQuant}).
  *
- * <p>Layout, group {@code g}, super-block {@code b}, {@value #SB} bytes at {@code (g * blocks + b) * SB}: as
- * {@link InterleavedQ4_K} (fp16 {@code d}, fp16 {@code dmin}, scales and mins unpacked to bytes, the 128 low-nibble
- * bytes), then for each {@code qh} byte {@code l < 32} the 32 rows' byte {@code l} (1024), whose bits {@code 2c}
- * and {@code 2c+1} are the fifth bits of the values of code byte {@code 32c + l}, as in {@code block_q5_K}. The
- * copy is 2.3% larger than the rows.
+ * <p>Layout, group {@code g}, super-block {@code b}, {@value #SB} bytes at {@code (g * blocks + b) * SB}: for each
+ * {@code qh} byte {@code l < 32} the 32 rows' byte {@code l} (1024), whose bits {@code 2c} and {@code 2c+1} are the
+ * fifth bits of the values of code byte {@code 32c + l}, as in {@code block_q5_K}; then as {@link InterleavedQ4_K}
+ * (four parts of 32 low-nibble bytes with their scales and mins unpacked to bytes, then fp16 {@code d} and
+ * {@code dmin}), in the order the kernel reads it. The copy is 2.3% larger than the rows.
  *
  * <p>Per row and super-block the kernel computes {@code sumi = sum_j scale_j * sum(code * q)} and
  * {@code summ = sum_j min_j * (q sum of sub-block j)} in integers, then
@@ -33,13 +33,12 @@ public final class InterleavedQ5_K implements InterleavedKQuant {
     private static final int GROUP = InterleavedKQuant.GROUP;
     private static final int QK = Q8KActivation.BLOCK;
     private static final int ROW_BYTES = Q5_K.BYTES;
-    private static final int D = 0;
-    private static final int DMIN = 2 * GROUP;
-    private static final int SCALES = 4 * GROUP;
-    private static final int MINS = SCALES + 8 * GROUP;
-    private static final int CODES = MINS + 8 * GROUP;
-    private static final int HIGH = CODES + 128 * GROUP;
-    static final int SB = HIGH + 32 * GROUP;
+    private static final int HIGH = 0;
+    private static final int PART = 36 * GROUP;   // 32 code bytes, 2 scales and 2 mins, for 32 rows
+    private static final int PARTS = 32 * GROUP;
+    private static final int D = PARTS + 4 * PART;
+    private static final int DMIN = D + 2 * GROUP;
+    static final int SB = DMIN + 2 * GROUP;
 
     private static final VectorSpecies<Short> S = Simd.S;
     private static final int LS = S.length();
@@ -94,10 +93,10 @@ public final class InterleavedQ5_K implements InterleavedKQuant {
                         for (int k = 7; k >= 0; k--) low = low << 8 | (in[4 + k] & 0xFF);
                         int high = (in[12] & 0xFF) | (in[13] & 0xFF) << 8 | (in[14] & 0xFF) << 16 | (in[15] & 0xFF) << 24;
                         for (int j = 0; j < 8; j++) {
-                            out[SCALES + j * GROUP + i] = (byte) KQuants.scaleK4(low, high, j);
-                            out[MINS + j * GROUP + i] = (byte) KQuants.minK4(low, high, j);
+                            out[scaleAt(j) + i] = (byte) KQuants.scaleK4(low, high, j);
+                            out[minAt(j) + i] = (byte) KQuants.minK4(low, high, j);
                         }
-                        for (int k = 0; k < 128; k++) out[CODES + k * GROUP + i] = in[48 + k];
+                        for (int k = 0; k < 128; k++) out[codeAt(k) + i] = in[48 + k];
                         for (int l = 0; l < 32; l++) out[HIGH + l * GROUP + i] = in[16 + l];
                     }
                     MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, ((long) g * blocks + b) * SB, SB);
@@ -106,6 +105,15 @@ public final class InterleavedQ5_K implements InterleavedKQuant {
         });
         return new InterleavedQ5_K(w.name(), w.rows(), w.cols(), dst);
     }
+
+    /** Offset in a super-block of the 32 rows' code byte {@code k} (0..127). */
+    private static int codeAt(int k) { return PARTS + (k >> 5) * PART + (k & 31) * GROUP; }
+
+    /** Offset in a super-block of the 32 rows' scale of sub-block {@code j} (0..7). */
+    private static int scaleAt(int j) { return PARTS + (j >> 1) * PART + 32 * GROUP + (j & 1) * GROUP; }
+
+    /** Offset in a super-block of the 32 rows' min of sub-block {@code j} (0..7). */
+    private static int minAt(int j) { return PARTS + (j >> 1) * PART + 34 * GROUP + (j & 1) * GROUP; }
 
     @Override public String name() { return name; }
 
@@ -129,13 +137,13 @@ public final class InterleavedQ5_K implements InterleavedKQuant {
                         int s = 0;
                         for (int l = 0; l < 32; l++) {
                             int byteIndex = 32 * (j / 2) + l;
-                            int c = data.get(ValueLayout.JAVA_BYTE, base + CODES + (long) byteIndex * GROUP + i) & 0xFF;
+                            int c = data.get(ValueLayout.JAVA_BYTE, base + codeAt(byteIndex) + i) & 0xFF;
                             int h = data.get(ValueLayout.JAVA_BYTE, base + HIGH + (long) l * GROUP + i) >>> j & 1;
                             int code = ((j & 1) == 0 ? c & 0xF : c >>> 4) | h << 4;
                             s += code * x.q[b * QK + 32 * j + l];
                         }
-                        sumi += data.get(ValueLayout.JAVA_BYTE, base + SCALES + (long) j * GROUP + i) * s;
-                        summ += data.get(ValueLayout.JAVA_BYTE, base + MINS + (long) j * GROUP + i)
+                        sumi += data.get(ValueLayout.JAVA_BYTE, base + scaleAt(j) + i) * s;
+                        summ += data.get(ValueLayout.JAVA_BYTE, base + minAt(j) + i)
                                 * (x.sum16[b * 16 + 2 * j] + x.sum16[b * 16 + 2 * j + 1]);
                     }
                     float dx = x.d[b];
@@ -178,7 +186,7 @@ public final class InterleavedQ5_K implements InterleavedKQuant {
             IntVector summ0 = IntVector.zero(I);
             IntVector summ1 = IntVector.zero(I);
             for (int p = 0; p < 4; p++) {   // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
-                long codes = base + CODES + (long) (32 * p) * GROUP + lane;
+                long codes = base + PARTS + (long) p * PART + lane;
                 int xb = b * QK + 64 * p;
                 long high = base + HIGH + lane;
                 IntVector sLo0 = IntVector.zero(I);
@@ -204,10 +212,10 @@ public final class InterleavedQ5_K implements InterleavedKQuant {
                     sHi0 = sHi0.add((IntVector) hi.convertShape(VectorOperators.S2I, I, 0));
                     sHi1 = sHi1.add((IntVector) hi.convertShape(VectorOperators.S2I, I, 1));
                 }
-                ByteVector scLo = ByteVector.fromMemorySegment(BYTES, data, base + SCALES + (long) (2 * p) * GROUP + lane, Simd.LE);
-                ByteVector scHi = ByteVector.fromMemorySegment(BYTES, data, base + SCALES + (long) (2 * p + 1) * GROUP + lane, Simd.LE);
-                ByteVector mLo = ByteVector.fromMemorySegment(BYTES, data, base + MINS + (long) (2 * p) * GROUP + lane, Simd.LE);
-                ByteVector mHi = ByteVector.fromMemorySegment(BYTES, data, base + MINS + (long) (2 * p + 1) * GROUP + lane, Simd.LE);
+                ByteVector scLo = ByteVector.fromMemorySegment(BYTES, data, base + scaleAt(2 * p) + lane, Simd.LE);
+                ByteVector scHi = ByteVector.fromMemorySegment(BYTES, data, base + scaleAt(2 * p + 1) + lane, Simd.LE);
+                ByteVector mLo = ByteVector.fromMemorySegment(BYTES, data, base + minAt(2 * p) + lane, Simd.LE);
+                ByteVector mHi = ByteVector.fromMemorySegment(BYTES, data, base + minAt(2 * p + 1) + lane, Simd.LE);
                 int rLo = runs[b * 16 + 4 * p] + runs[b * 16 + 4 * p + 1];
                 int rHi = runs[b * 16 + 4 * p + 2] + runs[b * 16 + 4 * p + 3];
                 sumi0 = sumi0.add(sLo0.mul((IntVector) scLo.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)))

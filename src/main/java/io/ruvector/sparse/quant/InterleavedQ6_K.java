@@ -18,10 +18,10 @@ import java.lang.foreign.ValueLayout;
 /**
  * A Q6_K matrix with rows interleaved by 32 ({@link InterleavedKQuant}), as large as the rows it covers.
  *
- * <p>Layout, group {@code g}, super-block {@code b}, {@value #SB} bytes at {@code (g * blocks + b) * SB}: the 32
- * rows' fp16 {@code d} (64 bytes), for each sub-block {@code j < 16} the 32 rows' int8 scale (512), then for each
- * half {@code h < 2} and position {@code l < 32} a 16-bit word W for each of the 32 rows (64) and a byte B for each
- * (32), 6144 in all. They hold the four codes of values {@code 128h + 32k + l} (k < 4) regrouped from
+ * <p>Layout, group {@code g}, super-block {@code b}, {@value #SB} bytes at {@code (g * blocks + b) * SB}, in the
+ * order the kernel reads it: four parts {@code 2h + s} (half {@code h}, positions {@code l} from {@code 16s}), each
+ * for its 16 positions a 16-bit word W for each of the 32 rows (64 bytes) and a byte B for each (32), then the 32
+ * rows' int8 scales of its sub-blocks {@code 8h + 2k + s}, k < 4 (128); then the 32 rows' fp16 {@code d} (64). They hold the four codes of values {@code 128h + 32k + l} (k < 4) regrouped from
  * {@code block_q6_K}'s {@code ql}/{@code qh}, each as the 6-bit two's complement {@code s_k} of {@code v_k - 32}:
  * {@code W = s0 | (s3 & 15) << 6 | s2 << 10}, {@code B = s3 >> 4 | s1 << 2}. With W and B read as signed,
  * {@code s2 = W >> 10}, {@code s0 = W << 10 >> 10}, {@code s1 = B >> 2} and
@@ -36,10 +36,9 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
     private static final int GROUP = InterleavedKQuant.GROUP;
     private static final int QK = Q8KActivation.BLOCK;
     private static final int ROW_BYTES = Q6_K.BYTES;
-    private static final int D = 0;
-    private static final int SCALES = 2 * GROUP;
-    private static final int CODES = SCALES + 16 * GROUP;
-    static final int SB = CODES + 2 * 32 * 3 * GROUP;
+    private static final int PART = 52 * GROUP;   // 16 positions' W and B, then 4 scales, for 32 rows
+    private static final int D = 4 * PART;
+    static final int SB = D + 2 * GROUP;
 
     private static final VectorSpecies<Short> S = Simd.S;
     private static final int LS = S.length();
@@ -86,7 +85,7 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
                         MemorySegment.copy(src, ValueLayout.JAVA_BYTE, r * rowBytes + (long) b * ROW_BYTES, in, 0, ROW_BYTES);
                         out[D + 2 * i] = in[208];
                         out[D + 2 * i + 1] = in[209];
-                        for (int j = 0; j < 16; j++) out[SCALES + j * GROUP + i] = in[192 + j];
+                        for (int j = 0; j < 16; j++) out[scaleAt(j) + i] = in[192 + j];
                         for (int h = 0; h < 2; h++) {
                             for (int l = 0; l < 32; l++) {
                                 int ql0 = in[64 * h + l] & 0xFF;
@@ -98,7 +97,7 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
                                 int v3 = (ql1 >>> 4) | (qh >>> 6) << 4;
                                 int s0 = v0 ^ 32, s1 = v1 ^ 32, s2 = v2 ^ 32, s3 = v3 ^ 32;   // v - 32, 6-bit two's complement
                                 int word = s0 | (s3 & 0xF) << 6 | s2 << 10;
-                                int at = CODES + (h * 32 + l) * 3 * GROUP;
+                                int at = codesAt(h, l);
                                 out[at + 2 * i] = (byte) word;
                                 out[at + 2 * i + 1] = (byte) (word >>> 8);
                                 out[at + 2 * GROUP + i] = (byte) (s3 >>> 4 | s1 << 2);
@@ -112,6 +111,12 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
         return new InterleavedQ6_K(w.name(), w.rows(), w.cols(), dst);
     }
 
+    /** Offset in a super-block of the W words of position {@code l} of half {@code h}; its B bytes follow at + 64. */
+    private static int codesAt(int h, int l) { return (2 * h + l / 16) * PART + (l % 16) * 3 * GROUP; }
+
+    /** Offset in a super-block of the 32 rows' scale of sub-block {@code j = 8h + 2k + s} (0..15): in part 2h + s. */
+    private static int scaleAt(int j) { return (2 * (j >> 3) + (j & 1)) * PART + 48 * GROUP + ((j & 7) >> 1) * GROUP; }
+
     @Override public String name() { return name; }
 
     @Override public int rows() { return rows; }
@@ -122,7 +127,7 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
 
     /** Code {@code k} minus 32 of position {@code l} of half {@code h}, row {@code i}, from its W and B. */
     private int code(long base, int i, int h, int l, int k) {
-        long at = base + CODES + (long) (h * 32 + l) * 3 * GROUP;
+        long at = base + codesAt(h, l);
         int word = data.get(Layouts.SHORT_LE, at + 2L * i) & 0xFFFF;
         int b = data.get(ValueLayout.JAVA_BYTE, at + 2L * GROUP + i) & 0xFF;
         int s = switch (k) {
@@ -150,7 +155,7 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
                         for (int l = 16 * (j % 2); l < 16 * (j % 2) + 16; l++) {
                             s += code(base, i, h, l, k) * x.q[b * QK + 128 * h + 32 * k + l];
                         }
-                        sumi += data.get(ValueLayout.JAVA_BYTE, base + SCALES + (long) j * GROUP + i) * s;
+                        sumi += data.get(ValueLayout.JAVA_BYTE, base + scaleAt(j) + i) * s;
                     }
                     sum = sum + sumi * (Fp16.read(data, base + D + 2L * i) * x.d[b]);
                 }
@@ -189,7 +194,7 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
                 int h = hs >> 1;
                 int l0 = 16 * (hs & 1);
                 int xb = b * QK + 128 * h + l0;
-                long codes = base + CODES + (long) (h * 32 + l0) * 3 * GROUP;
+                long codes = base + (long) hs * PART;
                 ShortVector a0 = ShortVector.zero(S), a1 = ShortVector.zero(S), a2 = ShortVector.zero(S), a3 = ShortVector.zero(S);
                 ShortVector b0 = ShortVector.zero(S), b1 = ShortVector.zero(S), b2 = ShortVector.zero(S), b3 = ShortVector.zero(S);
                 for (int l = 0; l < 8; l++) {
@@ -214,11 +219,11 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
                     b3 = b3.add(v.lanewise(VectorOperators.LSHL, 14).lanewise(VectorOperators.ASHR, 10)
                             .or(w.lanewise(VectorOperators.LSHR, 6).and((short) 0xF)).mul(q[xb + 96 + l]));
                 }
-                long sc = base + SCALES + (long) (8 * h + (hs & 1)) * GROUP + lane;   // sub-block 8h + 2k + hs % 2 at sc + 2k * GROUP
+                long sc = base + (long) hs * PART + 48 * GROUP + lane;   // sub-block 8h + 2k + hs % 2 at sc + k * GROUP
                 ByteVector s0 = ByteVector.fromMemorySegment(BYTES, data, sc, Simd.LE);
-                ByteVector s1 = ByteVector.fromMemorySegment(BYTES, data, sc + 2 * GROUP, Simd.LE);
-                ByteVector s2 = ByteVector.fromMemorySegment(BYTES, data, sc + 4 * GROUP, Simd.LE);
-                ByteVector s3 = ByteVector.fromMemorySegment(BYTES, data, sc + 6 * GROUP, Simd.LE);
+                ByteVector s1 = ByteVector.fromMemorySegment(BYTES, data, sc + GROUP, Simd.LE);
+                ByteVector s2 = ByteVector.fromMemorySegment(BYTES, data, sc + 2 * GROUP, Simd.LE);
+                ByteVector s3 = ByteVector.fromMemorySegment(BYTES, data, sc + 3 * GROUP, Simd.LE);
                 sumi0 = sumi0
                         .add(((IntVector) a0.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) b0.convertShape(VectorOperators.S2I, I, 0))
                                 .mul((IntVector) s0.convertShape(VectorOperators.B2I, I, 0)))

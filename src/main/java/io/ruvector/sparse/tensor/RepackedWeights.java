@@ -7,6 +7,7 @@ import io.ruvector.sparse.quant.InterleavedQ4_0;
 import java.lang.foreign.Arena;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
 /**
  * Copies of weight matrices in layouts faster than the file's for some products, made on first use and kept
@@ -26,6 +27,17 @@ public final class RepackedWeights implements AutoCloseable {
     private final ConcurrentHashMap<String, InterleavedKQuant> interleavedK = new ConcurrentHashMap<>();
     private final Set<String> refused = ConcurrentHashMap.newKeySet();   // looked at, and not repackable
     private boolean closed;
+    private final Consumer<Tensor> afterRepack;
+
+    /** Copies only: the original matrices stay as they are. */
+    public RepackedWeights() { this(w -> { }); }
+
+    /**
+     * @param afterRepack called with each matrix right after its copy is made, e.g. to let the operating system
+     *                    drop the matrix's mapped file pages, which decoding no longer reads (they are read
+     *                    back from the file if a batched product needs them)
+     */
+    public RepackedWeights(Consumer<Tensor> afterRepack) { this.afterRepack = afterRepack; }
 
     /**
      * The interleaved copy of {@code w}, repacked now (on {@code pool}) if this is its first use; null when
@@ -49,6 +61,7 @@ public final class RepackedWeights implements AutoCloseable {
                         return null;
                     }
                     interleaved.put(w.name(), copy);
+                    afterRepack.accept(w);
                 }
             }
         }
@@ -80,6 +93,7 @@ public final class RepackedWeights implements AutoCloseable {
                         return null;
                     }
                     interleavedK.put(w.name(), copy);
+                    afterRepack.accept(w);
                 }
             }
         }
