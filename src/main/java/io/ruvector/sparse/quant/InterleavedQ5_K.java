@@ -18,11 +18,13 @@ import java.lang.foreign.ValueLayout;
 /**
  * A Q5_K matrix with rows interleaved by 32 ({@link InterleavedKQuant}).
  *
- * <p>Layout, group {@code g}, super-block {@code b}, {@value #SB} bytes at {@code (g * blocks + b) * SB}: for each
- * {@code qh} byte {@code l < 32} the 32 rows' byte {@code l} (1024), whose bits {@code 2c} and {@code 2c+1} are the
- * fifth bits of the values of code byte {@code 32c + l}, as in {@code block_q5_K}; then as {@link InterleavedQ4_K}
- * (four parts of 32 low-nibble bytes with their scales and mins unpacked to bytes, then fp16 {@code d} and
- * {@code dmin}), in the order the kernel reads it. The copy is 2.3% larger than the rows.
+ * <p>Layout, group {@code g}, super-block {@code b}, {@value #SB} bytes at {@code (g * blocks + b) * SB}, in the
+ * order the kernel reads it: four parts {@code p}, each eight runs of the 32 rows' code bytes {@code 32p + 4r ..
+ * 32p + 4r + 3} (nibbles as in {@code block_q5_K}) followed by the 32 rows' byte of those four bytes' fifth bits
+ * (taken from bits {@code 2p}, {@code 2p + 1} of {@code qh}), then the part's scales and mins unpacked to bytes
+ * (1408 bytes a part); then fp16 {@code d} and {@code dmin}. The copy is 2.3% larger than the rows. (The file's
+ * {@code qh}, shared by the four parts, kept as a region of its own made a second stream that halved the speed
+ * from memory.)
  *
  * <p>Per row and super-block the kernel computes {@code sumi = sum_j scale_j * sum(code * q)} and
  * {@code summ = sum_j min_j * (q sum of sub-block j)} in integers, then
@@ -33,10 +35,8 @@ public final class InterleavedQ5_K implements InterleavedKQuant {
     private static final int GROUP = InterleavedKQuant.GROUP;
     private static final int QK = Q8KActivation.BLOCK;
     private static final int ROW_BYTES = Q5_K.BYTES;
-    private static final int HIGH = 0;
-    private static final int PART = 36 * GROUP;   // 32 code bytes, 2 scales and 2 mins, for 32 rows
-    private static final int PARTS = 32 * GROUP;
-    private static final int D = PARTS + 4 * PART;
+    private static final int PART = 44 * GROUP;   // 32 code bytes, 8 fifth-bit bytes, 2 scales and 2 mins, for 32 rows
+    private static final int D = 4 * PART;
     private static final int DMIN = D + 2 * GROUP;
     static final int SB = DMIN + 2 * GROUP;
 
@@ -97,7 +97,9 @@ public final class InterleavedQ5_K implements InterleavedKQuant {
                             out[minAt(j) + i] = (byte) KQuants.minK4(low, high, j);
                         }
                         for (int k = 0; k < 128; k++) out[codeAt(k) + i] = in[48 + k];
-                        for (int l = 0; l < 32; l++) out[HIGH + l * GROUP + i] = in[16 + l];
+                        for (int p = 0; p < 4; p++) {
+                            for (int l = 0; l < 32; l++) out[highAt(p, l) + i] |= (byte) ((in[16 + l] >>> 2 * p & 3) << 2 * (l & 3));
+                        }
                     }
                     MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, ((long) g * blocks + b) * SB, SB);
                 }
@@ -107,13 +109,19 @@ public final class InterleavedQ5_K implements InterleavedKQuant {
     }
 
     /** Offset in a super-block of the 32 rows' code byte {@code k} (0..127). */
-    private static int codeAt(int k) { return PARTS + (k >> 5) * PART + (k & 31) * GROUP; }
+    private static int codeAt(int k) { return (k >> 5) * PART + ((k & 31) >> 2) * 5 * GROUP + (k & 3) * GROUP; }
+
+    /**
+     * Offset in a super-block of the 32 rows' byte holding the fifth bits of code bytes {@code 32p + l} for the
+     * four {@code l} of {@code l / 4}: bit {@code 2(l % 4)} for the low nibble, the next for the high one.
+     */
+    private static int highAt(int p, int l) { return p * PART + (l >> 2) * 5 * GROUP + 4 * GROUP; }
 
     /** Offset in a super-block of the 32 rows' scale of sub-block {@code j} (0..7). */
-    private static int scaleAt(int j) { return PARTS + (j >> 1) * PART + 32 * GROUP + (j & 1) * GROUP; }
+    private static int scaleAt(int j) { return (j >> 1) * PART + 40 * GROUP + (j & 1) * GROUP; }
 
     /** Offset in a super-block of the 32 rows' min of sub-block {@code j} (0..7). */
-    private static int minAt(int j) { return PARTS + (j >> 1) * PART + 34 * GROUP + (j & 1) * GROUP; }
+    private static int minAt(int j) { return (j >> 1) * PART + 42 * GROUP + (j & 1) * GROUP; }
 
     @Override public String name() { return name; }
 
@@ -138,7 +146,7 @@ public final class InterleavedQ5_K implements InterleavedKQuant {
                         for (int l = 0; l < 32; l++) {
                             int byteIndex = 32 * (j / 2) + l;
                             int c = data.get(ValueLayout.JAVA_BYTE, base + codeAt(byteIndex) + i) & 0xFF;
-                            int h = data.get(ValueLayout.JAVA_BYTE, base + HIGH + (long) l * GROUP + i) >>> j & 1;
+                            int h = data.get(ValueLayout.JAVA_BYTE, base + highAt(j >> 1, l) + i) >>> (2 * (l & 3) + (j & 1)) & 1;
                             int code = ((j & 1) == 0 ? c & 0xF : c >>> 4) | h << 4;
                             s += code * x.q[b * QK + 32 * j + l];
                         }
@@ -186,9 +194,8 @@ public final class InterleavedQ5_K implements InterleavedKQuant {
             IntVector summ0 = IntVector.zero(I);
             IntVector summ1 = IntVector.zero(I);
             for (int p = 0; p < 4; p++) {   // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
-                long codes = base + PARTS + (long) p * PART + lane;
+                long codes = base + (long) p * PART + lane;
                 int xb = b * QK + 64 * p;
-                long high = base + HIGH + lane;
                 IntVector sLo0 = IntVector.zero(I);
                 IntVector sLo1 = IntVector.zero(I);
                 IntVector sHi0 = IntVector.zero(I);
@@ -196,16 +203,20 @@ public final class InterleavedQ5_K implements InterleavedKQuant {
                 for (int run = 0; run < 32; run += 8) {
                     ShortVector lo = ShortVector.zero(S);
                     ShortVector hi = ShortVector.zero(S);
-                    for (int k = run; k < run + 8; k++) {
-                        ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, codes + (long) k * GROUP, Simd.LE)
-                                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                        // bits 2p and 2p + 1 of the qh byte moved to positions 4 and 5
-                        ShortVector h = ((ShortVector) ByteVector.fromMemorySegment(BYTES, data, high + (long) k * GROUP, Simd.LE)
-                                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0))
-                                .lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.LSHR, 2 * p);
-                        lo = lo.add(v.and((short) 0xF).or(h.and((short) 0x10)).mul(q[xb + k]));
-                        hi = hi.add(v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 1).and((short) 0x10))
-                                .mul(q[xb + 32 + k]));
+                    for (int k4 = run >> 2; k4 < (run >> 2) + 2; k4++) {
+                        long at = codes + (long) k4 * 5 * GROUP;
+                        // the fifth bits of these four code bytes, the pair of byte t at positions 4 + 2t and 5 + 2t
+                        ShortVector h4 = ((ShortVector) ByteVector.fromMemorySegment(BYTES, data, at + 4 * GROUP, Simd.LE)
+                                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0)).lanewise(VectorOperators.LSHL, 4);
+                        for (int t = 0; t < 4; t++) {
+                            int k = 4 * k4 + t;
+                            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at + (long) t * GROUP, Simd.LE)
+                                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                            ShortVector h = h4.lanewise(VectorOperators.LSHR, 2 * t);
+                            lo = lo.add(v.and((short) 0xF).or(h.and((short) 0x10)).mul(q[xb + k]));
+                            hi = hi.add(v.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 1).and((short) 0x10))
+                                    .mul(q[xb + 32 + k]));
+                        }
                     }
                     sLo0 = sLo0.add((IntVector) lo.convertShape(VectorOperators.S2I, I, 0));
                     sLo1 = sLo1.add((IntVector) lo.convertShape(VectorOperators.S2I, I, 1));
