@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The interleaved K-quant kernels ({@link InterleavedQ4_K}, {@link InterleavedQ5_K}, {@link InterleavedQ6_K}) against their scalar twins
+ * The interleaved K-quant kernels ({@link InterleavedQ2_K}, {@link InterleavedQ4_K}, {@link InterleavedQ5_K}, {@link InterleavedQ6_K}) against their scalar twins
  * (bit for bit), the twins against an integer reference computed from the file's own block layout (bit for
  * bit: the repacking loses nothing), the int8 result against the exact float product (within the activation
  * rounding), and {@link MatMul} using them at any thread count.
@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class InterleavedKQuantKernelTest {
 
     private static final int G = InterleavedKQuant.GROUP;
-    private static final TensorType[] TYPES = {Q4_K.INSTANCE, Q5_K.INSTANCE, Q6_K.INSTANCE};
+    private static final TensorType[] TYPES = {Q2_K.INSTANCE, Q4_K.INSTANCE, Q5_K.INSTANCE, Q6_K.INSTANCE};
 
     /**
      * Raw rows of random bytes with random fp16 super-block scales (some zero, some tiny); some rows with every
@@ -47,7 +47,7 @@ class InterleavedKQuantKernelTest {
                     int v = kind == 0 ? 0x00 : kind == 1 ? 0xFF : rnd.nextInt(256);
                     seg.set(ValueLayout.JAVA_BYTE, o + k, (byte) v);
                 }
-                int[] halves = type != Q6_K.INSTANCE ? new int[] {0, 2} : new int[] {208};
+                int[] halves = type == Q6_K.INSTANCE ? new int[] {208} : type == Q2_K.INSTANCE ? new int[] {80, 82} : new int[] {0, 2};
                 for (int h : halves) {
                     float d = switch (rnd.nextInt(8)) {
                         case 0 -> 0f;
@@ -90,7 +90,23 @@ class InterleavedKQuantKernelTest {
         for (int b = 0; b < w.cols() / 256; b++) {
             long blk = w.rowOffset(row) + (long) b * w.type().blockBytes();
             float dx = x.scale(b);
-            if (w.type() != Q6_K.INSTANCE) {
+            if (w.type() == Q2_K.INSTANCE) {
+                int sumi = 0;
+                int summ = 0;
+                for (int sb = 0; sb < 16; sb++) {
+                    int acc = 0;
+                    for (int i = 0; i < 16; i++) {
+                        int v = 16 * sb + i;   // value 128c + 32j + l: bits 2j of qs[32c + l]
+                        int c = v / 128, j = (v % 128) / 32, l = v % 32;
+                        acc += (KQuants.u8(s, blk + 16 + 32 * c + l) >>> 2 * j & 3) * x.code(b * 256 + v);
+                    }
+                    int scale = KQuants.u8(s, blk + sb);
+                    sumi += (scale & 0xF) * acc;
+                    summ += (scale >>> 4) * x.runSum(b * 16 + sb);
+                }
+                sum = sum + sumi * (KQuants.f16(s, blk + 80) * dx);
+                sum = sum - summ * (KQuants.f16(s, blk + 82) * dx);
+            } else if (w.type() != Q6_K.INSTANCE) {
                 boolean five = w.type() == Q5_K.INSTANCE;
                 int sumi = 0;
                 int summ = 0;
@@ -170,7 +186,7 @@ class InterleavedKQuantKernelTest {
      * round no further than amax), so the activation moves each term by at most {@code |w_i| d / 2}. The float
      * arithmetic (one conversion and two roundings per super-block, one per addition over at most 22 blocks,
      * and the weights' own decoding roundings) adds at most 30 * 2^-24 of the sum of term magnitudes, where a
-     * Q4_K/Q5_K term counts its scale and min parts apart ({@code d*sc*q} and {@code dmin*m} may cancel); 1e-5 is
+     * Q2_K/Q4_K/Q5_K term counts its scale and min parts apart ({@code d*sc*q} and {@code dmin*m} may cancel); 1e-5 is
      * a looser bound.
      */
     @Test
@@ -198,8 +214,10 @@ class InterleavedKQuantKernelTest {
                             exact += (double) wr[i] * x[i];
                             rounding += Math.abs(wr[i]) * Math.abs(xq.scale(i / 256)) / 2;
                             double min = 0;
-                            if (type != Q6_K.INSTANCE) {
-                                long blk = w.rowOffset(r) + (long) (i / 256) * type.blockBytes();
+                            long blk = w.rowOffset(r) + (long) (i / 256) * type.blockBytes();
+                            if (type == Q2_K.INSTANCE) {
+                                min = Math.abs(KQuants.f16(w.data(), blk + 82) * (KQuants.u8(w.data(), blk + (i % 256) / 16) >>> 4));
+                            } else if (type != Q6_K.INSTANCE) {
                                 min = Math.abs(KQuants.f16(w.data(), blk + 2) * KQuants.minK4(w.data(), blk + 4, (i % 256) / 32));
                             }
                             magnitude += (Math.abs(wr[i]) + 2 * min) * (Math.abs(x[i]) + Math.abs(xq.scale(i / 256)));
@@ -271,7 +289,7 @@ class InterleavedKQuantKernelTest {
         for (TensorType type : TYPES) {
             try (Arena arena = Arena.ofShared(); Parallel pool = new Parallel(1)) {
                 MemorySegment seg = rawRows(arena, new Random(1), type, G, 256);
-                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, 5L * type.blockBytes() + (type != Q6_K.INSTANCE ? 2 : 208),
+                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, 5L * type.blockBytes() + (type == Q6_K.INSTANCE ? 208 : type == Q2_K.INSTANCE ? 82 : 2),
                         Float.floatToFloat16(Float.POSITIVE_INFINITY));
                 assertNull(InterleavedKQuant.repack(new Tensor("w", type, G, 256, seg), arena, pool));
             }
