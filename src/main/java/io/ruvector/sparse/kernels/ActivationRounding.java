@@ -58,7 +58,7 @@ public final class ActivationRounding {
      * @param interleavedQ4_0 with {@code auto}: single vectors multiply Q4_0 matrices from their interleaved
      *                        copies ({@code InterleavedQ4_0}, {@code ModelOptions.repack}), whose int8 kernel is
      *                        the faster one, so single vectors are quantized for every Q4_0 matrix too; and, with
-     *                        {@code auto} or {@code ggml}, Q2_K/Q4_K/Q5_K/Q6_K matrices from theirs
+     *                        {@code auto} or {@code ggml}, Q2_K..Q6_K matrices from theirs
      *                        ({@link InterleavedKQuant}), with Q8_K activations ({@link #usesQ8K})
      */
     public ActivationRounding(boolean ggml, boolean auto, boolean interleavedQ4_0) {

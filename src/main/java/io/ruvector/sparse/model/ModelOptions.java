@@ -12,7 +12,7 @@ import io.ruvector.sparse.kernels.ActivationRounding;
  *                      {@link #DEFAULT_MAX_CONTEXT}
  * @param activations   precision of the activation operand of weight products
  * @param batchSize     prompt tokens processed together in one pass over the weights (>= 1)
- * @param repack        decode Q4_0, Q2_K, Q4_K, Q5_K and Q6_K matrices from a copy with rows interleaved by 32
+ * @param repack        decode Q4_0 and K-quant (Q2_K..Q6_K) matrices from a copy with rows interleaved by 32
  *                      ({@link io.ruvector.sparse.quant.InterleavedQ4_0},
  *                      {@link io.ruvector.sparse.quant.InterleavedKQuant}), made off-heap on first use: two to three
  *                      times as fast as reading the file's layout. The copied matrices' mapped pages are then

@@ -19,7 +19,7 @@ import java.lang.foreign.Arena;
  * (integer sub-block sums scaled by the integer sub-block scales, one float product per super-block), up to the
  * float summation order.
  */
-public sealed interface InterleavedKQuant permits InterleavedQ2_K, InterleavedQ4_K, InterleavedQ5_K, InterleavedQ6_K {
+public sealed interface InterleavedKQuant permits InterleavedQ2_K, InterleavedQ3_K, InterleavedQ4_K, InterleavedQ5_K, InterleavedQ6_K {
 
     /** Rows per group: one lane each in a 512-bit vector of shorts. */
     int GROUP = 32;
@@ -45,10 +45,10 @@ public sealed interface InterleavedKQuant permits InterleavedQ2_K, InterleavedQ4
     /** Scalar reference of {@link #dotQ8K}: the repacked layout read one row and one value at a time. */
     void dotQ8KScalar(Q8KActivation x, float[] out, int outOffset, int groupFrom, int groupTo);
 
-    /** Whether {@code w} has an interleaved layout: Q2_K, Q4_K, Q5_K or Q6_K. */
+    /** Whether {@code w} has an interleaved layout: Q2_K, Q3_K, Q4_K, Q5_K or Q6_K. */
     static boolean supports(Tensor w) {
         GgmlType t = w.ggmlType();
-        return (t == GgmlType.Q2_K || t == GgmlType.Q4_K || t == GgmlType.Q5_K || t == GgmlType.Q6_K) && w.rows() > 0 && w.cols() % Q8KActivation.BLOCK == 0;
+        return (t == GgmlType.Q2_K || t == GgmlType.Q3_K || t == GgmlType.Q4_K || t == GgmlType.Q5_K || t == GgmlType.Q6_K) && w.rows() > 0 && w.cols() % Q8KActivation.BLOCK == 0;
     }
 
     /**
@@ -61,10 +61,11 @@ public sealed interface InterleavedKQuant permits InterleavedQ2_K, InterleavedQ4
     static InterleavedKQuant repack(Tensor w, Arena arena, Parallel pool) {
         if (!supports(w)) {
             throw new IllegalArgumentException("cannot interleave " + w.name() + " (" + w.ggmlType() + ", "
-                    + w.rows() + "x" + w.cols() + "): needs Q2_K, Q4_K, Q5_K or Q6_K rows of whole 256-value blocks");
+                    + w.rows() + "x" + w.cols() + "): needs K-quant (Q2_K..Q6_K) rows of whole 256-value blocks");
         }
         return switch (w.ggmlType()) {
             case Q2_K -> InterleavedQ2_K.repack(w, arena, pool);
+            case Q3_K -> InterleavedQ3_K.repack(w, arena, pool);
             case Q4_K -> InterleavedQ4_K.repack(w, arena, pool);
             case Q5_K -> InterleavedQ5_K.repack(w, arena, pool);
             case Q6_K -> InterleavedQ6_K.repack(w, arena, pool);

@@ -12,7 +12,7 @@ import java.util.function.Consumer;
 /**
  * Copies of weight matrices in layouts faster than the file's for some products, made on first use and kept
  * off-heap (never on the Java heap) until {@link #close()}: Q4_0 matrices with rows interleaved by 32
- * ({@link InterleavedQ4_0}) for single-vector products with int8 activations, and Q2_K/Q4_K/Q5_K/Q6_K matrices likewise
+ * ({@link InterleavedQ4_0}) for single-vector products with int8 activations, and Q2_K..Q6_K matrices likewise
  * ({@link InterleavedKQuant}) for single-vector products with Q8_K activations. Only the matrices a session
  * actually multiplies that way get copied: with a sparse feed-forward block the dense FFN matrices never are.
  *

@@ -120,7 +120,7 @@ class ReferenceFidelityTest {
      * copies by an int8 kernel (the default {@code repack}), get int8 activations and so land on llama.cpp's
      * logits (as close as {@link #int8ActivationsReproduceLlamaCpp}, up to the same first flip); Q4_0 without
      * the copies and F32 stay exact (as close to the float64 forward as
-     * {@link #logitsAndGreedyMatchTheExactForward}). Q2_K, Q4_K, Q5_K and Q6_K weights, decoded from their interleaved copies
+     * {@link #logitsAndGreedyMatchTheExactForward}). Q2_K..Q6_K weights, decoded from their interleaved copies
      * ({@code InterleavedKQuant}) with Q8_K activations, land on llama.cpp's logits too, up to the first flip at
      * the position the INT8 test meets it (5 for Q4_K and Q4_K_M; Q6_K has none in the prompt); without the
      * copies Q4_K stays exact. Like the flips of the INT8 test, the flip positions are those of the machine's
@@ -130,7 +130,7 @@ class ReferenceFidelityTest {
     @CsvSource({"syn-llama-gqa.Q8_0, true, true, 12", "syn-qwen2.Q8_0, true, true, 6",
             "syn-llama-gqa.Q4_0, true, true, 12", "syn-llama-gqa.Q4_0, false, false, 12",
             "syn-llama-gqa.F32, true, false, 12",
-            "syn-llama-gqa.Q2_K, true, true, 12", "syn-llama-gqa.Q4_K, true, true, 5", "syn-llama-gqa.Q5_K, true, true, 12", "syn-llama-gqa.Q6_K, true, true, 12",
+            "syn-llama-gqa.Q2_K, true, true, 12", "syn-llama-gqa.Q3_K, true, true, 12", "syn-llama-gqa.Q4_K, true, true, 5", "syn-llama-gqa.Q5_K, true, true, 12", "syn-llama-gqa.Q6_K, true, true, 12",
             "syn-llama-gqa.Q4_K_M, true, true, 5", "syn-llama-gqa.Q4_K, false, false, 12"})
     void autoActivationsDecodeQ8_0AndRepackedQuantsInInt8AndTheRestExactly(String stem, boolean repack, boolean int8,
                                                                          int positionsBeforeFlip) throws Exception {
