@@ -33,13 +33,14 @@ final class ModelArgs {
 
     @Option(names = "--activations", paramLabel = "P",
             description = "activation operand of weight products: auto (int8 blocks where that is faster: decoding "
-                    + "with Q8_0 weights and with repacked Q4_0, prompt batches with Q4_0; float elsewhere), f32 (exact) "
+                    + "with Q8_0 weights and with repacked Q4_0 and Q2_K..Q6_K, prompt batches with Q4_0; float elsewhere), f32 (exact) "
                     + "or int8 (rounded as ggml-cpu does, everywhere) (default: auto)")
     String activations;
 
     @Option(names = "--no-repack",
-            description = "decode Q4_0 matrices from the mapped file's layout instead of an off-heap copy with rows "
-                    + "interleaved by 32 (the copy is about twice as fast and costs those matrices' size again in memory)")
+            description = "decode Q4_0 and K-quant (Q2_K..Q6_K) matrices from the mapped file's layout instead of an off-heap copy "
+                    + "with rows interleaved by 32 (the copy is two to three times as fast; the copied matrices' mapped "
+                    + "pages are released, so it costs about their size only while prompts also read the file)")
     boolean noRepack;
 
     /** The model path: {@code --model}, else the demo model (found or downloaded). */

@@ -5,7 +5,9 @@ import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.quant.Fp16;
 import io.ruvector.sparse.quant.Int8DotProduct;
+import io.ruvector.sparse.quant.InterleavedKQuant;
 import io.ruvector.sparse.quant.Q8Activation;
+import io.ruvector.sparse.quant.Q8KActivation;
 import io.ruvector.sparse.quant.Q8_K;
 import io.ruvector.sparse.tensor.Tensor;
 
@@ -30,12 +32,13 @@ public final class ActivationRounding {
     private final boolean auto;
     private final boolean interleavedQ4_0;
     private Q8Activation q8;
+    private Q8KActivation q8k;
     private float[] roundedQ8K = new float[0];
     private float[] roundedF16 = new float[0];
     private float[] roundedBF16 = new float[0];
     // Which roundings of the current vector are done (bits: Q8, Q8_K, F16, BF16).
     private int done;
-    private static final int Q8 = 1, Q8K = 2, HALF = 4, BHALF = 8;
+    private static final int Q8 = 1, Q8K = 2, HALF = 4, BHALF = 8, Q8K_CODES = 16;
     private float[] input;
     private int inputOffset;
     private int quantizeCount;   // the values being quantized by quantizeBody, from input[inputOffset]
@@ -56,7 +59,9 @@ public final class ActivationRounding {
     /**
      * @param interleavedQ4_0 with {@code auto}: single vectors multiply Q4_0 matrices from their interleaved
      *                        copies ({@code InterleavedQ4_0}, {@code ModelOptions.repack}), whose int8 kernel is
-     *                        the faster one, so single vectors are quantized for every Q4_0 matrix too
+     *                        the faster one, so single vectors are quantized for every Q4_0 matrix too; and, with
+     *                        {@code auto} or {@code ggml}, Q2_K..Q6_K matrices from theirs
+     *                        ({@link InterleavedKQuant}), with Q8_K activations ({@link #usesQ8K})
      */
     public ActivationRounding(boolean ggml, boolean auto, boolean interleavedQ4_0) {
         this.ggml = ggml;
@@ -80,6 +85,29 @@ public final class ActivationRounding {
         if (n > 1) return q4 && n >= Q4_0TokenLanesGemm.MIN_BATCH;
         // Every Q4_0 matrix, also those too small to interleave: one model's products all round alike.
         return int8.preferredForSingleVectors() || (interleavedQ4_0 && q4);
+    }
+
+    /**
+     * Whether a product of K-quant matrix {@code w} with {@code n} vectors multiplies Q8_K codes
+     * ({@link #prepareQ8K}) from the matrix's interleaved copy: single vectors, with {@code ggml} or {@code auto}
+     * rounding and repacked weights. ggml-cpu's own arithmetic (integer sub-block sums of Q8_K codes), so with
+     * {@code ggml} the rounding is that of the float path's Q8_K round trip; with {@code auto} it is new rounding
+     * (~1e-2 relative per dot product, as llama.cpp's) for speed: this kernel is about 3x the float one's.
+     */
+    public boolean usesQ8K(Tensor w, int n) {
+        return n == 1 && interleavedQ4_0 && (ggml || auto) && InterleavedKQuant.supports(w.ggmlType(), w.rows(), w.cols());
+    }
+
+    /** {@code x[xOffset .. xOffset+count)} as Q8_K blocks, quantized once per vector ({@link #reset}). */
+    public Q8KActivation prepareQ8K(float[] x, int xOffset, int count) {
+        input = x;
+        inputOffset = xOffset;
+        if ((done & Q8K_CODES) == 0) {
+            if (q8k == null || q8k.capacity() < count) q8k = new Q8KActivation(count);
+            q8k.quantize(x, xOffset, count);
+            done |= Q8K_CODES;
+        }
+        return q8k;
     }
 
     /** Whether vectors are rounded as ggml-cpu rounds them. */

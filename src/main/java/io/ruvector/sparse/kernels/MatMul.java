@@ -6,8 +6,10 @@ import io.ruvector.sparse.cpu.Simd;
 
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.quant.Int8DotProduct;
+import io.ruvector.sparse.quant.InterleavedKQuant;
 import io.ruvector.sparse.quant.InterleavedQ4_0;
 import io.ruvector.sparse.quant.Q8Activation;
+import io.ruvector.sparse.quant.Q8KActivation;
 import io.ruvector.sparse.tensor.Tensor;
 
 /**
@@ -46,6 +48,8 @@ public final class MatMul {
     private final boolean[] int8Job = new boolean[3];   // job j multiplies integer codes with the rounding's q8
     private final RepackedWeights repacked;             // or null: every product reads the file's layout
     private final InterleavedQ4_0[] interleaved = new InterleavedQ4_0[3];  // job j's repacked matrix, or null
+    private final InterleavedKQuant[] interleavedK = new InterleavedKQuant[3];  // job j's repacked K-quant, or null
+    private Q8KActivation q8k;                          // the Q8_K codes those jobs multiply
     private final boolean[] q4Lanes = new boolean[3];   // job j is a batch through Q4_0TokenLanesGemm
     private short[] laneCodes = new short[0];           // the int8 activation in token lanes, for those jobs
     private float[] laneScales = new float[0];
@@ -160,6 +164,17 @@ public final class MatMul {
             starts[j] = total;
             total += w.rows();
             work += (long) w.rows() * w.cols() * n;
+            interleavedK[j] = repacked != null && rounding.usesQ8K(w, n) ? repacked.interleavedK(w, pool) : null;
+            if (interleavedK[j] != null) {
+                q8k = rounding.prepareQ8K(x, xOffset, w.cols());
+                int8Job[j] = false;
+                interleaved[j] = null;
+                q4Lanes[j] = false;
+                inputs[j] = x;
+                inputOffsets[j] = xOffset;
+                packed[j] = null;
+                continue;
+            }
             int8Job[j] = rounding.prepare(w, x, xOffset, n * w.cols(), pool);
             interleaved[j] = int8Job[j] && n == 1 && repacked != null ? repacked.interleavedQ4_0(w, pool) : null;
             q4Lanes[j] = int8Job[j] && !rounding.ggml() && n >= Q4_0TokenLanesGemm.MIN_BATCH && w.ggmlType() == GgmlType.Q4_0;
@@ -190,6 +205,7 @@ public final class MatMul {
                 inputs[j] = null;
                 packed[j] = null;
                 interleaved[j] = null;
+                interleavedK[j] = null;
             }
         }
     }
@@ -200,7 +216,8 @@ public final class MatMul {
             int lo = Math.max(from, starts[j]) - starts[j];
             int hi = Math.min(to, starts[j] + ws[j].rows()) - starts[j];
             if (lo >= hi) continue;
-            if (interleaved[j] != null) interleavedRows(ws[j], interleaved[j], outs[j], lo, hi);
+            if (interleavedK[j] != null) interleavedKRows(interleavedK[j], outs[j], lo, hi);
+            else if (interleaved[j] != null) interleavedRows(ws[j], interleaved[j], outs[j], lo, hi);
             else if (q4Lanes[j]) Q4_0TokenLanesGemm.rows(ws[j], laneCodes, laneScales, n, outs[j], outOffset, lo, hi);
             else if (int8Job[j]) int8Rows(ws[j], outs[j], lo, hi);
             else if (n == 1) singleRows(ws[j], inputs[j], inputOffsets[j], outs[j], lo, hi);
@@ -265,6 +282,17 @@ public final class MatMul {
         if (firstGroup < endGroup) m.dotQ8(rounding.q8(), out, outOffset, firstGroup, endGroup);
         int tail = Math.max(from, m.groups() * g);
         if (tail < to) int8Rows(w, out, tail, to);
+    }
+
+    /**
+     * Rows [from, to) from a K-quant interleaved copy: a group of 32 rows (the last possibly partial) is
+     * computed whole by the thread whose range holds its first row.
+     */
+    private void interleavedKRows(InterleavedKQuant m, float[] out, int from, int to) {
+        int g = InterleavedKQuant.GROUP;
+        int firstGroup = (from + g - 1) / g;
+        int endGroup = Math.min(m.groups(), (to + g - 1) / g);
+        if (firstGroup < endGroup) m.dotQ8K(q8k, out, outOffset, firstGroup, endGroup);
     }
 
     private void singleRows(Tensor w, float[] x, int xo, float[] out, int from, int to) {

@@ -1,17 +1,20 @@
 package io.ruvector.sparse.kernels;
 
 import io.ruvector.sparse.cpu.Parallel;
+import io.ruvector.sparse.quant.InterleavedKQuant;
 import io.ruvector.sparse.quant.InterleavedQ4_0;
 import io.ruvector.sparse.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
 /**
  * Copies of weight matrices in layouts faster than the file's for some products, made on first use and kept
- * off-heap (never on the Java heap) until {@link #close()}. So far one: Q4_0 matrices with rows interleaved by
- * 32 ({@link InterleavedQ4_0}) for single-vector products with int8 activations. Only the matrices a session
+ * off-heap (never on the Java heap) until {@link #close()}: Q4_0 matrices with rows interleaved by 32
+ * ({@link InterleavedQ4_0}) for single-vector products with int8 activations, and Q2_K..Q6_K matrices likewise
+ * ({@link InterleavedKQuant}) for single-vector products with Q8_K activations. Only the matrices a session
  * actually multiplies that way get copied: with a sparse feed-forward block the dense FFN matrices never are.
  *
  * <p>Thread-safe: sessions on several threads may ask for the same matrix; it is repacked once.
@@ -22,8 +25,20 @@ public final class RepackedWeights implements AutoCloseable {
     // Keyed by tensor name (unique in a model; its hash is cached): a record's hash would hash its memory
     // segment, which allocates on every lookup.
     private final ConcurrentHashMap<String, InterleavedQ4_0> interleaved = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, InterleavedKQuant> interleavedK = new ConcurrentHashMap<>();
     private final Set<String> refused = ConcurrentHashMap.newKeySet();   // looked at, and not repackable
     private boolean closed;
+    private final Consumer<Tensor> afterRepack;
+
+    /** Copies only: the original matrices stay as they are. */
+    public RepackedWeights() { this(w -> { }); }
+
+    /**
+     * @param afterRepack called with each matrix right after its copy is made, e.g. to let the operating system
+     *                    drop the matrix's mapped file pages, which decoding no longer reads (they are read
+     *                    back from the file if a batched product needs them)
+     */
+    public RepackedWeights(Consumer<Tensor> afterRepack) { this.afterRepack = afterRepack; }
 
     /**
      * The interleaved copy of {@code w}, repacked now (on {@code pool}) if this is its first use; null when
@@ -47,6 +62,39 @@ public final class RepackedWeights implements AutoCloseable {
                         return null;
                     }
                     interleaved.put(w.name(), copy);
+                    afterRepack.accept(w);
+                }
+            }
+        }
+        if (copy.rows() != w.rows() || copy.cols() != w.cols()) {
+            throw new IllegalArgumentException("two different matrices named " + w.name());
+        }
+        return copy;
+    }
+
+    /**
+     * The interleaved copy of K-quant matrix {@code w}, repacked now (on {@code pool}) if this is its first use;
+     * null when {@code w} is not a matrix {@link InterleavedKQuant#supports} interleaves, or
+     * {@link InterleavedKQuant#repack} refused it.
+     *
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public InterleavedKQuant interleavedK(Tensor w, Parallel pool) {
+        if (!InterleavedKQuant.supports(w.ggmlType(), w.rows(), w.cols())) return null;
+        InterleavedKQuant copy = interleavedK.get(w.name());
+        if (copy == null) {
+            if (refused.contains(w.name())) return null;
+            synchronized (this) {
+                if (closed) throw new IllegalStateException("the repacked weights are closed");
+                copy = interleavedK.get(w.name());
+                if (copy == null) {
+                    copy = InterleavedKQuant.repack(w.matrix(), arena, pool);
+                    if (copy == null) {
+                        refused.add(w.name());
+                        return null;
+                    }
+                    interleavedK.put(w.name(), copy);
+                    afterRepack.accept(w);
                 }
             }
         }
@@ -60,6 +108,7 @@ public final class RepackedWeights implements AutoCloseable {
     public long byteSize() {
         long total = 0;
         for (InterleavedQ4_0 m : interleaved.values()) total += m.byteSize();
+        for (InterleavedKQuant m : interleavedK.values()) total += m.byteSize();
         return total;
     }
 
@@ -69,6 +118,7 @@ public final class RepackedWeights implements AutoCloseable {
         if (closed) return;
         closed = true;
         interleaved.clear();
+        interleavedK.clear();
         arena.close();
     }
 }

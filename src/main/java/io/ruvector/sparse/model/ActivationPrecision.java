@@ -16,7 +16,9 @@ public enum ActivationPrecision {
      * The fast default: products whose int8 kernel beats the float one quantize the activation to int8 blocks
      * as ggml-cpu does: single-token products (decoding) with Q8_0 weights
      * ({@link io.ruvector.sparse.quant.Int8DotProduct#preferredForSingleVectors()}; ~17% faster decode) and with
-     * Q4_0 weights when {@link ModelOptions#repack} gives them interleaved copies (about twice as fast), and
+     * Q4_0 weights when {@link ModelOptions#repack} gives them interleaved copies (about twice as fast), with
+     * Q2_K..Q6_K weights from their interleaved copies (Q8_K activations as ggml-cpu's; several times
+     * the float kernel's speed), and
      * prompt batches of more than half a tile of tokens (33 or more at 512 bits) with Q4_0 weights (a 16-bit
      * integer GEMM, +25% on full tiles of 64). All other products stay float32, as in {@link #F32}. Those
      * logits therefore carry the int8 rounding (~1e-2 relative per dot product, like llama.cpp's own), while

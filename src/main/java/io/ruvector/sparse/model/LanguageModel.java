@@ -3,6 +3,9 @@ package io.ruvector.sparse.model;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.kernels.RepackedWeights;
+import io.ruvector.sparse.memory.Advice;
+import io.ruvector.sparse.memory.MemoryHints;
+import io.ruvector.sparse.tensor.Tensor;
 import io.ruvector.sparse.tokenizer.Tokenizer;
 
 import java.io.IOException;
@@ -62,7 +65,13 @@ public final class LanguageModel implements AutoCloseable {
         this.denseFfn = List.copyOf(dense);
         this.outputNorm = weights.outputNorm().toFloatArray();
         this.rope = new Rope(config, weights.ropeFreqs());
-        this.repacked = options.repack() ? new RepackedWeights() : null;
+        // The mapped pages of a repacked matrix are dropped from this process's resident set: decoding reads the
+        // copy, so keeping both would hold the weights twice (prompt batches fault back what they read).
+        this.repacked = options.repack() ? new RepackedWeights(LanguageModel::releaseMappedPages) : null;
+    }
+
+    private static void releaseMappedPages(Tensor w) {
+        if (w.data().isMapped() && MemoryHints.supported()) MemoryHints.advise(w.data(), Advice.DONTNEED);
     }
 
     /** Where sessions find the repacked copies of matrices ({@link ModelOptions#repack}), or null. */

@@ -12,11 +12,13 @@ import io.ruvector.sparse.kernels.ActivationRounding;
  *                      {@link #DEFAULT_MAX_CONTEXT}
  * @param activations   precision of the activation operand of weight products
  * @param batchSize     prompt tokens processed together in one pass over the weights (>= 1)
- * @param repack        decode Q4_0 matrices from a copy with rows interleaved by 32
- *                      ({@link io.ruvector.sparse.quant.InterleavedQ4_0}), made off-heap on first use: about twice
- *                      as fast as reading the file's layout, for the matrices' size again in off-heap memory. Used
- *                      where single-vector products take int8 activations (the {@link ActivationPrecision#AUTO}
- *                      and {@link ActivationPrecision#INT8} precisions)
+ * @param repack        decode Q4_0 and K-quant (Q2_K..Q6_K) matrices from a copy with rows interleaved by 32
+ *                      ({@link io.ruvector.sparse.quant.InterleavedQ4_0},
+ *                      {@link io.ruvector.sparse.quant.InterleavedKQuant}), made off-heap on first use: two to three
+ *                      times as fast as reading the file's layout. The copied matrices' mapped pages are then
+ *                      released (prompt batches, which read the file's layout, fault them back). Used where
+ *                      single-vector products take int8 activations (the {@link ActivationPrecision#AUTO} and
+ *                      {@link ActivationPrecision#INT8} precisions)
  */
 public record ModelOptions(int threads, KvCacheType kvCacheType, int contextLength,
                            ActivationPrecision activations, int batchSize, boolean repack) {
@@ -36,7 +38,7 @@ public record ModelOptions(int threads, KvCacheType kvCacheType, int contextLeng
 
     /**
      * All processors, F32 KV cache, the model's context length (at most 4096), {@link ActivationPrecision#AUTO}
-     * activations (int8 only where that makes decoding faster), batches of 64, Q4_0 matrices repacked.
+     * activations (int8 only where that makes decoding faster), batches of 64, Q4_0 and K-quant matrices repacked.
      */
     public static ModelOptions defaults() {
         return new ModelOptions(Runtime.getRuntime().availableProcessors(), KvCacheType.F32, 0,

@@ -3,6 +3,7 @@ package io.ruvector.sparse.tensor;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.TensorInfo;
+import io.ruvector.sparse.quant.QuantMatrix;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;
 
@@ -43,6 +44,9 @@ public record Tensor(String name, TensorType type, int rows, int cols, MemorySeg
     public GgmlType ggmlType() { return type.ggmlType(); }
 
     public long rowBytes() { return type.rowBytes(cols); }
+
+    /** This tensor as the quant package's kernels and repackings see a matrix. */
+    public QuantMatrix matrix() { return new QuantMatrix(name, type.ggmlType(), rows, cols, data); }
 
     public long rowOffset(int row) { return row * rowBytes(); }
 

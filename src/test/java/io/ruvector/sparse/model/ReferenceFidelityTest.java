@@ -150,13 +150,21 @@ class ReferenceFidelityTest {
      * copies by an int8 kernel (the default {@code repack}) get Q8_0-rounded activations, so their logits land on
      * llama.cpp's as in {@link #int8ActivationsReproduceLlamaCpp} (same bound, same share of tight positions);
      * Q4_0 without the copies and F32 stay exact, within {@link #f32Tolerance} of the float64 forward.
+     * Q2_K..Q6_K weights (and the Q4_K_M mix), decoded from their interleaved copies ({@code InterleavedKQuant})
+     * with Q8_K activations, land on llama.cpp's logits the same way; Q4_K without the copies stays exact.
      */
     @TestFactory
-    List<DynamicTest> autoActivationsDecodeQ8_0AndRepackedQ4_0InInt8AndTheRestExactly() {
-        record AutoCase(String stem, boolean repack, boolean int8) {}
-        List<AutoCase> cases = List.of(new AutoCase("syn-llama-gqa.Q8_0", true, true),
-                new AutoCase("syn-qwen2.Q8_0", true, true), new AutoCase("syn-llama-gqa.Q4_0", true, true),
-                new AutoCase("syn-llama-gqa.Q4_0", false, false), new AutoCase("syn-llama-gqa.F32", true, false));
+    List<DynamicTest> autoActivationsDecodeQ8_0AndRepackedQuantsInInt8AndTheRestExactly() {
+        record AutoCase(String stem, boolean repack, String rounding) {
+            boolean int8() { return rounding != null; }
+        }
+        List<AutoCase> cases = List.of(new AutoCase("syn-llama-gqa.Q8_0", true, "Q8_0"),
+                new AutoCase("syn-qwen2.Q8_0", true, "Q8_0"), new AutoCase("syn-llama-gqa.Q4_0", true, "Q8_0"),
+                new AutoCase("syn-llama-gqa.Q4_0", false, null), new AutoCase("syn-llama-gqa.F32", true, null),
+                new AutoCase("syn-llama-gqa.Q2_K", true, "Q8_K"), new AutoCase("syn-llama-gqa.Q3_K", true, "Q8_K"),
+                new AutoCase("syn-llama-gqa.Q4_K", true, "Q8_K"), new AutoCase("syn-llama-gqa.Q5_K", true, "Q8_K"),
+                new AutoCase("syn-llama-gqa.Q6_K", true, "Q8_K"), new AutoCase("syn-llama-gqa.Q4_K_M", true, "Q8_K"),
+                new AutoCase("syn-llama-gqa.Q4_K", false, null));
         Tally tally = new Tally();
         List<DynamicTest> tests = new ArrayList<>();
         for (AutoCase c : cases) {
@@ -173,7 +181,7 @@ class ReferenceFidelityTest {
                     }
                 }
                 if (c.int8()) {
-                    checkAgainstLlamaCpp(ref, tokenByToken, "Q8_0", tally, "AUTO");
+                    checkAgainstLlamaCpp(ref, tokenByToken, c.rounding(), tally, "AUTO");
                 } else {
                     float diff = Reference.maxAbsDiff(ref.logitsExact(), tokenByToken);
                     float tolerance = f32Tolerance(ref);
