@@ -3,7 +3,13 @@ package io.ruvector.sparse.quant;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.cpu.Parallel;
 
+import io.ruvector.sparse.cpu.Simd;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * A K-quant matrix repacked for single-vector products with Q8_K activations ({@link Q8KActivation}), the
@@ -18,31 +24,67 @@ import java.lang.foreign.Arena;
  * (integer sub-block sums scaled by the integer sub-block scales, one float product per super-block), up to the
  * float summation order.
  */
-public sealed interface InterleavedKQuant permits InterleavedQ2_K, InterleavedQ3_K, InterleavedQ4_K, InterleavedQ5_K, InterleavedQ6_K {
+public abstract sealed class InterleavedKQuant permits InterleavedQ2_K, InterleavedQ3_K, InterleavedQ4_K, InterleavedQ5_K, InterleavedQ6_K {
 
     /** Rows per group: one lane each in a 512-bit vector of shorts. */
-    int GROUP = 32;
+    public static final int GROUP = 32;
 
-    String name();
+    /** Values per super-block. */
+    static final int QK = Q8KActivation.BLOCK;
 
-    int rows();
+    // The kernels cover a group in chunks of as many rows as a vector of shorts has lanes (32 at 512 bits).
+    static final VectorSpecies<Short> S = Simd.S;
+    static final int LS = S.length();
+    static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(LS * 8));
+    static final VectorSpecies<Float> F = Simd.F;
+    static final VectorSpecies<Integer> I = Simd.I;
+    static final int LF = F.length();
+    private static final int CHUNKS = GROUP / LS;
 
-    int cols();
+    final String name;
+    final int rows;
+    final int cols;
+    /** Super-blocks per row. */
+    final int blocks;
+    /** The groups, one after another, each super-block in the layout of the subclass. */
+    final MemorySegment data;
+
+    InterleavedKQuant(String name, int rows, int cols, MemorySegment data) {
+        this.name = name;
+        this.rows = rows;
+        this.cols = cols;
+        this.blocks = cols / Q8KActivation.BLOCK;
+        this.data = data;
+    }
+
+    public final String name() { return name; }
+
+    public final int rows() { return rows; }
+
+    public final int cols() { return cols; }
 
     /** Groups of {@link #GROUP} rows, the last one possibly partial: {@code ceil(rows / GROUP)}. */
-    default int groups() { return (rows() + GROUP - 1) / GROUP; }
+    public final int groups() { return (rows + GROUP - 1) / GROUP; }
 
     /** Bytes of the repacked copy. */
-    long byteSize();
+    public final long byteSize() { return data.byteSize(); }
 
     /**
      * {@code out[outOffset + r] = row r . x} for the rows of groups {@code [groupFrom, groupTo)}, with {@code x}
      * quantized over at least {@link #cols()} values.
      */
-    void dotQ8K(Q8KActivation x, float[] out, int outOffset, int groupFrom, int groupTo);
+    public final void dotQ8K(Q8KActivation x, float[] out, int outOffset, int groupFrom, int groupTo) {
+        check(this, x, out, outOffset, groupFrom, groupTo);
+        for (int g = groupFrom; g < groupTo; g++) {
+            for (int c = 0; c < CHUNKS; c++) chunk(x, out, outOffset, g, c);
+        }
+    }
+
+    /** The vector kernel: the rows of chunk {@code c} of group {@code g}, one per lane. */
+    abstract void chunk(Q8KActivation x, float[] out, int outOffset, int g, int c);
 
     /** Scalar reference of {@link #dotQ8K}: the repacked layout read one row and one value at a time. */
-    void dotQ8KScalar(Q8KActivation x, float[] out, int outOffset, int groupFrom, int groupTo);
+    public abstract void dotQ8KScalar(Q8KActivation x, float[] out, int outOffset, int groupFrom, int groupTo);
 
     /** Whether {@code w} has an interleaved layout: Q2_K, Q3_K, Q4_K, Q5_K or Q6_K. */
     public static boolean supports(QuantMatrix w) { return supports(w.ggmlType(), w.rows(), w.cols()); }
@@ -66,13 +108,56 @@ public sealed interface InterleavedKQuant permits InterleavedQ2_K, InterleavedQ3
                     + w.rows() + "x" + w.cols() + "): needs K-quant (Q2_K..Q6_K) rows of whole 256-value blocks");
         }
         return switch (w.ggmlType()) {
-            case Q2_K -> InterleavedQ2_K.repack(w, arena, pool);
-            case Q3_K -> InterleavedQ3_K.repack(w, arena, pool);
-            case Q4_K -> InterleavedQ4_K.repack(w, arena, pool);
-            case Q5_K -> InterleavedQ5_K.repack(w, arena, pool);
-            case Q6_K -> InterleavedQ6_K.repack(w, arena, pool);
+            case Q2_K -> InterleavedQ2_K.copyOf(w, arena, pool);
+            case Q3_K -> InterleavedQ3_K.copyOf(w, arena, pool);
+            case Q4_K -> InterleavedQ4_K.copyOf(w, arena, pool);
+            case Q5_K -> InterleavedQ5_K.copyOf(w, arena, pool);
+            case Q6_K -> InterleavedQ6_K.copyOf(w, arena, pool);
             default -> throw new AssertionError(w.ggmlType());
         };
+    }
+
+    /** Packs one row's super-block {@code in} (the file's bytes) into lane {@code i} of its group's super-block {@code out}. */
+    @FunctionalInterface
+    interface RowPacker {
+        void pack(byte[] in, byte[] out, int i);
+    }
+
+    /**
+     * The copy every layout makes the same way: null when the fp16 scale at any of {@code scaleOffsets} of any
+     * super-block is infinite or NaN; else the groups of {@link #GROUP} rows (the last padded with zero rows),
+     * each super-block of {@code packedBytes} filled row by row by {@code packer}, groups spread over {@code pool}.
+     */
+    static MemorySegment interleave(QuantMatrix w, Arena arena, Parallel pool, int blockBytes, int packedBytes,
+                                    int[] scaleOffsets, RowPacker packer) {
+        MemorySegment src = w.data();
+        long rowBytes = w.rowBytes();
+        int blocks = w.cols() / Q8KActivation.BLOCK;
+        for (long r = 0; r < w.rows(); r++) {
+            for (int b = 0; b < blocks; b++) {
+                long blk = r * rowBytes + (long) b * blockBytes;
+                for (int at : scaleOffsets) if (nonFinite(src.get(Layouts.SHORT_LE, blk + at))) return null;
+            }
+        }
+        int groups = (w.rows() + GROUP - 1) / GROUP;
+        MemorySegment dst = arena.allocate((long) groups * blocks * packedBytes, 64);
+        pool.forRange(groups, (long) groups * GROUP * w.cols(), (from, to) -> {
+            byte[] in = new byte[blockBytes];
+            byte[] out = new byte[packedBytes];
+            for (int g = from; g < to; g++) {
+                for (int b = 0; b < blocks; b++) {
+                    java.util.Arrays.fill(out, (byte) 0);
+                    for (int i = 0; i < GROUP; i++) {
+                        int r = g * GROUP + i;
+                        if (r >= w.rows()) break;   // padding rows stay zero
+                        MemorySegment.copy(src, ValueLayout.JAVA_BYTE, r * rowBytes + (long) b * blockBytes, in, 0, blockBytes);
+                        packer.pack(in, out, i);
+                    }
+                    MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, ((long) g * blocks + b) * packedBytes, packedBytes);
+                }
+            }
+        });
+        return dst;
     }
 
     /** Argument checks shared by the kernels. */

@@ -7,8 +7,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -27,73 +25,31 @@ import java.lang.foreign.ValueLayout;
  * {@code summ = sum_j min_j * (q sum of sub-block j)} in integers, then
  * {@code acc = acc + sumi * (d * dx) - summ * (dmin * dx)} in floats, in that order.
  */
-public final class InterleavedQ2_K implements InterleavedKQuant {
+public final class InterleavedQ2_K extends InterleavedKQuant {
 
-    private static final int GROUP = InterleavedKQuant.GROUP;
-    private static final int QK = Q8KActivation.BLOCK;
     private static final int ROW_BYTES = Q2_K.BYTES;
     private static final int PART = 20 * GROUP;   // 16 code bytes and 4 scale bytes, for 32 rows
     private static final int D = 4 * PART;
     private static final int DMIN = D + 2 * GROUP;
     static final int SB = DMIN + 2 * GROUP;
 
-    private static final VectorSpecies<Short> S = Simd.S;
-    private static final int LS = S.length();
-    private static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(LS * 8));
-    private static final VectorSpecies<Float> F = Simd.F;
-    private static final VectorSpecies<Integer> I = Simd.I;
-    private static final int LF = F.length();
-    private static final int CHUNKS = GROUP / LS;
-
-    private final String name;
-    private final int rows;
-    private final int cols;
-    private final int blocks;
-    private final MemorySegment data;
-
     private InterleavedQ2_K(String name, int rows, int cols, MemorySegment data) {
-        this.name = name;
-        this.rows = rows;
-        this.cols = cols;
-        this.blocks = cols / QK;
-        this.data = data;
+        super(name, rows, cols, data);
     }
 
-    static InterleavedQ2_K repack(QuantMatrix w, Arena arena, Parallel pool) {
-        MemorySegment src = w.data();
-        long rowBytes = w.rowBytes();
-        int blocks = w.cols() / QK;
-        for (long r = 0; r < w.rows(); r++) {
-            for (int b = 0; b < blocks; b++) {
-                long blk = r * rowBytes + (long) b * ROW_BYTES;
-                if (InterleavedKQuant.nonFinite(src.get(Layouts.SHORT_LE, blk + 80))
-                        || InterleavedKQuant.nonFinite(src.get(Layouts.SHORT_LE, blk + 82))) return null;
-            }
-        }
-        int groups = (w.rows() + GROUP - 1) / GROUP;
-        MemorySegment dst = arena.allocate((long) groups * blocks * SB, 64);
-        pool.forRange(groups, (long) groups * GROUP * w.cols(), (from, to) -> {
-            byte[] in = new byte[ROW_BYTES];
-            byte[] out = new byte[SB];
-            for (int g = from; g < to; g++) {
-                for (int b = 0; b < blocks; b++) {
-                    java.util.Arrays.fill(out, (byte) 0);
-                    for (int i = 0; i < GROUP; i++) {
-                        int r = g * GROUP + i;
-                        if (r >= w.rows()) break;   // padding rows stay zero
-                        MemorySegment.copy(src, ValueLayout.JAVA_BYTE, r * rowBytes + (long) b * ROW_BYTES, in, 0, ROW_BYTES);
-                        out[D + 2 * i] = in[80];
-                        out[D + 2 * i + 1] = in[81];
-                        out[DMIN + 2 * i] = in[82];
-                        out[DMIN + 2 * i + 1] = in[83];
-                        for (int sb = 0; sb < 16; sb++) out[scaleAt(sb) + i] = in[sb];
-                        for (int k = 0; k < 64; k++) out[codeAt(k) + i] = in[16 + k];
-                    }
-                    MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, ((long) g * blocks + b) * SB, SB);
-                }
-            }
-        });
-        return new InterleavedQ2_K(w.name(), w.rows(), w.cols(), dst);
+    static InterleavedQ2_K copyOf(QuantMatrix w, Arena arena, Parallel pool) {
+        MemorySegment dst = interleave(w, arena, pool, ROW_BYTES, SB, new int[] {80, 82}, InterleavedQ2_K::pack);
+        return dst == null ? null : new InterleavedQ2_K(w.name(), w.rows(), w.cols(), dst);
+    }
+
+    /** Row {@code i}'s super-block {@code in}, in the file's layout, into its lanes of the group's {@code out}. */
+    private static void pack(byte[] in, byte[] out, int i) {
+        out[D + 2 * i] = in[80];
+        out[D + 2 * i + 1] = in[81];
+        out[DMIN + 2 * i] = in[82];
+        out[DMIN + 2 * i + 1] = in[83];
+        for (int sb = 0; sb < 16; sb++) out[scaleAt(sb) + i] = in[sb];
+        for (int k = 0; k < 64; k++) out[codeAt(k) + i] = in[16 + k];
     }
 
     /** Offset in a super-block of the 32 rows' code byte {@code qs[k]} (k < 64): part {@code k / 16}. */
@@ -101,14 +57,6 @@ public final class InterleavedQ2_K implements InterleavedKQuant {
 
     /** Offset of the 32 rows' scale byte of sub-block {@code 8c + 2j + s} (0..15): in part {@code 2c + s}. */
     private static int scaleAt(int sb) { return (2 * (sb >> 3) + (sb & 1)) * PART + 16 * GROUP + ((sb & 7) >> 1) * GROUP; }
-
-    @Override public String name() { return name; }
-
-    @Override public int rows() { return rows; }
-
-    @Override public int cols() { return cols; }
-
-    @Override public long byteSize() { return data.byteSize(); }
 
     @Override
     public void dotQ8KScalar(Q8KActivation x, float[] out, int outOffset, int groupFrom, int groupTo) {
@@ -142,20 +90,13 @@ public final class InterleavedQ2_K implements InterleavedKQuant {
         }
     }
 
-    @Override
-    public void dotQ8K(Q8KActivation x, float[] out, int outOffset, int groupFrom, int groupTo) {
-        InterleavedKQuant.check(this, x, out, outOffset, groupFrom, groupTo);
-        for (int g = groupFrom; g < groupTo; g++) {
-            for (int c = 0; c < CHUNKS; c++) chunk(x, out, outOffset, g, c);
-        }
-    }
-
     /**
      * The LS rows of chunk {@code c} of group {@code g}, one per lane. Codes (0..3) times activation codes
      * accumulate in 16-bit lanes, one accumulator per sub-block of 16 (16 * 3 * 127 = 6096); the rest is in int
      * lanes, then floats as in {@link #dotQ8KScalar}. fp16 scales widened as in {@link InterleavedQ4_K}.
      */
-    private void chunk(Q8KActivation x, float[] out, int outOffset, int g, int c) {
+    @Override
+    void chunk(Q8KActivation x, float[] out, int outOffset, int g, int c) {
         short[] q = x.q;
         float[] dx = x.d;
         int[] runs = x.sum16;

@@ -7,8 +7,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -29,90 +27,41 @@ import java.lang.foreign.ValueLayout;
  * with the activation's sums of 16: per row and super-block {@code sumi = sum_j scale_j * (sum(u * q) - 4 *
  * (q sum of sub-block j))}, then {@code acc = acc + sumi * (d * dx)} in floats.
  */
-public final class InterleavedQ3_K implements InterleavedKQuant {
+public final class InterleavedQ3_K extends InterleavedKQuant {
 
-    private static final int GROUP = InterleavedKQuant.GROUP;
-    private static final int QK = Q8KActivation.BLOCK;
     private static final int ROW_BYTES = Q3_K.BYTES;
     private static final int PART = 28 * GROUP;   // 16 code bytes, 8 third-bit bytes, 4 scales, for 32 rows
     private static final int D = 4 * PART;
     static final int SB = D + 2 * GROUP;
 
-    private static final VectorSpecies<Short> S = Simd.S;
-    private static final int LS = S.length();
-    private static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(LS * 8));
-    private static final VectorSpecies<Float> F = Simd.F;
-    private static final VectorSpecies<Integer> I = Simd.I;
-    private static final int LF = F.length();
-    private static final int CHUNKS = GROUP / LS;
-
-    private final String name;
-    private final int rows;
-    private final int cols;
-    private final int blocks;
-    private final MemorySegment data;
-
     private InterleavedQ3_K(String name, int rows, int cols, MemorySegment data) {
-        this.name = name;
-        this.rows = rows;
-        this.cols = cols;
-        this.blocks = cols / QK;
-        this.data = data;
+        super(name, rows, cols, data);
     }
 
-    static InterleavedQ3_K repack(QuantMatrix w, Arena arena, Parallel pool) {
-        MemorySegment src = w.data();
-        long rowBytes = w.rowBytes();
-        int blocks = w.cols() / QK;
-        for (long r = 0; r < w.rows(); r++) {
-            for (int b = 0; b < blocks; b++) {
-                if (InterleavedKQuant.nonFinite(src.get(Layouts.SHORT_LE, r * rowBytes + (long) b * ROW_BYTES + 108))) return null;
+    static InterleavedQ3_K copyOf(QuantMatrix w, Arena arena, Parallel pool) {
+        MemorySegment dst = interleave(w, arena, pool, ROW_BYTES, SB, new int[] {108}, InterleavedQ3_K::pack);
+        return dst == null ? null : new InterleavedQ3_K(w.name(), w.rows(), w.cols(), dst);
+    }
+
+    /** Row {@code i}'s super-block {@code in}, in the file's layout, into its lanes of the group's {@code out}. */
+    private static void pack(byte[] in, byte[] out, int i) {
+        out[D + 2 * i] = in[108];
+        out[D + 2 * i + 1] = in[109];
+        for (int sb = 0; sb < 16; sb++) out[scaleAt(sb) + i] = (byte) KQuants.scaleQ3(MemorySegment.ofArray(in), 96, sb);
+        for (int part = 0; part < 4; part++) {
+            int c = part >> 1;
+            int s = part & 1;
+            for (int l = 0; l < 16; l++) out[part * PART + l * GROUP + i] = in[32 + 32 * c + 16 * s + l];
+            for (int t = 0; t < 8; t++) {
+                int lo = (in[16 * s + t] & 0xFF) >>> 4 * c & 0xF;
+                int hi = (in[16 * s + t + 8] & 0xFF) >>> 4 * c & 0xF;
+                out[part * PART + (16 + t) * GROUP + i] = (byte) (lo | hi << 4);
             }
         }
-        int groups = (w.rows() + GROUP - 1) / GROUP;
-        MemorySegment dst = arena.allocate((long) groups * blocks * SB, 64);
-        pool.forRange(groups, (long) groups * GROUP * w.cols(), (from, to) -> {
-            byte[] in = new byte[ROW_BYTES];
-            byte[] out = new byte[SB];
-            for (int g = from; g < to; g++) {
-                for (int b = 0; b < blocks; b++) {
-                    java.util.Arrays.fill(out, (byte) 0);
-                    for (int i = 0; i < GROUP; i++) {
-                        int r = g * GROUP + i;
-                        if (r >= w.rows()) break;   // padding rows stay zero
-                        long blk = r * rowBytes + (long) b * ROW_BYTES;
-                        MemorySegment.copy(src, ValueLayout.JAVA_BYTE, blk, in, 0, ROW_BYTES);
-                        out[D + 2 * i] = in[108];
-                        out[D + 2 * i + 1] = in[109];
-                        for (int sb = 0; sb < 16; sb++) out[scaleAt(sb) + i] = (byte) KQuants.scaleQ3(src, blk + 96, sb);
-                        for (int part = 0; part < 4; part++) {
-                            int c = part >> 1;
-                            int s = part & 1;
-                            for (int l = 0; l < 16; l++) out[part * PART + l * GROUP + i] = in[32 + 32 * c + 16 * s + l];
-                            for (int t = 0; t < 8; t++) {
-                                int lo = (in[16 * s + t] & 0xFF) >>> 4 * c & 0xF;
-                                int hi = (in[16 * s + t + 8] & 0xFF) >>> 4 * c & 0xF;
-                                out[part * PART + (16 + t) * GROUP + i] = (byte) (lo | hi << 4);
-                            }
-                        }
-                    }
-                    MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, ((long) g * blocks + b) * SB, SB);
-                }
-            }
-        });
-        return new InterleavedQ3_K(w.name(), w.rows(), w.cols(), dst);
     }
 
     /** Offset of the 32 rows' scale of sub-block {@code 8c + 2j + s} (0..15): in part {@code 2c + s}. */
     private static int scaleAt(int sb) { return (2 * (sb >> 3) + (sb & 1)) * PART + 24 * GROUP + ((sb & 7) >> 1) * GROUP; }
-
-    @Override public String name() { return name; }
-
-    @Override public int rows() { return rows; }
-
-    @Override public int cols() { return cols; }
-
-    @Override public long byteSize() { return data.byteSize(); }
 
     @Override
     public void dotQ8KScalar(Q8KActivation x, float[] out, int outOffset, int groupFrom, int groupTo) {
@@ -144,20 +93,13 @@ public final class InterleavedQ3_K implements InterleavedKQuant {
         }
     }
 
-    @Override
-    public void dotQ8K(Q8KActivation x, float[] out, int outOffset, int groupFrom, int groupTo) {
-        InterleavedKQuant.check(this, x, out, outOffset, groupFrom, groupTo);
-        for (int g = groupFrom; g < groupTo; g++) {
-            for (int c = 0; c < CHUNKS; c++) chunk(x, out, outOffset, g, c);
-        }
-    }
-
     /**
      * The LS rows of chunk {@code c} of group {@code g}, one per lane. Unsigned codes (0..7) times activation
      * codes accumulate in 16-bit lanes, one accumulator per sub-block of 16 (16 * 7 * 127 = 14224); the rest is
      * in int lanes, then floats as in {@link #dotQ8KScalar}. fp16 {@code d} widened as in {@link InterleavedQ4_K}.
      */
-    private void chunk(Q8KActivation x, float[] out, int outOffset, int g, int c) {
+    @Override
+    void chunk(Q8KActivation x, float[] out, int outOffset, int g, int c) {
         short[] q = x.q;
         float[] dx = x.d;
         int[] runs = x.sum16;

@@ -7,8 +7,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -31,79 +29,37 @@ import java.lang.foreign.ValueLayout;
  * {@code summ = sum_j min_j * (q sum of sub-block j)} in integers, then
  * {@code acc = acc + sumi * (d * dx) - summ * (dmin * dx)} in floats, in that order.
  */
-public final class InterleavedQ4_K implements InterleavedKQuant {
+public final class InterleavedQ4_K extends InterleavedKQuant {
 
-    private static final int GROUP = InterleavedKQuant.GROUP;
-    private static final int QK = Q8KActivation.BLOCK;
     private static final int ROW_BYTES = Q4_K.BYTES;
     private static final int PART = 36 * GROUP;   // 32 code bytes, 2 scales and 2 mins, for 32 rows
     private static final int D = 4 * PART;
     private static final int DMIN = D + 2 * GROUP;
     static final int SB = DMIN + 2 * GROUP;
 
-    private static final VectorSpecies<Short> S = Simd.S;
-    private static final int LS = S.length();
-    private static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(LS * 8));
-    private static final VectorSpecies<Float> F = Simd.F;
-    private static final VectorSpecies<Integer> I = Simd.I;
-    private static final int LF = F.length();
-    private static final int CHUNKS = GROUP / LS;
-
-    private final String name;
-    private final int rows;
-    private final int cols;
-    private final int blocks;
-    private final MemorySegment data;
-
     private InterleavedQ4_K(String name, int rows, int cols, MemorySegment data) {
-        this.name = name;
-        this.rows = rows;
-        this.cols = cols;
-        this.blocks = cols / QK;
-        this.data = data;
+        super(name, rows, cols, data);
     }
 
-    static InterleavedQ4_K repack(QuantMatrix w, Arena arena, Parallel pool) {
-        MemorySegment src = w.data();
-        long rowBytes = w.rowBytes();
-        int blocks = w.cols() / QK;
-        for (long r = 0; r < w.rows(); r++) {
-            for (int b = 0; b < blocks; b++) {
-                long blk = r * rowBytes + (long) b * ROW_BYTES;
-                if (InterleavedKQuant.nonFinite(src.get(Layouts.SHORT_LE, blk))
-                        || InterleavedKQuant.nonFinite(src.get(Layouts.SHORT_LE, blk + 2))) return null;
-            }
+    static InterleavedQ4_K copyOf(QuantMatrix w, Arena arena, Parallel pool) {
+        MemorySegment dst = interleave(w, arena, pool, ROW_BYTES, SB, new int[] {0, 2}, InterleavedQ4_K::pack);
+        return dst == null ? null : new InterleavedQ4_K(w.name(), w.rows(), w.cols(), dst);
+    }
+
+    /** Row {@code i}'s super-block {@code in}, in the file's layout, into its lanes of the group's {@code out}. */
+    private static void pack(byte[] in, byte[] out, int i) {
+        out[D + 2 * i] = in[0];
+        out[D + 2 * i + 1] = in[1];
+        out[DMIN + 2 * i] = in[2];
+        out[DMIN + 2 * i + 1] = in[3];
+        long low = 0;
+        for (int k = 7; k >= 0; k--) low = low << 8 | (in[4 + k] & 0xFF);
+        int high = (in[12] & 0xFF) | (in[13] & 0xFF) << 8 | (in[14] & 0xFF) << 16 | (in[15] & 0xFF) << 24;
+        for (int j = 0; j < 8; j++) {
+            out[scaleAt(j) + i] = (byte) KQuants.scaleK4(low, high, j);
+            out[minAt(j) + i] = (byte) KQuants.minK4(low, high, j);
         }
-        int groups = (w.rows() + GROUP - 1) / GROUP;
-        MemorySegment dst = arena.allocate((long) groups * blocks * SB, 64);
-        pool.forRange(groups, (long) groups * GROUP * w.cols(), (from, to) -> {
-            byte[] in = new byte[ROW_BYTES];
-            byte[] out = new byte[SB];
-            for (int g = from; g < to; g++) {
-                for (int b = 0; b < blocks; b++) {
-                    java.util.Arrays.fill(out, (byte) 0);
-                    for (int i = 0; i < GROUP; i++) {
-                        int r = g * GROUP + i;
-                        if (r >= w.rows()) break;   // padding rows stay zero
-                        MemorySegment.copy(src, ValueLayout.JAVA_BYTE, r * rowBytes + (long) b * ROW_BYTES, in, 0, ROW_BYTES);
-                        out[D + 2 * i] = in[0];
-                        out[D + 2 * i + 1] = in[1];
-                        out[DMIN + 2 * i] = in[2];
-                        out[DMIN + 2 * i + 1] = in[3];
-                        long low = 0;
-                        for (int k = 7; k >= 0; k--) low = low << 8 | (in[4 + k] & 0xFF);
-                        int high = (in[12] & 0xFF) | (in[13] & 0xFF) << 8 | (in[14] & 0xFF) << 16 | (in[15] & 0xFF) << 24;
-                        for (int j = 0; j < 8; j++) {
-                            out[scaleAt(j) + i] = (byte) KQuants.scaleK4(low, high, j);
-                            out[minAt(j) + i] = (byte) KQuants.minK4(low, high, j);
-                        }
-                        for (int k = 0; k < 128; k++) out[codeAt(k) + i] = in[16 + k];
-                    }
-                    MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, ((long) g * blocks + b) * SB, SB);
-                }
-            }
-        });
-        return new InterleavedQ4_K(w.name(), w.rows(), w.cols(), dst);
+        for (int k = 0; k < 128; k++) out[codeAt(k) + i] = in[16 + k];
     }
 
     /** Offset in a super-block of the 32 rows' code byte {@code k} (0..127). */
@@ -114,14 +70,6 @@ public final class InterleavedQ4_K implements InterleavedKQuant {
 
     /** Offset in a super-block of the 32 rows' min of sub-block {@code j} (0..7). */
     private static int minAt(int j) { return (j >> 1) * PART + 34 * GROUP + (j & 1) * GROUP; }
-
-    @Override public String name() { return name; }
-
-    @Override public int rows() { return rows; }
-
-    @Override public int cols() { return cols; }
-
-    @Override public long byteSize() { return data.byteSize(); }
 
     @Override
     public void dotQ8KScalar(Q8KActivation x, float[] out, int outOffset, int groupFrom, int groupTo) {
@@ -154,14 +102,6 @@ public final class InterleavedQ4_K implements InterleavedKQuant {
         }
     }
 
-    @Override
-    public void dotQ8K(Q8KActivation x, float[] out, int outOffset, int groupFrom, int groupTo) {
-        InterleavedKQuant.check(this, x, out, outOffset, groupFrom, groupTo);
-        for (int g = groupFrom; g < groupTo; g++) {
-            for (int c = 0; c < CHUNKS; c++) chunk(x, out, outOffset, g, c);
-        }
-    }
-
     /**
      * The LS rows of chunk {@code c} of group {@code g}, one per lane. Codes (unsigned nibbles) times activation
      * codes accumulate in 16-bit lanes, 16 products per accumulator (16 * 15 * 127 = 30480 fits a short, 32
@@ -170,7 +110,8 @@ public final class InterleavedQ4_K implements InterleavedKQuant {
      * 2^-112 times the value (exactly, subnormals included), and the multiplication by 2^112 is exact, so the
      * product with the activation scale rounds once, as in the scalar twin.
      */
-    private void chunk(Q8KActivation x, float[] out, int outOffset, int g, int c) {
+    @Override
+    void chunk(Q8KActivation x, float[] out, int outOffset, int g, int c) {
         short[] q = x.q;
         float[] dx = x.d;
         int[] runs = x.sum16;

@@ -7,8 +7,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -30,84 +28,44 @@ import java.lang.foreign.ValueLayout;
  * <p>Per row and super-block the kernel computes {@code sumi = sum_j scale_j * sum((v - 32) * q)} in integers,
  * then {@code acc = acc + sumi * (d * dx)} in floats.
  */
-public final class InterleavedQ6_K implements InterleavedKQuant {
+public final class InterleavedQ6_K extends InterleavedKQuant {
 
-    private static final int GROUP = InterleavedKQuant.GROUP;
-    private static final int QK = Q8KActivation.BLOCK;
     private static final int ROW_BYTES = Q6_K.BYTES;
     private static final int PART = 52 * GROUP;   // 16 positions' W and B, then 4 scales, for 32 rows
     private static final int D = 4 * PART;
     static final int SB = D + 2 * GROUP;
 
-    private static final VectorSpecies<Short> S = Simd.S;
-    private static final int LS = S.length();
-    private static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(LS * 8));
-    private static final VectorSpecies<Float> F = Simd.F;
-    private static final VectorSpecies<Integer> I = Simd.I;
-    private static final int LF = F.length();
-    private static final int CHUNKS = GROUP / LS;
-
-    private final String name;
-    private final int rows;
-    private final int cols;
-    private final int blocks;
-    private final MemorySegment data;
-
     private InterleavedQ6_K(String name, int rows, int cols, MemorySegment data) {
-        this.name = name;
-        this.rows = rows;
-        this.cols = cols;
-        this.blocks = cols / QK;
-        this.data = data;
+        super(name, rows, cols, data);
     }
 
-    static InterleavedQ6_K repack(QuantMatrix w, Arena arena, Parallel pool) {
-        MemorySegment src = w.data();
-        long rowBytes = w.rowBytes();
-        int blocks = w.cols() / QK;
-        for (long r = 0; r < w.rows(); r++) {
-            for (int b = 0; b < blocks; b++) {
-                if (InterleavedKQuant.nonFinite(src.get(Layouts.SHORT_LE, r * rowBytes + (long) b * ROW_BYTES + 208))) return null;
+    static InterleavedQ6_K copyOf(QuantMatrix w, Arena arena, Parallel pool) {
+        MemorySegment dst = interleave(w, arena, pool, ROW_BYTES, SB, new int[] {208}, InterleavedQ6_K::pack);
+        return dst == null ? null : new InterleavedQ6_K(w.name(), w.rows(), w.cols(), dst);
+    }
+
+    /** Row {@code i}'s super-block {@code in}, in the file's layout, into its lanes of the group's {@code out}. */
+    private static void pack(byte[] in, byte[] out, int i) {
+        out[D + 2 * i] = in[208];
+        out[D + 2 * i + 1] = in[209];
+        for (int j = 0; j < 16; j++) out[scaleAt(j) + i] = in[192 + j];
+        for (int h = 0; h < 2; h++) {
+            for (int l = 0; l < 32; l++) {
+                int ql0 = in[64 * h + l] & 0xFF;
+                int ql1 = in[64 * h + 32 + l] & 0xFF;
+                int qh = in[128 + 32 * h + l] & 0xFF;
+                int v0 = (ql0 & 0xF) | (qh & 3) << 4;
+                int v1 = (ql1 & 0xF) | (qh >>> 2 & 3) << 4;
+                int v2 = (ql0 >>> 4) | (qh >>> 4 & 3) << 4;
+                int v3 = (ql1 >>> 4) | (qh >>> 6) << 4;
+                int s0 = v0 ^ 32, s1 = v1 ^ 32, s2 = v2 ^ 32, s3 = v3 ^ 32;   // v - 32, 6-bit two's complement
+                int word = s0 | (s3 & 0xF) << 6 | s2 << 10;
+                int at = codesAt(h, l);
+                out[at + 2 * i] = (byte) word;
+                out[at + 2 * i + 1] = (byte) (word >>> 8);
+                out[at + 2 * GROUP + i] = (byte) (s3 >>> 4 | s1 << 2);
             }
         }
-        int groups = (w.rows() + GROUP - 1) / GROUP;
-        MemorySegment dst = arena.allocate((long) groups * blocks * SB, 64);
-        pool.forRange(groups, (long) groups * GROUP * w.cols(), (from, to) -> {
-            byte[] in = new byte[ROW_BYTES];
-            byte[] out = new byte[SB];
-            for (int g = from; g < to; g++) {
-                for (int b = 0; b < blocks; b++) {
-                    java.util.Arrays.fill(out, (byte) 0);
-                    for (int i = 0; i < GROUP; i++) {
-                        int r = g * GROUP + i;
-                        if (r >= w.rows()) break;   // padding rows stay zero
-                        MemorySegment.copy(src, ValueLayout.JAVA_BYTE, r * rowBytes + (long) b * ROW_BYTES, in, 0, ROW_BYTES);
-                        out[D + 2 * i] = in[208];
-                        out[D + 2 * i + 1] = in[209];
-                        for (int j = 0; j < 16; j++) out[scaleAt(j) + i] = in[192 + j];
-                        for (int h = 0; h < 2; h++) {
-                            for (int l = 0; l < 32; l++) {
-                                int ql0 = in[64 * h + l] & 0xFF;
-                                int ql1 = in[64 * h + 32 + l] & 0xFF;
-                                int qh = in[128 + 32 * h + l] & 0xFF;
-                                int v0 = (ql0 & 0xF) | (qh & 3) << 4;
-                                int v1 = (ql1 & 0xF) | (qh >>> 2 & 3) << 4;
-                                int v2 = (ql0 >>> 4) | (qh >>> 4 & 3) << 4;
-                                int v3 = (ql1 >>> 4) | (qh >>> 6) << 4;
-                                int s0 = v0 ^ 32, s1 = v1 ^ 32, s2 = v2 ^ 32, s3 = v3 ^ 32;   // v - 32, 6-bit two's complement
-                                int word = s0 | (s3 & 0xF) << 6 | s2 << 10;
-                                int at = codesAt(h, l);
-                                out[at + 2 * i] = (byte) word;
-                                out[at + 2 * i + 1] = (byte) (word >>> 8);
-                                out[at + 2 * GROUP + i] = (byte) (s3 >>> 4 | s1 << 2);
-                            }
-                        }
-                    }
-                    MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, ((long) g * blocks + b) * SB, SB);
-                }
-            }
-        });
-        return new InterleavedQ6_K(w.name(), w.rows(), w.cols(), dst);
     }
 
     /** Offset in a super-block of the W words of position {@code l} of half {@code h}; its B bytes follow at + 64. */
@@ -115,14 +73,6 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
 
     /** Offset in a super-block of the 32 rows' scale of sub-block {@code j = 8h + 2k + s} (0..15): in part 2h + s. */
     private static int scaleAt(int j) { return (2 * (j >> 3) + (j & 1)) * PART + 48 * GROUP + ((j & 7) >> 1) * GROUP; }
-
-    @Override public String name() { return name; }
-
-    @Override public int rows() { return rows; }
-
-    @Override public int cols() { return cols; }
-
-    @Override public long byteSize() { return data.byteSize(); }
 
     /** Code {@code k} minus 32 of position {@code l} of half {@code h}, row {@code i}, from its W and B. */
     private int code(long base, int i, int h, int l, int k) {
@@ -163,14 +113,6 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
         }
     }
 
-    @Override
-    public void dotQ8K(Q8KActivation x, float[] out, int outOffset, int groupFrom, int groupTo) {
-        InterleavedKQuant.check(this, x, out, outOffset, groupFrom, groupTo);
-        for (int g = groupFrom; g < groupTo; g++) {
-            for (int c = 0; c < CHUNKS; c++) chunk(x, out, outOffset, g, c);
-        }
-    }
-
     /**
      * The LS rows of chunk {@code c} of group {@code g}, one per lane. Codes minus 32 (-32..31), sign-extended
      * from W and B as the class comment shows, times activation
@@ -178,7 +120,8 @@ public final class InterleavedQ6_K implements InterleavedKQuant {
      * not), so each sub-block of 16 takes two; the rest is in int lanes, then floats as in {@link #dotQ8KScalar}.
      * fp16 {@code d} widened as in {@link InterleavedQ4_K}.
      */
-    private void chunk(Q8KActivation x, float[] out, int outOffset, int g, int c) {
+    @Override
+    void chunk(Q8KActivation x, float[] out, int outOffset, int g, int c) {
         short[] q = x.q;
         float[] dx = x.d;
         FloatVector acc0 = FloatVector.zero(F);
