@@ -23,6 +23,7 @@ public final class TensorTypes {
         register(Q5_0.INSTANCE);
         register(Q5_1.INSTANCE);
         register(IQ4_NL.INSTANCE);
+        register(IQ4_XS.INSTANCE);
         register(Q2_K.INSTANCE);
         register(Q3_K.INSTANCE);
         register(Q4_K.INSTANCE);
