@@ -30,6 +30,9 @@ public final class TensorTypes {
         register(Q5_K.INSTANCE);
         register(Q6_K.INSTANCE);
         register(Q8_K.INSTANCE);
+        register(TQ1_0.INSTANCE);
+        register(TQ2_0.INSTANCE);
+        register(MXFP4.INSTANCE);
     }
 
     private TensorTypes() {}

@@ -45,7 +45,7 @@ class IQuantGoldenTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"IQ4_XS"})
+    @ValueSource(strings = {"IQ4_XS", "TQ1_0", "TQ2_0", "MXFP4"})
     void dequantizeIsBitIdenticalToGgml(String name) {
         TensorType type = TensorTypes.of(GgmlType.valueOf(name));
         TensorInfo q = golden.requireTensor(name + ".q");
@@ -72,7 +72,7 @@ class IQuantGoldenTest {
 
     /** dot and axpy over ggml's bytes agree with double-precision arithmetic over ggml's dequantized floats. */
     @ParameterizedTest
-    @ValueSource(strings = {"IQ4_XS"})
+    @ValueSource(strings = {"IQ4_XS", "TQ1_0", "TQ2_0", "MXFP4"})
     void productsOfGgmlBytesMatchGgmlValues(String name) {
         TensorType type = TensorTypes.of(GgmlType.valueOf(name));
         TensorInfo q = golden.requireTensor(name + ".q");
@@ -111,7 +111,7 @@ class IQuantGoldenTest {
 
     /** Quantizers that follow ggml's search step for step write ggml's bytes on these rows. */
     @ParameterizedTest
-    @ValueSource(strings = {"IQ4_XS"})
+    @ValueSource(strings = {"IQ4_XS", "TQ1_0", "TQ2_0", "MXFP4"})
     void quantizerWritesTheSameBytesAsGgml(String name) {
         TensorType type = TensorTypes.of(GgmlType.valueOf(name));
         float[] source = floats(name + ".source");
