@@ -59,6 +59,11 @@ public final class IQ4_XS implements TensorType {
         return (low | high << 4) - 32;
     }
 
+    /** The same code from the scale fields loaded whole: {@code scales_l} as a little-endian int, {@code scales_h}. */
+    private static int subScale(int low, int high, int ib) {
+        return ((low >>> 4 * ib) & 0xF | ((high >>> 2 * ib) & 3) << 4) - 32;
+    }
+
     /** The scalar specification of a block (ggml's {@code dequantize_row_iq4_xs}, same float operations). */
     static void decodeBlock(MemorySegment s, long blk, float[] y, int yo) {
         float d = Fp16.read(s, blk);
@@ -126,26 +131,40 @@ public final class IQ4_XS implements TensorType {
     public float dot(MemorySegment src, long offset, float[] x, int xOffset, int n) {
         int nb = KQuants.checkRow(this, src, offset, x, xOffset, n);
         ByteVector table = ByteVector.fromArray(B16, LEVELS, 0);
+        // Two accumulators on alternate sub-blocks (each chain waits only on every other sub-block), rotated so
+        // that the sub-block body has one call site, as in IQ4_NL.
         FloatVector acc = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
             float d = Fp16.read(src, blk);
+            int high = src.get(Layouts.SHORT_LE, blk + SCALES_H);
+            int low = src.get(Layouts.INT_LE, blk + SCALES_L);
             for (int ib = 0; ib < QK / SUB; ib++) {
-                ByteVector qs = ByteVector.fromMemorySegment(B16, src, blk + QS + 16 * ib, Simd.LE);
-                ByteVector lo = lowLevels(qs, table);
-                ByteVector hi = highLevels(qs, table);
-                int xb = xOffset + b * QK + SUB * ib;
-                // Integer levels times activations per sub-block, scaled once: one multiply per sub-block
-                // instead of one per weight.
-                FloatVector sum = FloatVector.zero(F);
-                for (int p = 0; p < PARTS; p++) {
-                    sum = part(lo, p).fma(FloatVector.fromArray(F, x, xb + p * L), sum);
-                    sum = part(hi, p).fma(FloatVector.fromArray(F, x, xb + 16 + p * L), sum);
-                }
-                acc = sum.fma(FloatVector.broadcast(F, d * subScale(src, blk, ib)), acc);
+                FloatVector next = subBlockDot(src, blk + QS + 16 * ib, table, x, xOffset + b * QK + SUB * ib,
+                        d * subScale(low, high, ib), other);
+                other = acc;
+                acc = next;
             }
         }
-        return VectorMath.sum(acc);
+        return VectorMath.sum(acc.add(other));
+    }
+
+    /**
+     * {@code acc + dl * (levels . x)} over one sub-block: integer levels times activations first, scaled once,
+     * one multiply per sub-block instead of one per weight.
+     */
+    private static FloatVector subBlockDot(MemorySegment src, long qs0, ByteVector table, float[] x, int xb, float dl,
+                                           FloatVector acc) {
+        ByteVector qs = ByteVector.fromMemorySegment(B16, src, qs0, Simd.LE);
+        ByteVector lo = lowLevels(qs, table);
+        ByteVector hi = highLevels(qs, table);
+        FloatVector sum = FloatVector.zero(F);
+        for (int p = 0; p < PARTS; p++) {
+            sum = part(lo, p).fma(FloatVector.fromArray(F, x, xb + p * L), sum);
+            sum = part(hi, p).fma(FloatVector.fromArray(F, x, xb + 16 + p * L), sum);
+        }
+        return sum.fma(FloatVector.broadcast(F, dl), acc);
     }
 
     @Override
