@@ -213,7 +213,7 @@ public final class IQ4_NL implements TensorType, Int8DotProduct {
     }
 
     /** The block scale ggml's search picks (float, before fp16 rounding). */
-    private static float bestScale(float[] x, int xb) {
+    static float bestScale(float[] x, int xb) {
         float amax = 0f;
         float max = 0f;
         for (int j = 0; j < QK; j++) {

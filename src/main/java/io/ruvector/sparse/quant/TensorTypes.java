@@ -23,12 +23,16 @@ public final class TensorTypes {
         register(Q5_0.INSTANCE);
         register(Q5_1.INSTANCE);
         register(IQ4_NL.INSTANCE);
+        register(IQ4_XS.INSTANCE);
         register(Q2_K.INSTANCE);
         register(Q3_K.INSTANCE);
         register(Q4_K.INSTANCE);
         register(Q5_K.INSTANCE);
         register(Q6_K.INSTANCE);
         register(Q8_K.INSTANCE);
+        register(TQ1_0.INSTANCE);
+        register(TQ2_0.INSTANCE);
+        register(MXFP4.INSTANCE);
     }
 
     private TensorTypes() {}

@@ -263,7 +263,10 @@ public final class SyntheticModel {
             case Q5_K -> 16; // Q5_K_S
             case Q6_K -> 18;
             case IQ4_NL -> 25;
+            case IQ4_XS -> 30;
             case BF16 -> 32;
+            case TQ1_0 -> 36;
+            case TQ2_0 -> 37;
             default -> throw new IllegalArgumentException("synthetic models cannot be written in " + t);
         };
     }

@@ -145,7 +145,8 @@ class SyntheticModelTest {
     void everySupportedTypeWritesAndReadsBack() throws IOException {
         Options o = Options.preset("tiny").withShape("t", 256, 1, 256, 4, 2, 300, 64);
         for (GgmlType t : List.of(GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1,
-                GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K)) {
+                GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+                GgmlType.IQ4_XS)) {
             if (!TensorTypes.isSupported(t)) continue;
             Path p = write(o.withWeightType(t), 2, t + ".gguf");
             try (GgufFile f = GgufFile.open(p)) {
