@@ -45,6 +45,8 @@ class ModelVariantsTest {
         boolean gated = true;
         boolean tied = false;
         boolean biases = false;
+        boolean qkNorm = false;     // qwen3: attn_q_norm / attn_k_norm per layer
+        int valueLength = 0;        // 0: the key length
         int vocab = 40;
         String extraTensor = null;
         int experts = 0;
@@ -67,7 +69,10 @@ class ModelVariantsTest {
                 .putU32(a + ".attention.head_count_kv", s.kvHeads)
                 .putU32(a + ".context_length", s.context)
                 .putF32(a + ".attention.layer_norm_rms_epsilon", 1e-5f);
-        if (s.keyLength > 0) w.putU32(a + ".attention.key_length", s.keyLength).putU32(a + ".attention.value_length", s.keyLength);
+        if (s.keyLength > 0) {
+            w.putU32(a + ".attention.key_length", s.keyLength)
+                    .putU32(a + ".attention.value_length", s.valueLength > 0 ? s.valueLength : s.keyLength);
+        }
         if (s.ropeDims > 0) w.putU32(a + ".rope.dimension_count", s.ropeDims);
         if (s.ropeBase > 0) w.putF32(a + ".rope.freq_base", s.ropeBase);
         if (s.scalingType != null) w.putString(a + ".rope.scaling.type", s.scalingType).putF32(a + ".rope.scaling.factor", s.scalingFactor);
@@ -95,6 +100,10 @@ class ModelVariantsTest {
                 vector(w, r, p + "attn_q.bias", q, false, s);
                 vector(w, r, p + "attn_k.bias", kv, false, s);
                 vector(w, r, p + "attn_v.bias", kv, false, s);
+            }
+            if (s.qkNorm) {
+                vector(w, r, p + "attn_q_norm.weight", hd, true, s);
+                vector(w, r, p + "attn_k_norm.weight", hd, true, s);
             }
             vector(w, r, p + "ffn_norm.weight", s.dim, true, s);
             if (s.gated) matrix(w, r, p + "ffn_gate.weight", s.ffn, s.dim, 1 / Math.sqrt(s.dim), s);
@@ -188,6 +197,44 @@ class ModelVariantsTest {
         s.ropeDims = 6;
         s.kvHeads = 2;
         assertMatchesNaive(s);
+    }
+
+    /** qwen3: per-head q/k norms before NeoX RoPE, 4 heads of 12 on a 32-wide model (q is 48 wide), tied output. */
+    @Test
+    void qwen3WithHeadNormsAndHeadSizeDecoupledFromTheWidth() throws Exception {
+        Spec s = qwen3();
+        s.tied = true;
+        assertMatchesNaive(s);
+        try (LanguageModel m = LanguageModel.open(dir.resolve("m.gguf"), ModelOptions.defaults())) {
+            assertEquals(48, m.config().qDim());
+            assertEquals(24, m.config().kvDim());
+            assertTrue(m.config().block().qkNorm());
+        }
+    }
+
+    static Spec qwen3() {
+        Spec s = new Spec();
+        s.arch = "qwen3";
+        s.qkNorm = true;
+        s.keyLength = 12;
+        s.kvHeads = 2;
+        return s;
+    }
+
+    @Test
+    void badQwen3ModelsAreNamed() throws Exception {
+        Spec noNorm = qwen3();
+        noNorm.skipTensor = "blk.1.attn_k_norm.weight";
+        assertMessage(noNorm, IllegalArgumentException.class, "blk.1.attn_k_norm.weight");
+        Spec value = qwen3();
+        value.valueLength = 8;
+        assertMessage(value, IllegalArgumentException.class, "value_length");
+        Spec rope = qwen3();
+        rope.ropeDims = 8;
+        assertMessage(rope, IllegalArgumentException.class, "rope.dimension_count");
+        Spec llamaWithNorms = new Spec();
+        llamaWithNorms.qkNorm = true;   // llama has no q/k norms: ignoring them would be wrong
+        assertMessage(llamaWithNorms, UnsupportedOperationException.class, "attn_q_norm");
     }
 
     @Test

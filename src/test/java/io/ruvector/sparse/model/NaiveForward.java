@@ -18,7 +18,7 @@ final class NaiveForward {
     private final double[] outNorm;
     private final double[] freqFactors;
     private final List<double[][][]> layers = new ArrayList<>();   // per layer: wq, wk, wv, wo, gate, up, down
-    private final List<double[][]> vectors = new ArrayList<>();    // per layer: attnNorm, ffnNorm, bq, bk, bv
+    private final List<double[][]> vectors = new ArrayList<>();    // per layer: attnNorm, ffnNorm, bq, bk, bv, qNorm, kNorm
     private final List<double[][]> keys = new ArrayList<>();       // per layer: [pos][kvDim]
     private final List<double[][]> values = new ArrayList<>();
 
@@ -32,7 +32,8 @@ final class NaiveForward {
         for (LayerWeights l : w.layers()) {
             layers.add(new double[][][]{matrix(l.wq()), matrix(l.wk()), matrix(l.wv()), matrix(l.wo()),
                     l.gate() == null ? null : matrix(l.gate()), matrix(l.up()), matrix(l.down())});
-            vectors.add(new double[][]{vector(l.attnNorm()), vector(l.ffnNorm()), vector(l.bq()), vector(l.bk()), vector(l.bv())});
+            vectors.add(new double[][]{vector(l.attnNorm()), vector(l.ffnNorm()), vector(l.bq()), vector(l.bk()), vector(l.bv()),
+                    vector(l.qNorm()), vector(l.kNorm())});
             keys.add(new double[c.contextLength()][]);
             values.add(new double[c.contextLength()][]);
         }
@@ -54,6 +55,8 @@ final class NaiveForward {
             double[] q = add(mul(m[0], h), v[2]);
             double[] k = add(mul(m[1], h), v[3]);
             double[] val = add(mul(m[2], h), v[4]);
+            if (v[5] != null) headNorms(q, c.heads(), v[5]);
+            if (v[6] != null) headNorms(k, c.kvHeads(), v[6]);
             for (int head = 0; head < c.heads(); head++) rope(q, head * c.headDim(), pos);
             for (int head = 0; head < c.kvHeads(); head++) rope(k, head * c.headDim(), pos);
             keys.get(l)[pos] = k;
@@ -126,6 +129,15 @@ final class NaiveForward {
             s += (i == 0 || i == n) ? f : (i % 2 == 1 ? 4 * f : 2 * f);
         }
         return 0.5 + s * h / 3;
+    }
+
+    /** RMS norm of each head of {@code v} on its own, with one weight shared by all heads (qwen3's q/k norms). */
+    private void headNorms(double[] v, int heads, double[] w) {
+        int d = c.headDim();
+        for (int head = 0; head < heads; head++) {
+            double[] one = java.util.Arrays.copyOfRange(v, head * d, (head + 1) * d);
+            System.arraycopy(norm(one, w), 0, v, head * d, d);
+        }
     }
 
     private double[] norm(double[] x, double[] w) {
