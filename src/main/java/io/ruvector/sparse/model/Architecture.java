@@ -37,7 +37,7 @@ public record Architecture(String name, RopeStyle ropeStyle, boolean qkNorm, boo
     /** Phi-3 / Phi-4-mini: NeoX RoPE, fused qkv and fused gate|up projections. */
     public static final Architecture PHI3 = new Architecture("phi3", RopeStyle.NEOX, false, true, true);
 
-    static final List<Architecture> SUPPORTED = List.of(LLAMA, QWEN2, QWEN3);
+    static final List<Architecture> SUPPORTED = List.of(LLAMA, QWEN2, QWEN3, PHI3);
 
     public Architecture {
         if (name == null || name.isBlank()) throw new IllegalArgumentException("architecture needs a name");
