@@ -19,23 +19,26 @@ import java.util.Locale;
  *                  {@code attn_q/k/v} are accepted too)
  * @param fusedGateUp the gated feed-forward block may come as one {@code ffn_up} of 2 x ffn rows, gate first,
  *                  with no {@code ffn_gate}
+ * @param longRope  LongRoPE frequency factors may be present ({@code rope_factors_long} / {@code _short}): the
+ *                  long ones when a session's context exceeds {@code rope.scaling.original_context_length}
  */
-public record Architecture(String name, RopeStyle ropeStyle, boolean qkNorm, boolean fusedQkv, boolean fusedGateUp) {
+public record Architecture(String name, RopeStyle ropeStyle, boolean qkNorm, boolean fusedQkv, boolean fusedGateUp,
+                           boolean longRope) {
 
     /** Meta's Llama (and the many models converted to its layout): interleaved RoPE pairs. */
-    public static final Architecture LLAMA = new Architecture("llama", RopeStyle.INTERLEAVED, false, false, false);
+    public static final Architecture LLAMA = new Architecture("llama", RopeStyle.INTERLEAVED, false, false, false, false);
 
     /** Qwen2 / Qwen2.5: llama with NeoX RoPE; its q/k/v biases are read from the file. */
-    public static final Architecture QWEN2 = new Architecture("qwen2", RopeStyle.NEOX, false, false, false);
+    public static final Architecture QWEN2 = new Architecture("qwen2", RopeStyle.NEOX, false, false, false, false);
 
     /**
      * Qwen3 (dense): NeoX RoPE, RMSNorm of each query and key head before RoPE, head width from
      * {@code attention.key_length} independent of the embedding width, no biases.
      */
-    public static final Architecture QWEN3 = new Architecture("qwen3", RopeStyle.NEOX, true, false, false);
+    public static final Architecture QWEN3 = new Architecture("qwen3", RopeStyle.NEOX, true, false, false, false);
 
-    /** Phi-3 / Phi-4-mini: NeoX RoPE, fused qkv and fused gate|up projections. */
-    public static final Architecture PHI3 = new Architecture("phi3", RopeStyle.NEOX, false, true, true);
+    /** Phi-3 / Phi-4-mini: NeoX RoPE, fused qkv and fused gate|up projections, LongRoPE factors where present. */
+    public static final Architecture PHI3 = new Architecture("phi3", RopeStyle.NEOX, false, true, true, true);
 
     static final List<Architecture> SUPPORTED = List.of(LLAMA, QWEN2, QWEN3, PHI3);
 

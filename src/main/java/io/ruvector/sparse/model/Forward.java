@@ -58,7 +58,7 @@ final class Forward implements AutoCloseable {
         this.vectors = model.layerVectors();
         this.outputNorm = model.outputNormVector();
         this.ffn = List.copyOf(ffn);
-        this.rope = model.rope();
+        this.rope = model.rope(capacity);
         ModelOptions o = model.options();
         this.maxBatch = o.batchSize();
         this.attentionScale = (float) (1.0 / Math.sqrt(c.headDim()));

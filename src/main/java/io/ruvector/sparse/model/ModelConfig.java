@@ -32,6 +32,10 @@ import java.util.Optional;
  * @param qkvBias         true when the attention projections have biases ({@code blk.N.attn_q.bias}, ...)
  * @param activation      feed-forward nonlinearity ({@code <arch>.feed_forward_activation}, default SiLU)
  * @param gatedFfn        true when the feed-forward block has a gate ({@code ffn_gate}); otherwise h = act(up . x)
+ * @param ropeOriginalContext {@code <arch>.rope.scaling.original_context_length}, default the trained context:
+ *                        sessions longer than this use LongRoPE's long factors
+ * @param ropeAttnFactor  {@code <arch>.rope.scaling.attn_factor}, default 1: multiplies RoPE's cos and sin (LongRoPE's
+ *                        attention scaling, as ggml's rope applies it)
  */
 public record ModelConfig(
         String architecture,
@@ -52,7 +56,18 @@ public record ModelConfig(
         boolean tiedOutput,
         boolean qkvBias,
         ActivationType activation,
-        boolean gatedFfn) {
+        boolean gatedFfn,
+        int ropeOriginalContext,
+        double ropeAttnFactor) {
+
+    /** A configuration without LongRoPE settings: original context = trained context, attention factor 1. */
+    public ModelConfig(String architecture, int dim, int layers, int ffnDim, int heads, int kvHeads, int headDim,
+                       int ropeDims, double ropeBase, double ropeScale, Architecture block, boolean hasRopeFreqs,
+                       float rmsEps, int contextLength, int vocabSize, boolean tiedOutput, boolean qkvBias,
+                       ActivationType activation, boolean gatedFfn) {
+        this(architecture, dim, layers, ffnDim, heads, kvHeads, headDim, ropeDims, ropeBase, ropeScale, block,
+                hasRopeFreqs, rmsEps, contextLength, vocabSize, tiedOutput, qkvBias, activation, gatedFfn, contextLength, 1.0);
+    }
 
     public ModelConfig {
         positive("dim", dim);
@@ -73,6 +88,8 @@ public record ModelConfig(
             throw new IllegalArgumentException("rope.dimension_count " + ropeDims + " must equal the head size "
                     + headDim + " for " + architecture);
         }
+        positive("rope.scaling.original_context_length", ropeOriginalContext);
+        if (!(ropeAttnFactor > 0)) throw new IllegalArgumentException("rope.scaling.attn_factor " + ropeAttnFactor + " must be positive");
         if (!(ropeBase > 0) || !(ropeScale > 0) || !(rmsEps >= 0)) {
             throw new IllegalArgumentException("bad rope base " + ropeBase + ", rope scale " + ropeScale + " or rms eps " + rmsEps);
         }
@@ -132,6 +149,8 @@ public record ModelConfig(
         double ropeScale = ropeScale(file, k);
         float rmsEps = (float) k.doubleOr("attention.layer_norm_rms_epsilon", 1e-5);
         int contextLength = k.intOr("context_length", 2048);
+        int ropeOriginalContext = k.intOr("rope.scaling.original_context_length", contextLength);
+        double ropeAttnFactor = k.doubleOr("rope.scaling.attn_factor", 1.0);
 
         TensorInfo embd = file.requireTensor("token_embd.weight");
         if (embd.rowLength() != dim) {
@@ -148,7 +167,7 @@ public record ModelConfig(
 
         try {
             return new ModelConfig(arch, dim, layers, ffnDim, heads, kvHeads, headDim, ropeDims, ropeBase, ropeScale,
-                    block, ropeFreqs, rmsEps, contextLength, vocab, tied, bias, act, gated);
+                    block, ropeFreqs, rmsEps, contextLength, vocab, tied, bias, act, gated, ropeOriginalContext, ropeAttnFactor);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(name(file) + ": " + e.getMessage(), e);
         }
@@ -164,9 +183,10 @@ public record ModelConfig(
         }
         return switch (type.toLowerCase(Locale.ROOT)) {
             case "none" -> 1.0;
-            case "linear" -> factor > 0 ? factor : 1.0;
+            // LongRoPE: its factors are tensors (ModelWeights); a linear factor, if any, still divides positions
+            case "linear", "longrope" -> factor > 0 ? factor : 1.0;
             default -> throw new IllegalArgumentException(name(file) + ": unsupported RoPE scaling type '" + type
-                    + "' (supported: none, linear, and Llama 3 rope_freqs)");
+                    + "' (supported: none, linear, longrope, and Llama 3 rope_freqs)");
         };
     }
 

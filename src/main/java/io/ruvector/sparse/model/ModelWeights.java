@@ -16,10 +16,12 @@ import java.util.List;
  * @param outputNorm     {@code output_norm.weight} [dim]
  * @param output         {@code output.weight} [vocab x dim], or {@code token_embd.weight} when tied
  * @param ropeFreqs      {@code rope_freqs.weight} [ropeDims / 2] (Llama 3.1 frequency factors) or null
+ * @param ropeFactorsLong  {@code rope_factors_long.weight} [ropeDims / 2] (LongRoPE, for long sessions) or null
+ * @param ropeFactorsShort {@code rope_factors_short.weight} [ropeDims / 2] (LongRoPE, otherwise) or null
  * @param layers         one entry per block
  */
 public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor output, Tensor ropeFreqs,
-                           List<LayerWeights> layers) {
+                           Tensor ropeFactorsLong, Tensor ropeFactorsShort, List<LayerWeights> layers) {
 
     public ModelWeights {
         layers = List.copyOf(layers);
@@ -37,6 +39,11 @@ public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor outp
         Tensor outNorm = l.vector("output_norm.weight", c.dim());
         Tensor output = c.tiedOutput() ? embd : l.matrix("output.weight", c.vocabSize(), c.dim());
         Tensor ropeFreqs = c.hasRopeFreqs() ? l.vector("rope_freqs.weight", c.ropeDims() / 2) : null;
+        boolean longRope = c.block().longRope() && !c.hasRopeFreqs()
+                && (file.tensor("rope_factors_long.weight").isPresent() || file.tensor("rope_factors_short.weight").isPresent());
+        // llama.cpp takes both when either is there; a file with one of them is malformed and refused by name
+        Tensor ropeLong = longRope ? l.vector("rope_factors_long.weight", c.ropeDims() / 2) : null;
+        Tensor ropeShort = longRope ? l.vector("rope_factors_short.weight", c.ropeDims() / 2) : null;
         List<LayerWeights> layers = new ArrayList<>(c.layers());
         for (int i = 0; i < c.layers(); i++) {
             String p = "blk." + i + ".";
@@ -76,7 +83,7 @@ public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor outp
                     l.matrix(p + "ffn_down.weight", c.dim(), c.ffnDim())));
         }
         l.refuseUnusedTensors();
-        return new ModelWeights(embd, outNorm, output, ropeFreqs, layers);
+        return new ModelWeights(embd, outNorm, output, ropeFreqs, ropeLong, ropeShort, layers);
     }
 
     /** Looks tensors up and checks their shapes, naming the tensor in every error. */

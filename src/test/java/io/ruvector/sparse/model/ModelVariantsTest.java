@@ -47,6 +47,9 @@ class ModelVariantsTest {
         boolean biases = false;
         boolean qkNorm = false;     // qwen3: attn_q_norm / attn_k_norm per layer
         int valueLength = 0;        // 0: the key length
+        boolean fused = false;      // phi3: attn_qkv and ffn_up = [gate | up]
+        int originalContext = 0;    // > 0: LongRoPE factors and rope.scaling.original_context_length / attn_factor
+        float attnFactor = 1.2f;
         int vocab = 40;
         String extraTensor = null;
         int experts = 0;
@@ -78,6 +81,10 @@ class ModelVariantsTest {
         if (s.scalingType != null) w.putString(a + ".rope.scaling.type", s.scalingType).putF32(a + ".rope.scaling.factor", s.scalingFactor);
         if (s.activation != null) w.putString(a + ".feed_forward_activation", s.activation);
         if (s.experts > 0) w.putU32(a + ".expert_count", s.experts);
+        if (s.originalContext > 0) {
+            w.putU32(a + ".rope.scaling.original_context_length", s.originalContext)
+                    .putF32(a + ".rope.scaling.attn_factor", s.attnFactor);
+        }
         int hd = s.headDim();
         int q = s.heads * hd;
         int kv = s.kvHeads * hd;
@@ -89,12 +96,27 @@ class ModelVariantsTest {
             for (int i = 0; i < f.length; i++) f[i] = 1 + 7f * i / f.length;   // like Llama 3.1: low frequencies slowed
             add(w, "rope_freqs.weight", new long[]{f.length}, f, s);
         }
+        if (s.originalContext > 0) {
+            int pairs = (s.ropeDims > 0 ? s.ropeDims : hd) / 2;
+            float[] longFactors = new float[pairs];
+            float[] shortFactors = new float[pairs];
+            for (int i = 0; i < pairs; i++) {
+                longFactors[i] = 1 + 20f * i / pairs;
+                shortFactors[i] = 1 + 0.5f * i / pairs;
+            }
+            add(w, "rope_factors_long.weight", new long[]{pairs}, longFactors, s);
+            add(w, "rope_factors_short.weight", new long[]{pairs}, shortFactors, s);
+        }
         for (int l = 0; l < s.layers; l++) {
             String p = "blk." + l + ".";
             vector(w, r, p + "attn_norm.weight", s.dim, true, s);
-            matrix(w, r, p + "attn_q.weight", q, s.dim, 1 / Math.sqrt(s.dim), s);
-            matrix(w, r, p + "attn_k.weight", kv, s.dim, 1 / Math.sqrt(s.dim), s);
-            matrix(w, r, p + "attn_v.weight", kv, s.dim, 1 / Math.sqrt(s.dim), s);
+            if (s.fused) {
+                matrix(w, r, p + "attn_qkv.weight", q + 2 * kv, s.dim, 1 / Math.sqrt(s.dim), s);
+            } else {
+                matrix(w, r, p + "attn_q.weight", q, s.dim, 1 / Math.sqrt(s.dim), s);
+                matrix(w, r, p + "attn_k.weight", kv, s.dim, 1 / Math.sqrt(s.dim), s);
+                matrix(w, r, p + "attn_v.weight", kv, s.dim, 1 / Math.sqrt(s.dim), s);
+            }
             matrix(w, r, p + "attn_output.weight", s.dim, q, 1 / Math.sqrt(q), s);
             if (s.biases) {
                 vector(w, r, p + "attn_q.bias", q, false, s);
@@ -106,8 +128,8 @@ class ModelVariantsTest {
                 vector(w, r, p + "attn_k_norm.weight", hd, true, s);
             }
             vector(w, r, p + "ffn_norm.weight", s.dim, true, s);
-            if (s.gated) matrix(w, r, p + "ffn_gate.weight", s.ffn, s.dim, 1 / Math.sqrt(s.dim), s);
-            matrix(w, r, p + "ffn_up.weight", s.ffn, s.dim, 1 / Math.sqrt(s.dim), s);
+            if (s.gated && !s.fused) matrix(w, r, p + "ffn_gate.weight", s.ffn, s.dim, 1 / Math.sqrt(s.dim), s);
+            matrix(w, r, p + "ffn_up.weight", s.fused ? 2 * s.ffn : s.ffn, s.dim, 1 / Math.sqrt(s.dim), s);
             matrix(w, r, p + "ffn_down.weight", s.dim, s.ffn, 1 / Math.sqrt(s.ffn), s);
         }
         if (s.extraTensor != null) vector(w, r, s.extraTensor, s.dim, false, s);
@@ -219,6 +241,43 @@ class ModelVariantsTest {
         s.keyLength = 12;
         s.kvHeads = 2;
         return s;
+    }
+
+    /**
+     * phi3 with fused projections and LongRoPE factors: the short factors for sessions within the original
+     * context, the long ones beyond it, cos and sin scaled by the attention factor either way.
+     */
+    @Test
+    void phi3WithFusedProjectionsAndLongRope() throws Exception {
+        Spec s = new Spec();
+        s.arch = "phi3";
+        s.fused = true;
+        s.kvHeads = 2;
+        s.originalContext = 16;
+        Path file = write(dir.resolve("phi3.gguf"), s);
+        int[] prompt = {1, 7, 30, 2, 39, 11, 5, 0, 23, 17, 8, 3, 33, 12};
+        for (int context : new int[]{16, 64}) {
+            try (LanguageModel m = LanguageModel.open(file, ModelOptions.defaults().withThreads(2).withContextLength(context));
+                 Session session = m.newSession()) {
+                float[] ours = session.evaluateAll(prompt);
+                double[][] exact = new NaiveForward(m, context).run(prompt);
+                double[][] otherFactors = new NaiveForward(m, context == 16 ? 64 : 16).run(prompt);
+                double max = 0, other = 0;
+                for (int t = 0; t < prompt.length; t++) {
+                    for (int v = 0; v < s.vocab; v++) {
+                        max = Math.max(max, Math.abs(ours[t * s.vocab + v] - exact[t][v]));
+                        other = Math.max(other, Math.abs(ours[t * s.vocab + v] - otherFactors[t][v]));
+                    }
+                }
+                assertTrue(max < 1e-4, "context " + context + ": max |ours - float64| = " + max);
+                assertTrue(other > 1e-2, "context " + context + ": the other factors give the same logits (" + other + ")");
+            }
+        }
+        Spec oneFactor = new Spec();
+        oneFactor.arch = "phi3";
+        oneFactor.originalContext = 16;
+        oneFactor.skipTensor = "rope_factors_short.weight";
+        assertMessage(oneFactor, IllegalArgumentException.class, "rope_factors_short.weight");
     }
 
     @Test

@@ -22,13 +22,24 @@ final class NaiveForward {
     private final List<double[][]> keys = new ArrayList<>();       // per layer: [pos][kvDim]
     private final List<double[][]> values = new ArrayList<>();
 
-    NaiveForward(LanguageModel model) {
+    private final double ropeMagnitude;
+
+    /** For a session of the model's trained context. */
+    NaiveForward(LanguageModel model) { this(model, model.config().contextLength()); }
+
+    /** For a session of {@code sessionContext} positions (which LongRoPE factors apply depends on it). */
+    NaiveForward(LanguageModel model, int sessionContext) {
         c = model.config();
         ModelWeights w = model.weights();
+        ropeMagnitude = c.ropeAttnFactor();
         embd = matrix(w.tokenEmbedding());
         output = matrix(w.output());
         outNorm = vector(w.outputNorm());
-        freqFactors = w.ropeFreqs() == null ? null : vector(w.ropeFreqs());
+        Tensor factors = w.ropeFreqs();
+        if (w.ropeFactorsShort() != null) {
+            factors = sessionContext > c.ropeOriginalContext() ? w.ropeFactorsLong() : w.ropeFactorsShort();
+        }
+        freqFactors = vector(factors);
         for (LayerWeights l : w.layers()) {
             layers.add(new double[][][]{matrix(l.wq()), matrix(l.wk()), matrix(l.wv()), matrix(l.wo()),
                     l.gate() == null ? null : matrix(l.gate()), matrix(l.up()), matrix(l.down())});
@@ -100,8 +111,10 @@ final class NaiveForward {
             int b = c.ropeStyle() == RopeStyle.INTERLEAVED ? a + 1 : off + i + d / 2;
             double x0 = v[a];
             double x1 = v[b];
-            v[a] = x0 * Math.cos(theta) - x1 * Math.sin(theta);
-            v[b] = x0 * Math.sin(theta) + x1 * Math.cos(theta);
+            double cos = Math.cos(theta) * ropeMagnitude;
+            double sin = Math.sin(theta) * ropeMagnitude;
+            v[a] = x0 * cos - x1 * sin;
+            v[b] = x0 * sin + x1 * cos;
         }
     }
 
