@@ -1,5 +1,5 @@
 /**
- * Dense inference for llama-family models (architectures {@code llama}, {@code qwen2} and {@code qwen3}, each
+ * Dense inference for llama-family models (architectures {@code llama}, {@code qwen2}, {@code qwen3} and {@code phi3}, each
  * described by how its block differs from llama's in {@link io.ruvector.sparse.model.Architecture}) read in
  * place from GGUF files.
  *
