@@ -85,6 +85,31 @@ class ModelConfigTest {
         }
     }
 
+    @Test
+    void readsPhi3WithFusedProjections() throws Exception {
+        try (GgufFile f = GgufFile.open(Fixtures.require("reference/syn-phi3.F32.gguf"))) {
+            ModelConfig c = ModelConfig.fromGguf(f);
+            assertEquals(Architecture.PHI3, c.block());
+            assertEquals(RopeStyle.NEOX, c.ropeStyle());
+            assertEquals(32, c.headDim());
+            assertEquals(4, c.kvHeads());
+            assertEquals(320, c.ffnDim());
+            assertEquals(64, c.ropeOriginalContext());
+            assertEquals(1.0, c.ropeAttnFactor());
+            assertTrue(c.gatedFfn());   // gate = first half of the fused ffn_up
+            ModelWeights w = ModelWeights.load(f, c);
+            LayerWeights l = w.layers().get(0);
+            assertEquals(128, l.wq().rows());
+            assertEquals(128, l.wk().rows());
+            assertEquals(320, l.gate().rows());
+            assertEquals(320, l.up().rows());
+            // the slices are consecutive views of the one fused matrix: [q | k | v] and [gate | up]
+            assertEquals(l.wq().data().byteSize(), l.wk().data().address() - l.wq().data().address());
+            assertEquals(l.gate().data().byteSize(), l.up().data().address() - l.gate().data().address());
+            assertEquals(null, w.ropeFactorsLong());
+        }
+    }
+
     /** Shapes that contradict each other are refused with one line naming the key or tensor at fault. */
     @Test
     void refusesInconsistentQwen3Shapes(@TempDir Path dir) throws Exception {
