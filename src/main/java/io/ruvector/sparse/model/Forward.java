@@ -58,7 +58,7 @@ final class Forward implements AutoCloseable {
         this.vectors = model.layerVectors();
         this.outputNorm = model.outputNormVector();
         this.ffn = List.copyOf(ffn);
-        this.rope = model.rope();
+        this.rope = model.rope(capacity);
         ModelOptions o = model.options();
         this.maxBatch = o.batchSize();
         this.attentionScale = (float) (1.0 / Math.sqrt(c.headDim()));
@@ -100,12 +100,15 @@ final class Forward implements AutoCloseable {
             LayerWeights w = weights.layers().get(l);
             LayerVectors lv = vectors.get(l);
 
-            // Attention: x += wo . attention(rope(wq . norm(x)), rope(wk . norm(x)), wv . norm(x))
+            // Attention: x += wo . attention(rope(qn(wq . norm(x))), rope(kn(wk . norm(x))), wv . norm(x)),
+            // qn and kn per-head norms where the architecture has them (else identity), biases where the file has them
             normalize(x, lv.attnNorm(), xn, n);
             mm.multiply(w.wq(), q, w.wk(), k, w.wv(), v, xn, n);
             addBias(q, lv.bq(), n);
             addBias(k, lv.bk(), n);
             addBias(v, lv.bv(), n);
+            normalizeHeads(q, lv.qNorm(), c.heads() * n);
+            normalizeHeads(k, lv.kNorm(), c.kvHeads() * n);
             rope.rotate(q, c.heads(), n, ropeTable);
             rope.rotate(k, c.kvHeads(), n, ropeTable);
             kv.store(l, pos, n, k, v);
@@ -146,6 +149,13 @@ final class Forward implements AutoCloseable {
     private void normalizeTokens(int from, int to) {
         int dim = c.dim();
         for (int t = from; t < to; t++) VectorMath.rmsNorm(normIn, t * dim, normWeight, c.rmsEps(), normOut, t * dim, dim);
+    }
+
+    /** In-place RMS norm of each of {@code count} consecutive heads (qwen3's q/k norms); nothing when {@code weight} is null. */
+    private void normalizeHeads(float[] rows, float[] weight, int count) {
+        if (weight == null) return;
+        int headDim = c.headDim();
+        for (int h = 0; h < count; h++) VectorMath.rmsNorm(rows, h * headDim, weight, c.rmsEps(), rows, h * headDim, headDim);
     }
 
     private static void addBias(float[] rows, float[] bias, int n) {

@@ -43,6 +43,7 @@ public final class LanguageModel implements AutoCloseable {
     private final List<LayerVectors> layerVectors;
     private final float[] outputNorm;
     private final Rope rope;
+    private final Rope longRope;   // LongRoPE models: for sessions longer than the original context, else null
     private final List<FeedForward> denseFfn;
     private final RepackedWeights repacked;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
@@ -64,7 +65,9 @@ public final class LanguageModel implements AutoCloseable {
         this.layerVectors = List.copyOf(lv);
         this.denseFfn = List.copyOf(dense);
         this.outputNorm = weights.outputNorm().toFloatArray();
-        this.rope = new Rope(config, weights.ropeFreqs());
+        boolean longRopeFactors = weights.ropeFactorsShort() != null;
+        this.rope = new Rope(config, longRopeFactors ? weights.ropeFactorsShort() : weights.ropeFreqs());
+        this.longRope = longRopeFactors ? new Rope(config, weights.ropeFactorsLong()) : null;
         // The mapped pages of a repacked matrix are dropped from this process's resident set: decoding reads the
         // copy, so keeping both would hold the weights twice (prompt batches fault back what they read).
         this.repacked = options.repack() ? new RepackedWeights(LanguageModel::releaseMappedPages) : null;
@@ -221,5 +224,11 @@ public final class LanguageModel implements AutoCloseable {
 
     float[] outputNormVector() { return outputNorm; }
 
-    Rope rope() { return rope; }
+    /**
+     * RoPE for a session of {@code contextLength} positions: LongRoPE models take their long factors when that
+     * exceeds the original context (as llama.cpp chooses by its context size), everything else the one RoPE.
+     */
+    Rope rope(int contextLength) {
+        return longRope != null && contextLength > config.ropeOriginalContext() ? longRope : rope;
+    }
 }

@@ -14,11 +14,13 @@ import io.ruvector.sparse.tensor.Tensor;
  * @param bq        query bias [qDim] or null
  * @param bk        key bias [kvDim] or null
  * @param bv        value bias [kvDim] or null
+ * @param qNorm     per-head RMSNorm weight of the queries [headDim] (qwen3) or null
+ * @param kNorm     per-head RMSNorm weight of the keys [headDim] (qwen3) or null
  * @param ffnNorm   RMSNorm weight before the feed-forward block [dim]
  * @param gate      gate projection [ffnDim x dim], null for an ungated feed-forward block
  * @param up        up projection [ffnDim x dim]
  * @param down      down projection [dim x ffnDim]
  */
 public record LayerWeights(Tensor attnNorm, Tensor wq, Tensor wk, Tensor wv, Tensor wo,
-                           Tensor bq, Tensor bk, Tensor bv,
+                           Tensor bq, Tensor bk, Tensor bv, Tensor qNorm, Tensor kNorm,
                            Tensor ffnNorm, Tensor gate, Tensor up, Tensor down) {}

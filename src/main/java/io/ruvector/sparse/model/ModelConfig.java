@@ -11,7 +11,7 @@ import java.util.Optional;
 /**
  * The shape and numerics of a llama-family transformer, read from GGUF metadata.
  *
- * @param architecture    {@code general.architecture}: {@code llama} or {@code qwen2}
+ * @param architecture    {@code general.architecture}, one of {@link Architecture#SUPPORTED} (or a test's name)
  * @param dim             embedding width ({@code <arch>.embedding_length})
  * @param layers          transformer blocks ({@code <arch>.block_count})
  * @param ffnDim          hidden width of the feed-forward block ({@code <arch>.feed_forward_length})
@@ -21,7 +21,8 @@ import java.util.Optional;
  * @param ropeDims        leading dimensions of each head that RoPE rotates ({@code <arch>.rope.dimension_count})
  * @param ropeBase        {@code <arch>.rope.freq_base}, default 10000
  * @param ropeScale       linear RoPE scaling factor: positions are divided by it (1 = none)
- * @param ropeStyle       pair layout: interleaved for llama, NeoX halves for qwen2
+ * @param block           how the architecture's block differs from llama's (RoPE layout, q/k norms, fused
+ *                        projections)
  * @param hasRopeFreqs    true when a {@code rope_freqs.weight} tensor (Llama 3.1 frequency factors) divides the
  *                        per-pair frequencies
  * @param rmsEps          RMSNorm epsilon ({@code <arch>.attention.layer_norm_rms_epsilon})
@@ -31,6 +32,10 @@ import java.util.Optional;
  * @param qkvBias         true when the attention projections have biases ({@code blk.N.attn_q.bias}, ...)
  * @param activation      feed-forward nonlinearity ({@code <arch>.feed_forward_activation}, default SiLU)
  * @param gatedFfn        true when the feed-forward block has a gate ({@code ffn_gate}); otherwise h = act(up . x)
+ * @param ropeOriginalContext {@code <arch>.rope.scaling.original_context_length}, default the trained context:
+ *                        sessions longer than this use LongRoPE's long factors
+ * @param ropeAttnFactor  {@code <arch>.rope.scaling.attn_factor}, default 1: multiplies RoPE's cos and sin (LongRoPE's
+ *                        attention scaling, as ggml's rope applies it)
  */
 public record ModelConfig(
         String architecture,
@@ -43,7 +48,7 @@ public record ModelConfig(
         int ropeDims,
         double ropeBase,
         double ropeScale,
-        RopeStyle ropeStyle,
+        Architecture block,
         boolean hasRopeFreqs,
         float rmsEps,
         int contextLength,
@@ -51,7 +56,18 @@ public record ModelConfig(
         boolean tiedOutput,
         boolean qkvBias,
         ActivationType activation,
-        boolean gatedFfn) {
+        boolean gatedFfn,
+        int ropeOriginalContext,
+        double ropeAttnFactor) {
+
+    /** A configuration without LongRoPE settings: original context = trained context, attention factor 1. */
+    public ModelConfig(String architecture, int dim, int layers, int ffnDim, int heads, int kvHeads, int headDim,
+                       int ropeDims, double ropeBase, double ropeScale, Architecture block, boolean hasRopeFreqs,
+                       float rmsEps, int contextLength, int vocabSize, boolean tiedOutput, boolean qkvBias,
+                       ActivationType activation, boolean gatedFfn) {
+        this(architecture, dim, layers, ffnDim, heads, kvHeads, headDim, ropeDims, ropeBase, ropeScale, block,
+                hasRopeFreqs, rmsEps, contextLength, vocabSize, tiedOutput, qkvBias, activation, gatedFfn, contextLength, 1.0);
+    }
 
     public ModelConfig {
         positive("dim", dim);
@@ -68,10 +84,19 @@ public record ModelConfig(
         if (ropeDims <= 0 || ropeDims > headDim || ropeDims % 2 != 0) {
             throw new IllegalArgumentException("rope dimension count " + ropeDims + " must be even and in (0, " + headDim + "]");
         }
+        if (block.qkNorm() && ropeDims != headDim) {
+            throw new IllegalArgumentException("rope.dimension_count " + ropeDims + " must equal the head size "
+                    + headDim + " for " + architecture);
+        }
+        positive("rope.scaling.original_context_length", ropeOriginalContext);
+        if (!(ropeAttnFactor > 0)) throw new IllegalArgumentException("rope.scaling.attn_factor " + ropeAttnFactor + " must be positive");
         if (!(ropeBase > 0) || !(ropeScale > 0) || !(rmsEps >= 0)) {
             throw new IllegalArgumentException("bad rope base " + ropeBase + ", rope scale " + ropeScale + " or rms eps " + rmsEps);
         }
     }
+
+    /** Which pairs of a head RoPE rotates together. */
+    public RopeStyle ropeStyle() { return block.ropeStyle(); }
 
     /** Width of all query heads together: heads * headDim. */
     public int qDim() { return heads * headDim; }
@@ -83,7 +108,7 @@ public record ModelConfig(
     public int groupSize() { return heads / kvHeads; }
 
     /**
-     * Reads the configuration of a {@code llama} or {@code qwen2} model.
+     * Reads the configuration of a model of one of the {@linkplain Architecture#SUPPORTED supported architectures}.
      *
      * @throws IllegalArgumentException naming the architecture when it is not supported, or naming the
      *                                  missing / inconsistent key or tensor
@@ -91,12 +116,12 @@ public record ModelConfig(
     public static ModelConfig fromGguf(GgufFile file) {
         String arch = file.getString("general.architecture", null);
         if (arch == null) throw new IllegalArgumentException(name(file) + ": no general.architecture in the metadata");
-        RopeStyle ropeStyle = switch (arch) {
-            case "llama" -> RopeStyle.INTERLEAVED;
-            case "qwen2" -> RopeStyle.NEOX;
-            default -> throw new IllegalArgumentException(name(file) + ": unsupported architecture '" + arch
-                    + "' (supported: llama, qwen2)");
-        };
+        Architecture block;
+        try {
+            block = Architecture.named(arch);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name(file) + ": " + e.getMessage(), e);
+        }
         Keys k = new Keys(file, arch);
 
         int experts = k.intOr("expert_count", 0);
@@ -124,6 +149,8 @@ public record ModelConfig(
         double ropeScale = ropeScale(file, k);
         float rmsEps = (float) k.doubleOr("attention.layer_norm_rms_epsilon", 1e-5);
         int contextLength = k.intOr("context_length", 2048);
+        int ropeOriginalContext = k.intOr("rope.scaling.original_context_length", contextLength);
+        double ropeAttnFactor = k.doubleOr("rope.scaling.attn_factor", 1.0);
 
         TensorInfo embd = file.requireTensor("token_embd.weight");
         if (embd.rowLength() != dim) {
@@ -134,12 +161,13 @@ public record ModelConfig(
         boolean tied = file.tensor("output.weight").isEmpty();
         boolean bias = file.tensor("blk.0.attn_q.bias").isPresent();
         boolean ropeFreqs = file.tensor("rope_freqs.weight").isPresent();
-        boolean gated = file.tensor("blk.0.ffn_gate.weight").isPresent();
+        // phi3's feed-forward block is always gated: by ffn_gate or by the gate half of a fused ffn_up
+        boolean gated = file.tensor("blk.0.ffn_gate.weight").isPresent() || block.fusedGateUp();
         ActivationType act = k.string("feed_forward_activation").map(ActivationType::fromName).orElse(ActivationType.SILU);
 
         try {
             return new ModelConfig(arch, dim, layers, ffnDim, heads, kvHeads, headDim, ropeDims, ropeBase, ropeScale,
-                    ropeStyle, ropeFreqs, rmsEps, contextLength, vocab, tied, bias, act, gated);
+                    block, ropeFreqs, rmsEps, contextLength, vocab, tied, bias, act, gated, ropeOriginalContext, ropeAttnFactor);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(name(file) + ": " + e.getMessage(), e);
         }
@@ -155,9 +183,10 @@ public record ModelConfig(
         }
         return switch (type.toLowerCase(Locale.ROOT)) {
             case "none" -> 1.0;
-            case "linear" -> factor > 0 ? factor : 1.0;
+            // LongRoPE: its factors are tensors (ModelWeights); a linear factor, if any, still divides positions
+            case "linear", "longrope" -> factor > 0 ? factor : 1.0;
             default -> throw new IllegalArgumentException(name(file) + ": unsupported RoPE scaling type '" + type
-                    + "' (supported: none, linear, and Llama 3 rope_freqs)");
+                    + "' (supported: none, linear, longrope, and Llama 3 rope_freqs)");
         };
     }
 

@@ -16,10 +16,12 @@ import java.util.List;
  * @param outputNorm     {@code output_norm.weight} [dim]
  * @param output         {@code output.weight} [vocab x dim], or {@code token_embd.weight} when tied
  * @param ropeFreqs      {@code rope_freqs.weight} [ropeDims / 2] (Llama 3.1 frequency factors) or null
+ * @param ropeFactorsLong  {@code rope_factors_long.weight} [ropeDims / 2] (LongRoPE, for long sessions) or null
+ * @param ropeFactorsShort {@code rope_factors_short.weight} [ropeDims / 2] (LongRoPE, otherwise) or null
  * @param layers         one entry per block
  */
 public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor output, Tensor ropeFreqs,
-                           List<LayerWeights> layers) {
+                           Tensor ropeFactorsLong, Tensor ropeFactorsShort, List<LayerWeights> layers) {
 
     public ModelWeights {
         layers = List.copyOf(layers);
@@ -37,25 +39,51 @@ public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor outp
         Tensor outNorm = l.vector("output_norm.weight", c.dim());
         Tensor output = c.tiedOutput() ? embd : l.matrix("output.weight", c.vocabSize(), c.dim());
         Tensor ropeFreqs = c.hasRopeFreqs() ? l.vector("rope_freqs.weight", c.ropeDims() / 2) : null;
+        boolean longRope = c.block().longRope() && !c.hasRopeFreqs()
+                && (file.tensor("rope_factors_long.weight").isPresent() || file.tensor("rope_factors_short.weight").isPresent());
+        // llama.cpp takes both when either is there; a file with one of them is malformed and refused by name
+        Tensor ropeLong = longRope ? l.vector("rope_factors_long.weight", c.ropeDims() / 2) : null;
+        Tensor ropeShort = longRope ? l.vector("rope_factors_short.weight", c.ropeDims() / 2) : null;
         List<LayerWeights> layers = new ArrayList<>(c.layers());
         for (int i = 0; i < c.layers(); i++) {
             String p = "blk." + i + ".";
+            Tensor wq, wk, wv;
+            if (c.block().fusedQkv() && file.tensor(p + "attn_qkv.weight").isPresent()) {
+                // rows [q | k | v] of one matrix
+                Tensor qkv = l.matrix(p + "attn_qkv.weight", c.qDim() + 2 * c.kvDim(), c.dim());
+                wq = qkv.rowSlice(p + "attn_qkv.weight[q]", 0, c.qDim());
+                wk = qkv.rowSlice(p + "attn_qkv.weight[k]", c.qDim(), c.kvDim());
+                wv = qkv.rowSlice(p + "attn_qkv.weight[v]", c.qDim() + c.kvDim(), c.kvDim());
+            } else {
+                wq = l.matrix(p + "attn_q.weight", c.qDim(), c.dim());
+                wk = l.matrix(p + "attn_k.weight", c.kvDim(), c.dim());
+                wv = l.matrix(p + "attn_v.weight", c.kvDim(), c.dim());
+            }
+            Tensor gate, up;
+            if (c.block().fusedGateUp() && file.tensor(p + "ffn_gate.weight").isEmpty()) {
+                // rows [gate | up] of one matrix: y = down(act(gate . x) * (up . x))
+                Tensor gateUp = l.matrix(p + "ffn_up.weight", 2 * c.ffnDim(), c.dim());
+                gate = gateUp.rowSlice(p + "ffn_up.weight[gate]", 0, c.ffnDim());
+                up = gateUp.rowSlice(p + "ffn_up.weight[up]", c.ffnDim(), c.ffnDim());
+            } else {
+                gate = c.gatedFfn() ? l.matrix(p + "ffn_gate.weight", c.ffnDim(), c.dim()) : null;
+                up = l.matrix(p + "ffn_up.weight", c.ffnDim(), c.dim());
+            }
             layers.add(new LayerWeights(
                     l.vector(p + "attn_norm.weight", c.dim()),
-                    l.matrix(p + "attn_q.weight", c.qDim(), c.dim()),
-                    l.matrix(p + "attn_k.weight", c.kvDim(), c.dim()),
-                    l.matrix(p + "attn_v.weight", c.kvDim(), c.dim()),
+                    wq, wk, wv,
                     l.matrix(p + "attn_output.weight", c.dim(), c.qDim()),
                     c.qkvBias() ? l.vector(p + "attn_q.bias", c.qDim()) : null,
                     c.qkvBias() ? l.vector(p + "attn_k.bias", c.kvDim()) : null,
                     c.qkvBias() ? l.vector(p + "attn_v.bias", c.kvDim()) : null,
+                    c.block().qkNorm() ? l.vector(p + "attn_q_norm.weight", c.headDim()) : null,
+                    c.block().qkNorm() ? l.vector(p + "attn_k_norm.weight", c.headDim()) : null,
                     l.vector(p + "ffn_norm.weight", c.dim()),
-                    c.gatedFfn() ? l.matrix(p + "ffn_gate.weight", c.ffnDim(), c.dim()) : null,
-                    l.matrix(p + "ffn_up.weight", c.ffnDim(), c.dim()),
+                    gate, up,
                     l.matrix(p + "ffn_down.weight", c.dim(), c.ffnDim())));
         }
         l.refuseUnusedTensors();
-        return new ModelWeights(embd, outNorm, output, ropeFreqs, layers);
+        return new ModelWeights(embd, outNorm, output, ropeFreqs, ropeLong, ropeShort, layers);
     }
 
     /** Looks tensors up and checks their shapes, naming the tensor in every error. */

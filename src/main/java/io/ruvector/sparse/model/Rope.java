@@ -4,8 +4,9 @@ import io.ruvector.sparse.tensor.Tensor;
 
 /**
  * Rotary position embedding: rotates pairs of each head's first {@code ropeDims} dimensions by
- * {@code position / scale * base^(-2i / ropeDims) / freqFactor[i]}. Angles are computed in double so the
- * rotation is exact to float precision at any position.
+ * {@code position / scale * base^(-2i / ropeDims) / freqFactor[i]}, with cos and sin times the configuration's
+ * attention factor (1 but for LongRoPE models). Angles are computed in double so the rotation is exact to float
+ * precision at any position.
  */
 final class Rope {
 
@@ -14,18 +15,20 @@ final class Rope {
     private final int pairs;
     private final double[] inverseFrequency;
     private final double positionScale;
+    private final double magnitude;
 
     Rope(ModelConfig c, Tensor freqFactors) {
         this.style = c.ropeStyle();
         this.headDim = c.headDim();
         this.pairs = c.ropeDims() / 2;
         this.positionScale = 1.0 / c.ropeScale();
+        this.magnitude = c.ropeAttnFactor();
         this.inverseFrequency = new double[pairs];
         float[] factors = freqFactors == null ? null : freqFactors.toFloatArray();
         for (int i = 0; i < pairs; i++) {
             double f = Math.pow(c.ropeBase(), -2.0 * i / c.ropeDims());
             if (factors != null) {
-                if (!(factors[i] > 0)) throw new IllegalArgumentException("rope_freqs.weight[" + i + "] = " + factors[i]);
+                if (!(factors[i] > 0)) throw new IllegalArgumentException(freqFactors.name() + "[" + i + "] = " + factors[i]);
                 f /= factors[i];
             }
             inverseFrequency[i] = f;
@@ -42,8 +45,8 @@ final class Rope {
             int base = t * 2 * pairs;
             for (int i = 0; i < pairs; i++) {
                 double a = p * inverseFrequency[i];
-                table[base + 2 * i] = (float) Math.cos(a);
-                table[base + 2 * i + 1] = (float) Math.sin(a);
+                table[base + 2 * i] = (float) (Math.cos(a) * magnitude);
+                table[base + 2 * i + 1] = (float) (Math.sin(a) * magnitude);
             }
         }
     }

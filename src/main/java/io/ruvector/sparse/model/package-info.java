@@ -1,6 +1,7 @@
 /**
- * Dense inference for llama-family models (architectures {@code llama} and {@code qwen2}) read in place from
- * GGUF files.
+ * Dense inference for llama-family models (architectures {@code llama}, {@code qwen2}, {@code qwen3} and {@code phi3}, each
+ * described by how its block differs from llama's in {@link io.ruvector.sparse.model.Architecture}) read in
+ * place from GGUF files.
  *
  * <p>Entry points: {@link io.ruvector.sparse.model.LanguageModel#open} maps a file and reads its
  * {@link io.ruvector.sparse.model.ModelConfig} and {@link io.ruvector.sparse.model.ModelWeights} (zero-copy

@@ -43,6 +43,18 @@ public record Tensor(String name, TensorType type, int rows, int cols, MemorySeg
 
     public GgmlType ggmlType() { return type.ggmlType(); }
 
+    /**
+     * Rows {@code from .. from+count} as a zero-copy tensor called {@code sliceName}: one part of a fused matrix
+     * (phi3's [q | k | v] or [gate | up]). The name must be unique, as caches of repacked copies key on it.
+     */
+    public Tensor rowSlice(String sliceName, int from, int count) {
+        if (from < 0 || count <= 0 || from + count > rows) {
+            throw new IllegalArgumentException("tensor " + name + ": rows " + from + ".." + (from + count)
+                    + " outside its " + rows + " rows");
+        }
+        return new Tensor(sliceName, type, count, cols, data.asSlice(rowOffset(from), count * rowBytes()));
+    }
+
     public long rowBytes() { return type.rowBytes(cols); }
 
     /** This tensor as the quant package's kernels and repackings see a matrix. */

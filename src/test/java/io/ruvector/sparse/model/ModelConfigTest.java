@@ -4,6 +4,9 @@ import io.ruvector.sparse.Fixtures;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.kernels.ActivationType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -52,6 +55,99 @@ class ModelConfigTest {
             assertTrue(c.tiedOutput());
             assertTrue(c.qkvBias());
             assertEquals(1e-5f, c.rmsEps());
+        }
+    }
+
+    @Test
+    void readsQwen3WithHeadSizeFromKeyLengthAndHeadNorms() throws Exception {
+        try (GgufFile f = GgufFile.open(Fixtures.require("reference/syn-qwen3.F32.gguf"))) {
+            ModelConfig c = ModelConfig.fromGguf(f);
+            assertEquals("qwen3", c.architecture());
+            assertEquals(Architecture.QWEN3, c.block());
+            assertEquals(RopeStyle.NEOX, c.ropeStyle());
+            assertTrue(c.block().qkNorm());
+            assertEquals(128, c.dim());
+            assertEquals(3, c.layers());
+            assertEquals(320, c.ffnDim());
+            assertEquals(4, c.heads());
+            assertEquals(2, c.kvHeads());
+            assertEquals(48, c.headDim());   // key_length: 4 x 48 = 192 query rows on a 128-wide model
+            assertEquals(192, c.qDim());
+            assertEquals(96, c.kvDim());
+            assertEquals(48, c.ropeDims());
+            assertEquals(1_000_000.0, c.ropeBase());
+            assertEquals(1e-6f, c.rmsEps());
+            assertEquals(64, c.contextLength());
+            assertEquals(600, c.vocabSize());
+            assertFalse(c.tiedOutput());
+            assertFalse(c.qkvBias());
+            assertTrue(c.gatedFfn());
+        }
+    }
+
+    @Test
+    void readsPhi3WithFusedProjections() throws Exception {
+        try (GgufFile f = GgufFile.open(Fixtures.require("reference/syn-phi3.F32.gguf"))) {
+            ModelConfig c = ModelConfig.fromGguf(f);
+            assertEquals(Architecture.PHI3, c.block());
+            assertEquals(RopeStyle.NEOX, c.ropeStyle());
+            assertEquals(32, c.headDim());
+            assertEquals(4, c.kvHeads());
+            assertEquals(320, c.ffnDim());
+            assertEquals(64, c.ropeOriginalContext());
+            assertEquals(1.0, c.ropeAttnFactor());
+            assertTrue(c.gatedFfn());   // gate = first half of the fused ffn_up
+            ModelWeights w = ModelWeights.load(f, c);
+            LayerWeights l = w.layers().get(0);
+            assertEquals(128, l.wq().rows());
+            assertEquals(128, l.wk().rows());
+            assertEquals(320, l.gate().rows());
+            assertEquals(320, l.up().rows());
+            // the slices are consecutive views of the one fused matrix: [q | k | v] and [gate | up]
+            assertEquals(l.wq().data().byteSize(), l.wk().data().address() - l.wq().data().address());
+            assertEquals(l.gate().data().byteSize(), l.up().data().address() - l.gate().data().address());
+            assertEquals(null, w.ropeFactorsLong());
+        }
+    }
+
+    /** Shapes that contradict each other are refused with one line naming the key or tensor at fault. */
+    @Test
+    void refusesInconsistentQwen3Shapes(@TempDir Path dir) throws Exception {
+        ModelVariantsTest.Spec value = ModelVariantsTest.qwen3();
+        value.valueLength = 8;
+        assertRefused(dir.resolve("v.gguf"), value, "attention.value_length");
+        ModelVariantsTest.Spec rope = ModelVariantsTest.qwen3();
+        rope.ropeDims = 8;
+        assertRefused(dir.resolve("r.gguf"), rope, "rope.dimension_count");
+        ModelVariantsTest.Spec kv = ModelVariantsTest.qwen3();
+        kv.kvHeads = 3;
+        assertRefused(dir.resolve("k.gguf"), kv, "head_count_kv");
+        // key_length says 12 but the file's attn_q has 4 x 16 rows: the tensor is named
+        ModelVariantsTest.Spec q = ModelVariantsTest.qwen3();
+        Path file = ModelVariantsTest.write(dir.resolve("q.gguf"), q);
+        try (GgufFile f = GgufFile.open(file)) {
+            ModelConfig c = ModelConfig.fromGguf(f);
+            ModelConfig wrong = new ModelConfig(c.architecture(), c.dim(), c.layers(), c.ffnDim(), c.heads(), c.kvHeads(),
+                    16, 16, c.ropeBase(), c.ropeScale(), c.block(), c.hasRopeFreqs(), c.rmsEps(), c.contextLength(),
+                    c.vocabSize(), c.tiedOutput(), c.qkvBias(), c.activation(), c.gatedFfn());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelWeights.load(f, wrong));
+            assertTrue(e.getMessage().contains("blk.0.attn_q.weight") && !e.getMessage().contains("\n"), e.getMessage());
+        }
+    }
+
+    @Test
+    void unsupportedArchitecturesAreRefusedByName(@TempDir Path dir) throws Exception {
+        ModelVariantsTest.Spec gpt2 = new ModelVariantsTest.Spec();
+        gpt2.arch = "qwen3moe";
+        assertRefused(dir.resolve("moe.gguf"), gpt2, "unsupported architecture 'qwen3moe'");
+    }
+
+    private static void assertRefused(Path path, ModelVariantsTest.Spec spec, String needle) throws Exception {
+        Path file = ModelVariantsTest.write(path, spec);
+        try (GgufFile f = GgufFile.open(file)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelConfig.fromGguf(f));
+            assertTrue(e.getMessage().contains(needle), e.getMessage());
+            assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
         }
     }
 

@@ -45,6 +45,11 @@ class ModelVariantsTest {
         boolean gated = true;
         boolean tied = false;
         boolean biases = false;
+        boolean qkNorm = false;     // qwen3: attn_q_norm / attn_k_norm per layer
+        int valueLength = 0;        // 0: the key length
+        boolean fused = false;      // phi3: attn_qkv and ffn_up = [gate | up]
+        int originalContext = 0;    // > 0: LongRoPE factors and rope.scaling.original_context_length / attn_factor
+        float attnFactor = 1.2f;
         int vocab = 40;
         String extraTensor = null;
         int experts = 0;
@@ -67,12 +72,19 @@ class ModelVariantsTest {
                 .putU32(a + ".attention.head_count_kv", s.kvHeads)
                 .putU32(a + ".context_length", s.context)
                 .putF32(a + ".attention.layer_norm_rms_epsilon", 1e-5f);
-        if (s.keyLength > 0) w.putU32(a + ".attention.key_length", s.keyLength).putU32(a + ".attention.value_length", s.keyLength);
+        if (s.keyLength > 0) {
+            w.putU32(a + ".attention.key_length", s.keyLength)
+                    .putU32(a + ".attention.value_length", s.valueLength > 0 ? s.valueLength : s.keyLength);
+        }
         if (s.ropeDims > 0) w.putU32(a + ".rope.dimension_count", s.ropeDims);
         if (s.ropeBase > 0) w.putF32(a + ".rope.freq_base", s.ropeBase);
         if (s.scalingType != null) w.putString(a + ".rope.scaling.type", s.scalingType).putF32(a + ".rope.scaling.factor", s.scalingFactor);
         if (s.activation != null) w.putString(a + ".feed_forward_activation", s.activation);
         if (s.experts > 0) w.putU32(a + ".expert_count", s.experts);
+        if (s.originalContext > 0) {
+            w.putU32(a + ".rope.scaling.original_context_length", s.originalContext)
+                    .putF32(a + ".rope.scaling.attn_factor", s.attnFactor);
+        }
         int hd = s.headDim();
         int q = s.heads * hd;
         int kv = s.kvHeads * hd;
@@ -84,21 +96,40 @@ class ModelVariantsTest {
             for (int i = 0; i < f.length; i++) f[i] = 1 + 7f * i / f.length;   // like Llama 3.1: low frequencies slowed
             add(w, "rope_freqs.weight", new long[]{f.length}, f, s);
         }
+        if (s.originalContext > 0) {
+            int pairs = (s.ropeDims > 0 ? s.ropeDims : hd) / 2;
+            float[] longFactors = new float[pairs];
+            float[] shortFactors = new float[pairs];
+            for (int i = 0; i < pairs; i++) {
+                longFactors[i] = 1 + 20f * i / pairs;
+                shortFactors[i] = 1 + 0.5f * i / pairs;
+            }
+            add(w, "rope_factors_long.weight", new long[]{pairs}, longFactors, s);
+            add(w, "rope_factors_short.weight", new long[]{pairs}, shortFactors, s);
+        }
         for (int l = 0; l < s.layers; l++) {
             String p = "blk." + l + ".";
             vector(w, r, p + "attn_norm.weight", s.dim, true, s);
-            matrix(w, r, p + "attn_q.weight", q, s.dim, 1 / Math.sqrt(s.dim), s);
-            matrix(w, r, p + "attn_k.weight", kv, s.dim, 1 / Math.sqrt(s.dim), s);
-            matrix(w, r, p + "attn_v.weight", kv, s.dim, 1 / Math.sqrt(s.dim), s);
+            if (s.fused) {
+                matrix(w, r, p + "attn_qkv.weight", q + 2 * kv, s.dim, 1 / Math.sqrt(s.dim), s);
+            } else {
+                matrix(w, r, p + "attn_q.weight", q, s.dim, 1 / Math.sqrt(s.dim), s);
+                matrix(w, r, p + "attn_k.weight", kv, s.dim, 1 / Math.sqrt(s.dim), s);
+                matrix(w, r, p + "attn_v.weight", kv, s.dim, 1 / Math.sqrt(s.dim), s);
+            }
             matrix(w, r, p + "attn_output.weight", s.dim, q, 1 / Math.sqrt(q), s);
             if (s.biases) {
                 vector(w, r, p + "attn_q.bias", q, false, s);
                 vector(w, r, p + "attn_k.bias", kv, false, s);
                 vector(w, r, p + "attn_v.bias", kv, false, s);
             }
+            if (s.qkNorm) {
+                vector(w, r, p + "attn_q_norm.weight", hd, true, s);
+                vector(w, r, p + "attn_k_norm.weight", hd, true, s);
+            }
             vector(w, r, p + "ffn_norm.weight", s.dim, true, s);
-            if (s.gated) matrix(w, r, p + "ffn_gate.weight", s.ffn, s.dim, 1 / Math.sqrt(s.dim), s);
-            matrix(w, r, p + "ffn_up.weight", s.ffn, s.dim, 1 / Math.sqrt(s.dim), s);
+            if (s.gated && !s.fused) matrix(w, r, p + "ffn_gate.weight", s.ffn, s.dim, 1 / Math.sqrt(s.dim), s);
+            matrix(w, r, p + "ffn_up.weight", s.fused ? 2 * s.ffn : s.ffn, s.dim, 1 / Math.sqrt(s.dim), s);
             matrix(w, r, p + "ffn_down.weight", s.dim, s.ffn, 1 / Math.sqrt(s.ffn), s);
         }
         if (s.extraTensor != null) vector(w, r, s.extraTensor, s.dim, false, s);
@@ -188,6 +219,81 @@ class ModelVariantsTest {
         s.ropeDims = 6;
         s.kvHeads = 2;
         assertMatchesNaive(s);
+    }
+
+    /** qwen3: per-head q/k norms before NeoX RoPE, 4 heads of 12 on a 32-wide model (q is 48 wide), tied output. */
+    @Test
+    void qwen3WithHeadNormsAndHeadSizeDecoupledFromTheWidth() throws Exception {
+        Spec s = qwen3();
+        s.tied = true;
+        assertMatchesNaive(s);
+        try (LanguageModel m = LanguageModel.open(dir.resolve("m.gguf"), ModelOptions.defaults())) {
+            assertEquals(48, m.config().qDim());
+            assertEquals(24, m.config().kvDim());
+            assertTrue(m.config().block().qkNorm());
+        }
+    }
+
+    static Spec qwen3() {
+        Spec s = new Spec();
+        s.arch = "qwen3";
+        s.qkNorm = true;
+        s.keyLength = 12;
+        s.kvHeads = 2;
+        return s;
+    }
+
+    /**
+     * phi3 with fused projections and LongRoPE factors: the short factors for sessions within the original
+     * context, the long ones beyond it, cos and sin scaled by the attention factor either way.
+     */
+    @Test
+    void phi3WithFusedProjectionsAndLongRope() throws Exception {
+        Spec s = new Spec();
+        s.arch = "phi3";
+        s.fused = true;
+        s.kvHeads = 2;
+        s.originalContext = 16;
+        Path file = write(dir.resolve("phi3.gguf"), s);
+        int[] prompt = {1, 7, 30, 2, 39, 11, 5, 0, 23, 17, 8, 3, 33, 12};
+        for (int context : new int[]{16, 64}) {
+            try (LanguageModel m = LanguageModel.open(file, ModelOptions.defaults().withThreads(2).withContextLength(context));
+                 Session session = m.newSession()) {
+                float[] ours = session.evaluateAll(prompt);
+                double[][] exact = new NaiveForward(m, context).run(prompt);
+                double[][] otherFactors = new NaiveForward(m, context == 16 ? 64 : 16).run(prompt);
+                double max = 0, other = 0;
+                for (int t = 0; t < prompt.length; t++) {
+                    for (int v = 0; v < s.vocab; v++) {
+                        max = Math.max(max, Math.abs(ours[t * s.vocab + v] - exact[t][v]));
+                        other = Math.max(other, Math.abs(ours[t * s.vocab + v] - otherFactors[t][v]));
+                    }
+                }
+                assertTrue(max < 1e-4, "context " + context + ": max |ours - float64| = " + max);
+                assertTrue(other > 1e-2, "context " + context + ": the other factors give the same logits (" + other + ")");
+            }
+        }
+        Spec oneFactor = new Spec();
+        oneFactor.arch = "phi3";
+        oneFactor.originalContext = 16;
+        oneFactor.skipTensor = "rope_factors_short.weight";
+        assertMessage(oneFactor, IllegalArgumentException.class, "rope_factors_short.weight");
+    }
+
+    @Test
+    void badQwen3ModelsAreNamed() throws Exception {
+        Spec noNorm = qwen3();
+        noNorm.skipTensor = "blk.1.attn_k_norm.weight";
+        assertMessage(noNorm, IllegalArgumentException.class, "blk.1.attn_k_norm.weight");
+        Spec value = qwen3();
+        value.valueLength = 8;
+        assertMessage(value, IllegalArgumentException.class, "value_length");
+        Spec rope = qwen3();
+        rope.ropeDims = 8;
+        assertMessage(rope, IllegalArgumentException.class, "rope.dimension_count");
+        Spec llamaWithNorms = new Spec();
+        llamaWithNorms.qkNorm = true;   // llama has no q/k norms: ignoring them would be wrong
+        assertMessage(llamaWithNorms, UnsupportedOperationException.class, "attn_q_norm");
     }
 
     @Test

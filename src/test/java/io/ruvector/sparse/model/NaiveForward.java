@@ -18,21 +18,33 @@ final class NaiveForward {
     private final double[] outNorm;
     private final double[] freqFactors;
     private final List<double[][][]> layers = new ArrayList<>();   // per layer: wq, wk, wv, wo, gate, up, down
-    private final List<double[][]> vectors = new ArrayList<>();    // per layer: attnNorm, ffnNorm, bq, bk, bv
+    private final List<double[][]> vectors = new ArrayList<>();    // per layer: attnNorm, ffnNorm, bq, bk, bv, qNorm, kNorm
     private final List<double[][]> keys = new ArrayList<>();       // per layer: [pos][kvDim]
     private final List<double[][]> values = new ArrayList<>();
 
-    NaiveForward(LanguageModel model) {
+    private final double ropeMagnitude;
+
+    /** For a session of the model's trained context. */
+    NaiveForward(LanguageModel model) { this(model, model.config().contextLength()); }
+
+    /** For a session of {@code sessionContext} positions (which LongRoPE factors apply depends on it). */
+    NaiveForward(LanguageModel model, int sessionContext) {
         c = model.config();
         ModelWeights w = model.weights();
+        ropeMagnitude = c.ropeAttnFactor();
         embd = matrix(w.tokenEmbedding());
         output = matrix(w.output());
         outNorm = vector(w.outputNorm());
-        freqFactors = w.ropeFreqs() == null ? null : vector(w.ropeFreqs());
+        Tensor factors = w.ropeFreqs();
+        if (w.ropeFactorsShort() != null) {
+            factors = sessionContext > c.ropeOriginalContext() ? w.ropeFactorsLong() : w.ropeFactorsShort();
+        }
+        freqFactors = vector(factors);
         for (LayerWeights l : w.layers()) {
             layers.add(new double[][][]{matrix(l.wq()), matrix(l.wk()), matrix(l.wv()), matrix(l.wo()),
                     l.gate() == null ? null : matrix(l.gate()), matrix(l.up()), matrix(l.down())});
-            vectors.add(new double[][]{vector(l.attnNorm()), vector(l.ffnNorm()), vector(l.bq()), vector(l.bk()), vector(l.bv())});
+            vectors.add(new double[][]{vector(l.attnNorm()), vector(l.ffnNorm()), vector(l.bq()), vector(l.bk()), vector(l.bv()),
+                    vector(l.qNorm()), vector(l.kNorm())});
             keys.add(new double[c.contextLength()][]);
             values.add(new double[c.contextLength()][]);
         }
@@ -54,6 +66,8 @@ final class NaiveForward {
             double[] q = add(mul(m[0], h), v[2]);
             double[] k = add(mul(m[1], h), v[3]);
             double[] val = add(mul(m[2], h), v[4]);
+            if (v[5] != null) headNorms(q, c.heads(), v[5]);
+            if (v[6] != null) headNorms(k, c.kvHeads(), v[6]);
             for (int head = 0; head < c.heads(); head++) rope(q, head * c.headDim(), pos);
             for (int head = 0; head < c.kvHeads(); head++) rope(k, head * c.headDim(), pos);
             keys.get(l)[pos] = k;
@@ -97,8 +111,10 @@ final class NaiveForward {
             int b = c.ropeStyle() == RopeStyle.INTERLEAVED ? a + 1 : off + i + d / 2;
             double x0 = v[a];
             double x1 = v[b];
-            v[a] = x0 * Math.cos(theta) - x1 * Math.sin(theta);
-            v[b] = x0 * Math.sin(theta) + x1 * Math.cos(theta);
+            double cos = Math.cos(theta) * ropeMagnitude;
+            double sin = Math.sin(theta) * ropeMagnitude;
+            v[a] = x0 * cos - x1 * sin;
+            v[b] = x0 * sin + x1 * cos;
         }
     }
 
@@ -126,6 +142,15 @@ final class NaiveForward {
             s += (i == 0 || i == n) ? f : (i % 2 == 1 ? 4 * f : 2 * f);
         }
         return 0.5 + s * h / 3;
+    }
+
+    /** RMS norm of each head of {@code v} on its own, with one weight shared by all heads (qwen3's q/k norms). */
+    private void headNorms(double[] v, int heads, double[] w) {
+        int d = c.headDim();
+        for (int head = 0; head < heads; head++) {
+            double[] one = java.util.Arrays.copyOfRange(v, head * d, (head + 1) * d);
+            System.arraycopy(norm(one, w), 0, v, head * d, d);
+        }
     }
 
     private double[] norm(double[] x, double[] w) {

@@ -16,7 +16,8 @@ class RopeTest {
         int headDim = 16;
         int heads = 3;
         ModelConfig c = new ModelConfig("test", heads * headDim, 1, 8, heads, 1, headDim, ropeDims, 500.0, scale,
-                style, false, 1e-5f, 64, 10, true, false, io.ruvector.sparse.kernels.ActivationType.SILU, true);
+                new Architecture("test", style, false, false, false, false), false, 1e-5f, 64, 10, true, false,
+                io.ruvector.sparse.kernels.ActivationType.SILU, true);
         Rope rope = new Rope(c, null);
         Random r = new Random(7);
         int n = 3;
