@@ -8,6 +8,7 @@ import io.ruvector.sparse.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 
 /**
@@ -29,6 +30,11 @@ public final class RepackedWeights implements AutoCloseable {
     private final Set<String> refused = ConcurrentHashMap.newKeySet();   // looked at, and not repackable
     private boolean closed;
     private final Consumer<Tensor> afterRepack;
+    // Fields, not lambdas at the call: a capturing lambda would allocate on every product.
+    private final BiFunction<Tensor, Parallel, InterleavedQ4_0> q4_0Copier =
+            (w, pool) -> InterleavedQ4_0.repack(w.name(), w.rows(), w.cols(), w.data(), arena, pool);
+    private final BiFunction<Tensor, Parallel, InterleavedKQuant> kQuantCopier =
+            (w, pool) -> InterleavedKQuant.repack(w.matrix(), arena, pool);
 
     /** Copies only: the original matrices stay as they are. */
     public RepackedWeights() { this(w -> { }); }
@@ -49,26 +55,8 @@ public final class RepackedWeights implements AutoCloseable {
      */
     public InterleavedQ4_0 interleavedQ4_0(Tensor w, Parallel pool) {
         if (!InterleavedQ4_0.supports(w.ggmlType(), w.rows(), w.cols())) return null;
-        InterleavedQ4_0 copy = interleaved.get(w.name());
-        if (copy == null) {
-            if (refused.contains(w.name())) return null;
-            synchronized (this) {
-                if (closed) throw new IllegalStateException("the repacked weights are closed");
-                copy = interleaved.get(w.name());
-                if (copy == null) {
-                    copy = InterleavedQ4_0.repack(w.name(), w.rows(), w.cols(), w.data(), arena, pool);
-                    if (copy == null) {
-                        refused.add(w.name());
-                        return null;
-                    }
-                    interleaved.put(w.name(), copy);
-                    afterRepack.accept(w);
-                }
-            }
-        }
-        if (copy.rows() != w.rows() || copy.cols() != w.cols()) {
-            throw new IllegalArgumentException("two different matrices named " + w.name());
-        }
+        InterleavedQ4_0 copy = copyOf(w, pool, interleaved, q4_0Copier);
+        if (copy != null && (copy.rows() != w.rows() || copy.cols() != w.cols())) throw sameName(w);
         return copy;
     }
 
@@ -81,27 +69,37 @@ public final class RepackedWeights implements AutoCloseable {
      */
     public InterleavedKQuant interleavedK(Tensor w, Parallel pool) {
         if (!InterleavedKQuant.supports(w.ggmlType(), w.rows(), w.cols())) return null;
-        InterleavedKQuant copy = interleavedK.get(w.name());
-        if (copy == null) {
-            if (refused.contains(w.name())) return null;
-            synchronized (this) {
-                if (closed) throw new IllegalStateException("the repacked weights are closed");
-                copy = interleavedK.get(w.name());
-                if (copy == null) {
-                    copy = InterleavedKQuant.repack(w.matrix(), arena, pool);
-                    if (copy == null) {
-                        refused.add(w.name());
-                        return null;
-                    }
-                    interleavedK.put(w.name(), copy);
-                    afterRepack.accept(w);
-                }
-            }
-        }
-        if (copy.rows() != w.rows() || copy.cols() != w.cols()) {
-            throw new IllegalArgumentException("two different matrices named " + w.name());
-        }
+        InterleavedKQuant copy = copyOf(w, pool, interleavedK, kQuantCopier);
+        if (copy != null && (copy.rows() != w.rows() || copy.cols() != w.cols())) throw sameName(w);
         return copy;
+    }
+
+    /**
+     * The copy of {@code w} in {@code copies}, made by {@code copier} on first use (once, under this object's
+     * lock); null when the copier refused it, which is remembered. Looking up a made copy allocates nothing.
+     */
+    private <T> T copyOf(Tensor w, Parallel pool, ConcurrentHashMap<String, T> copies, BiFunction<Tensor, Parallel, T> copier) {
+        T copy = copies.get(w.name());
+        if (copy != null) return copy;
+        if (refused.contains(w.name())) return null;
+        synchronized (this) {
+            if (closed) throw new IllegalStateException("the repacked weights are closed");
+            copy = copies.get(w.name());
+            if (copy == null) {
+                copy = copier.apply(w, pool);
+                if (copy == null) {
+                    refused.add(w.name());
+                    return null;
+                }
+                copies.put(w.name(), copy);
+                afterRepack.accept(w);
+            }
+            return copy;
+        }
+    }
+
+    private static IllegalArgumentException sameName(Tensor w) {
+        return new IllegalArgumentException("two different matrices named " + w.name());
     }
 
     /** Bytes of every copy made so far. */
