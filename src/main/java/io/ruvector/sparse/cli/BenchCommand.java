@@ -18,7 +18,6 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

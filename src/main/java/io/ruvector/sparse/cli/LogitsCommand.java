@@ -1,7 +1,5 @@
 package io.ruvector.sparse.cli;
 
-import io.ruvector.sparse.quant.TensorTypes;
-
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufArray;
 import io.ruvector.sparse.gguf.GgufWriter;
@@ -11,6 +9,7 @@ import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.Logits;
 import io.ruvector.sparse.model.ModelOptions;
 import io.ruvector.sparse.model.Session;
+import io.ruvector.sparse.quant.TensorTypes;
 import io.ruvector.sparse.sparse.SparseModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

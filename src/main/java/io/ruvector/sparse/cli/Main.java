@@ -1,7 +1,7 @@
 package io.ruvector.sparse.cli;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 import java.io.InputStream;
 import java.io.PrintWriter;

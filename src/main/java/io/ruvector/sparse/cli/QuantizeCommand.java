@@ -1,8 +1,8 @@
 package io.ruvector.sparse.cli;
 
 import io.ruvector.sparse.cpu.Parallel;
-import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.quantize.ModelQuantizer;
 import io.ruvector.sparse.quantize.QuantMix;
 import io.ruvector.sparse.quantize.QuantizeOptions;

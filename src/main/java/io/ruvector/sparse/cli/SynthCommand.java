@@ -1,17 +1,17 @@
 package io.ruvector.sparse.cli;
 
+import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufWriter;
-import io.ruvector.sparse.cpu.Parallel;
-import io.ruvector.sparse.synth.SyntheticModel;
 import io.ruvector.sparse.synth.SyntheticModel.FfnActivation;
 import io.ruvector.sparse.synth.SyntheticModel.Options;
-import picocli.CommandLine;
+import io.ruvector.sparse.synth.SyntheticModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 import java.io.IOException;
 import java.io.PrintWriter;

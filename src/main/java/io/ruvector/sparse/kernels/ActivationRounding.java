@@ -1,7 +1,6 @@
 package io.ruvector.sparse.kernels;
 
 import io.ruvector.sparse.cpu.Parallel;
-
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.quant.Fp16;
 import io.ruvector.sparse.quant.Int8DotProduct;

@@ -1,9 +1,7 @@
 package io.ruvector.sparse.kernels;
 
 import io.ruvector.sparse.cpu.FloatExp;
-
 import io.ruvector.sparse.cpu.Simd;
-
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;

@@ -1,12 +1,9 @@
 package io.ruvector.sparse.kernels;
 
-import io.ruvector.sparse.cpu.VectorMath;
-
 import io.ruvector.sparse.cpu.Simd;
-
+import io.ruvector.sparse.cpu.VectorMath;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.tensor.Tensor;
-
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 

@@ -1,9 +1,7 @@
 package io.ruvector.sparse.kernels;
 
 import io.ruvector.sparse.cpu.Parallel;
-
 import io.ruvector.sparse.cpu.Simd;
-
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.InterleavedKQuant;

@@ -1,7 +1,6 @@
 package io.ruvector.sparse.kernels;
 
 import io.ruvector.sparse.cpu.Simd;
-
 import io.ruvector.sparse.quant.Q4_0;
 import io.ruvector.sparse.quant.Q8Activation;
 import io.ruvector.sparse.tensor.Tensor;

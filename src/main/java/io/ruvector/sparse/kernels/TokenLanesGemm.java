@@ -1,7 +1,6 @@
 package io.ruvector.sparse.kernels;
 
 import io.ruvector.sparse.cpu.Simd;
-
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.tensor.Tensor;
 

@@ -1,8 +1,8 @@
 package io.ruvector.sparse.model;
 
+import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.kernels.MatMul;
-import io.ruvector.sparse.cpu.Parallel;
 
 /**
  * The feed-forward block computed in full:

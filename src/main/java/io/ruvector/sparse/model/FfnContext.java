@@ -1,7 +1,7 @@
 package io.ruvector.sparse.model;
 
-import io.ruvector.sparse.kernels.MatMul;
 import io.ruvector.sparse.cpu.Parallel;
+import io.ruvector.sparse.kernels.MatMul;
 
 import java.util.HashMap;
 import java.util.Map;

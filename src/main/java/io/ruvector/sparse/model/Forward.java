@@ -1,9 +1,9 @@
 package io.ruvector.sparse.model;
 
-import io.ruvector.sparse.kernels.MatMul;
 import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.cpu.Simd;
 import io.ruvector.sparse.cpu.VectorMath;
+import io.ruvector.sparse.kernels.MatMul;
 
 import java.util.List;
 

@@ -1,7 +1,7 @@
 package io.ruvector.sparse.model;
 
-import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.cpu.Parallel;
+import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.kernels.RepackedWeights;
 import io.ruvector.sparse.memory.Advice;
 import io.ruvector.sparse.memory.MemoryHints;

@@ -1,9 +1,9 @@
 package io.ruvector.sparse.model;
 
-import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.GgufValue;
 import io.ruvector.sparse.gguf.TensorInfo;
+import io.ruvector.sparse.kernels.ActivationType;
 
 import java.util.Locale;
 import java.util.Optional;

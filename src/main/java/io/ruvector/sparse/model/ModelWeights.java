@@ -6,8 +6,8 @@ import io.ruvector.sparse.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.Set;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Every weight of a model as zero-copy views of the mapped GGUF file, checked against the configuration.

@@ -1,9 +1,8 @@
 package io.ruvector.sparse.quant;
 
-import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.cpu.Parallel;
-
 import io.ruvector.sparse.cpu.Simd;
+import io.ruvector.sparse.gguf.GgmlType;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 

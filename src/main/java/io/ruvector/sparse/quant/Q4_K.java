@@ -1,8 +1,7 @@
 package io.ruvector.sparse.quant;
 
-import io.ruvector.sparse.gguf.GgmlType;
-
 import io.ruvector.sparse.cpu.VectorMath;
+import io.ruvector.sparse.gguf.GgmlType;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;

@@ -1,9 +1,8 @@
 package io.ruvector.sparse.quant;
 
-import io.ruvector.sparse.gguf.GgmlType;
-
 import io.ruvector.sparse.cpu.Simd;
 import io.ruvector.sparse.cpu.VectorMath;
+import io.ruvector.sparse.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;

@@ -1,8 +1,7 @@
 package io.ruvector.sparse.quant;
 
-import io.ruvector.sparse.gguf.GgmlType;
-
 import io.ruvector.sparse.cpu.VectorMath;
+import io.ruvector.sparse.gguf.GgmlType;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -10,8 +9,8 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import static io.ruvector.sparse.quant.KQuants.F;
 import static io.ruvector.sparse.quant.KQuants.BIT4;
+import static io.ruvector.sparse.quant.KQuants.F;
 import static io.ruvector.sparse.quant.KQuants.LANES;
 import static io.ruvector.sparse.quant.KQuants.NIBBLE;
 import static io.ruvector.sparse.quant.KQuants.PARTS;

@@ -1,8 +1,7 @@
 package io.ruvector.sparse.quant;
 
-import io.ruvector.sparse.gguf.GgmlType;
-
 import io.ruvector.sparse.cpu.VectorMath;
+import io.ruvector.sparse.gguf.GgmlType;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -16,10 +15,10 @@ import static io.ruvector.sparse.quant.KQuants.LANES;
 import static io.ruvector.sparse.quant.KQuants.NIBBLE;
 import static io.ruvector.sparse.quant.KQuants.PARTS;
 import static io.ruvector.sparse.quant.KQuants.QK;
+import static io.ruvector.sparse.quant.KQuants.THIRTY_TWO;
 import static io.ruvector.sparse.quant.KQuants.clamp;
 import static io.ruvector.sparse.quant.KQuants.f16;
 import static io.ruvector.sparse.quant.KQuants.nearestInt;
-import static io.ruvector.sparse.quant.KQuants.THIRTY_TWO;
 import static io.ruvector.sparse.quant.KQuants.s8;
 import static io.ruvector.sparse.quant.KQuants.toFloat;
 import static io.ruvector.sparse.quant.KQuants.u8;

@@ -1,8 +1,8 @@
 package io.ruvector.sparse.quantize;
 
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.TensorInfo;
-import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.quant.TensorTypes;
 
 import java.nio.charset.StandardCharsets;

@@ -1,8 +1,8 @@
 package io.ruvector.sparse.sparse;
 
+import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.ActivationType;
-import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.LayerWeights;
 import io.ruvector.sparse.model.ModelConfig;

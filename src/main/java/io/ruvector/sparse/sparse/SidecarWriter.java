@@ -1,11 +1,11 @@
 package io.ruvector.sparse.sparse;
 
+import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufArray;
 import io.ruvector.sparse.gguf.GgufValueType;
 import io.ruvector.sparse.gguf.GgufWriter;
 import io.ruvector.sparse.kernels.ActivationType;
-import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;
 import io.ruvector.sparse.tensor.Tensor;

@@ -1,9 +1,9 @@
 package io.ruvector.sparse.sparse;
 
-import io.ruvector.sparse.kernels.ActivationRounding;
-import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.cpu.VectorMath;
+import io.ruvector.sparse.kernels.ActivationRounding;
+import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.memory.LayerRows;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.Q8Activation;

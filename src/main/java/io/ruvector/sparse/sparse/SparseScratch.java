@@ -1,7 +1,7 @@
 package io.ruvector.sparse.sparse;
 
-import io.ruvector.sparse.kernels.ActivationRounding;
 import io.ruvector.sparse.cpu.Parallel;
+import io.ruvector.sparse.kernels.ActivationRounding;
 import io.ruvector.sparse.memory.LayerRows;
 import io.ruvector.sparse.tensor.Tensor;
 

@@ -1,9 +1,9 @@
 package io.ruvector.sparse.synth;
 
+import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufArray;
 import io.ruvector.sparse.gguf.GgufWriter;
-import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;
 

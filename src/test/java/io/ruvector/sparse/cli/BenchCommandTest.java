@@ -1,7 +1,7 @@
 package io.ruvector.sparse.cli;
 
-import io.ruvector.sparse.bench.WarmUp;
 import io.ruvector.sparse.Fixtures;
+import io.ruvector.sparse.bench.WarmUp;
 import io.ruvector.sparse.gguf.GgufFile;
 import org.junit.jupiter.api.Test;
 

@@ -1,9 +1,7 @@
 package io.ruvector.sparse.gguf;
 
-import io.ruvector.sparse.quant.TensorTypes;
-
-
 import io.ruvector.sparse.Fixtures;
+import io.ruvector.sparse.quant.TensorTypes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,9 +1,7 @@
 package io.ruvector.sparse.kernels;
 
 import io.ruvector.sparse.cpu.Parallel;
-
 import io.ruvector.sparse.cpu.Simd;
-
 import io.ruvector.sparse.quant.F32;
 import io.ruvector.sparse.tensor.Tensor;
 import org.junit.jupiter.api.Test;

@@ -1,8 +1,7 @@
 package io.ruvector.sparse.kernels;
 
-import io.ruvector.sparse.cpu.Parallel;
-
 import io.ruvector.sparse.SteadyState;
+import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.quant.Q8Activation;
 import io.ruvector.sparse.quant.QuantTestData;

@@ -1,7 +1,6 @@
 package io.ruvector.sparse.kernels;
 
 import io.ruvector.sparse.cpu.Simd;
-
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;

@@ -1,7 +1,7 @@
 package io.ruvector.sparse.model;
 
-import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.cpu.Parallel;
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.synth.SyntheticModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,9 +1,8 @@
 package io.ruvector.sparse.model;
 
-import io.ruvector.sparse.quant.TensorTypes;
-
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufWriter;
+import io.ruvector.sparse.quant.TensorTypes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

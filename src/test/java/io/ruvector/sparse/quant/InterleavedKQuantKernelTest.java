@@ -1,8 +1,8 @@
 package io.ruvector.sparse.quant;
 
-import io.ruvector.sparse.kernels.MatMul;
 import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.cpu.Simd;
+import io.ruvector.sparse.kernels.MatMul;
 import io.ruvector.sparse.kernels.RepackedWeights;
 import io.ruvector.sparse.tensor.Tensor;
 import org.junit.jupiter.api.Test;

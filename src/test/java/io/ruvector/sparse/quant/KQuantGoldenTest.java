@@ -1,8 +1,7 @@
 package io.ruvector.sparse.quant;
 
-import io.ruvector.sparse.gguf.GgmlType;
-
 import io.ruvector.sparse.Fixtures;
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.TensorInfo;
 import io.ruvector.sparse.tensor.Tensor;

@@ -1,7 +1,6 @@
 package io.ruvector.sparse.quant;
 
 import io.ruvector.sparse.gguf.GgmlType;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

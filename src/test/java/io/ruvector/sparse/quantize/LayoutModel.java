@@ -1,7 +1,7 @@
 package io.ruvector.sparse.quantize;
 
-import io.ruvector.sparse.gguf.GgufWriter;
 import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.gguf.GgufWriter;
 
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,6 +1,7 @@
 package io.ruvector.sparse.quantize;
 
 import io.ruvector.sparse.cpu.Parallel;
+import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.GgufWriter;
 import io.ruvector.sparse.gguf.TensorInfo;
@@ -8,7 +9,6 @@ import io.ruvector.sparse.model.ActivationPrecision;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.ModelOptions;
 import io.ruvector.sparse.model.Session;
-import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;
 import io.ruvector.sparse.synth.SyntheticModel;

@@ -1,7 +1,7 @@
 package io.ruvector.sparse.quantize;
 
-import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.GgmlType;
+import io.ruvector.sparse.gguf.GgufFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

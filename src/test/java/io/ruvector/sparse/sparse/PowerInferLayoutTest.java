@@ -1,7 +1,5 @@
 package io.ruvector.sparse.sparse;
 
-import io.ruvector.sparse.quant.TensorTypes;
-
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.GgufWriter;
@@ -9,6 +7,7 @@ import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.LayerWeights;
 import io.ruvector.sparse.model.ModelOptions;
 import io.ruvector.sparse.model.Session;
+import io.ruvector.sparse.quant.TensorTypes;
 import io.ruvector.sparse.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,10 +1,10 @@
 package io.ruvector.sparse.sparse;
 
+import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.ActivationRounding;
 import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.kernels.MatMul;
-import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.memory.HotColdTiers;
 import io.ruvector.sparse.memory.LayerRows;
 import io.ruvector.sparse.tensor.Tensor;

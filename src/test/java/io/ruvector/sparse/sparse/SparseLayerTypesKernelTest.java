@@ -1,8 +1,8 @@
 package io.ruvector.sparse.sparse;
 
+import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.ActivationType;
-import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.memory.LayerRows;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;

@@ -1,9 +1,8 @@
 package io.ruvector.sparse.sparse;
 
-import io.ruvector.sparse.quant.TensorTypes;
-
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufWriter;
+import io.ruvector.sparse.quant.TensorTypes;
 
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,11 +1,11 @@
 package io.ruvector.sparse.synth;
 
+import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.GgufValueType;
 import io.ruvector.sparse.gguf.TensorInfo;
 import io.ruvector.sparse.kernels.ActivationType;
-import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.Session;
 import io.ruvector.sparse.quant.TensorTypes;

@@ -1,8 +1,8 @@
 package io.ruvector.sparse.bench;
 
+import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.MatMul;
-import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;
 import io.ruvector.sparse.tensor.Tensor;

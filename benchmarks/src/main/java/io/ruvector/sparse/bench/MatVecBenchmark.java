@@ -1,14 +1,14 @@
 package io.ruvector.sparse.bench;
 
+import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.kernels.MatMul;
 import io.ruvector.sparse.kernels.MatVec;
-import io.ruvector.sparse.cpu.Parallel;
+import io.ruvector.sparse.kernels.RepackedWeights;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.Q8Activation;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.quant.TensorTypes;
-import io.ruvector.sparse.kernels.RepackedWeights;
 import io.ruvector.sparse.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
