@@ -1,5 +1,7 @@
 package io.ruvector.sparse.model;
 
+import io.ruvector.sparse.kernels.ActivationType;
+
 import java.util.List;
 import java.util.Locale;
 
@@ -21,9 +23,24 @@ import java.util.Locale;
  *                  with no {@code ffn_gate}
  * @param longRope  LongRoPE frequency factors may be present ({@code rope_factors_long} / {@code _short}): the
  *                  long ones when a session's context exceeds {@code rope.scaling.original_context_length}
+ * @param activation the feed-forward activation llama.cpp fixes for the architecture, or null to read
+ *                  {@code feed_forward_activation} (default SiLU)
+ * @param scaledEmbedding token embeddings are multiplied by sqrt(embedding width) before the first block
+ * @param postNorms RMSNorms of the attention output ({@code post_attention_norm}) and of the feed-forward output
+ *                  ({@code post_ffw_norm}) before each is added to the residual stream
+ * @param alwaysTied logits always come from {@code token_embd.weight}; an {@code output.weight} is refused
+ * @param attention how the attention settings beyond llama's (sliding windows, soft-capping, query scale) are
+ *                  read from the metadata
  */
 public record Architecture(String name, RopeStyle ropeStyle, boolean qkNorm, boolean fusedQkv, boolean fusedGateUp,
-                           boolean longRope) {
+                           boolean longRope, ActivationType activation, boolean scaledEmbedding, boolean postNorms,
+                           boolean alwaysTied, AttentionRules attention) {
+
+    /** A llama-like block: the file's activation, unscaled embeddings, no post norms, llama's attention. */
+    public Architecture(String name, RopeStyle ropeStyle, boolean qkNorm, boolean fusedQkv, boolean fusedGateUp,
+                        boolean longRope) {
+        this(name, ropeStyle, qkNorm, fusedQkv, fusedGateUp, longRope, null, false, false, false, AttentionRules.LLAMA);
+    }
 
     /** Meta's Llama (and the many models converted to its layout): interleaved RoPE pairs. */
     public static final Architecture LLAMA = new Architecture("llama", RopeStyle.INTERLEAVED, false, false, false, false);
@@ -40,11 +57,26 @@ public record Architecture(String name, RopeStyle ropeStyle, boolean qkNorm, boo
     /** Phi-3 / Phi-4-mini: NeoX RoPE, fused qkv and fused gate|up projections, LongRoPE factors where present. */
     public static final Architecture PHI3 = new Architecture("phi3", RopeStyle.NEOX, false, true, true, true);
 
-    static final List<Architecture> SUPPORTED = List.of(LLAMA, QWEN2, QWEN3, PHI3);
+    /**
+     * Gemma 3: NeoX RoPE, embeddings scaled by sqrt(width), q/k head norms, post-attention and post-FFN norms,
+     * GeGLU (tanh GELU), sliding-window attention on five layers of six with their own RoPE base.
+     */
+    public static final Architecture GEMMA3 = new Architecture("gemma3", RopeStyle.NEOX, true, false, false, false,
+            ActivationType.GELU_TANH, true, true, false, AttentionRules.GEMMA3);
+
+    /**
+     * Gemma 2: as Gemma 3 without q/k norms, with soft-capped attention and final logits, sliding windows on
+     * every other layer, and an output that is always the token embedding.
+     */
+    public static final Architecture GEMMA2 = new Architecture("gemma2", RopeStyle.NEOX, false, false, false, false,
+            ActivationType.GELU_TANH, true, true, true, AttentionRules.GEMMA2);
+
+    static final List<Architecture> SUPPORTED = List.of(LLAMA, QWEN2, QWEN3, PHI3, GEMMA3, GEMMA2);
 
     public Architecture {
         if (name == null || name.isBlank()) throw new IllegalArgumentException("architecture needs a name");
         if (ropeStyle == null) throw new IllegalArgumentException("architecture " + name + " needs a RoPE style");
+        if (attention == null) throw new IllegalArgumentException("architecture " + name + " needs attention rules");
     }
 
     /**

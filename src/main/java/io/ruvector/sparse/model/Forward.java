@@ -22,6 +22,9 @@ final class Forward implements AutoCloseable {
     private final float[] outputNorm;
     private final List<? extends FeedForward> ffn;
     private final Rope rope;
+    private final Rope localRope;   // the sliding-window layers' RoPE when it differs from rope's, else null
+    private final AttentionSettings attentionSettings;
+    private final float embeddingScale;   // 1, or sqrt(dim) for architectures that scale token embeddings
     private final KvCache kv;
     private final Parallel pool;
     private final MatMul mm;
@@ -38,6 +41,7 @@ final class Forward implements AutoCloseable {
     private final float[] v;        // [maxBatch x kvDim]
     private final float[] attended; // attention output before its projection [maxBatch x qDim]
     private final float[] ropeTable;
+    private final float[] localRopeTable;
     private final float[] scores;   // one row of attention weights per head [heads x capacity]
 
     // Arguments of the attention call in flight (read by the pool's threads).
@@ -45,6 +49,7 @@ final class Forward implements AutoCloseable {
     private int attLayer;
     private int attPos;
     private int attTokens;
+    private int attWindow;   // 0: the layer in flight sees every earlier position
 
     // Arguments of the normalize call in flight.
     private final Parallel.RangeBody normBody = this::normalizeTokens;
@@ -59,9 +64,12 @@ final class Forward implements AutoCloseable {
         this.outputNorm = model.outputNormVector();
         this.ffn = List.copyOf(ffn);
         this.rope = model.rope(capacity);
+        this.localRope = model.localRope();
+        this.attentionSettings = c.attention();
+        this.embeddingScale = c.block().scaledEmbedding() ? (float) Math.sqrt(c.dim()) : 1f;
         ModelOptions o = model.options();
         this.maxBatch = o.batchSize();
-        this.attentionScale = (float) (1.0 / Math.sqrt(c.headDim()));
+        this.attentionScale = attentionSettings.queryScale();
         this.x = new float[maxBatch * c.dim()];
         this.xn = new float[maxBatch * c.dim()];
         this.delta = new float[maxBatch * c.dim()];
@@ -70,6 +78,7 @@ final class Forward implements AutoCloseable {
         this.v = new float[maxBatch * c.kvDim()];
         this.attended = new float[maxBatch * c.qDim()];
         this.ropeTable = new float[maxBatch * rope.tableWidth()];
+        this.localRopeTable = localRope == null ? null : new float[maxBatch * localRope.tableWidth()];
         this.scores = new float[Math.multiplyExact(c.heads(), capacity)];
         this.pool = model.pool();
         this.mm = new MatMul(pool, o.newActivationRounding(), model.repacked());
@@ -94,14 +103,20 @@ final class Forward implements AutoCloseable {
     void run(int[] tokens, int from, int n, int pos, boolean allPositions, float[] logits, int logitsOffset) {
         int dim = c.dim();
         for (int t = 0; t < n; t++) weights.tokenEmbedding().dequantizeRow(tokens[from + t], x, t * dim);
+        if (embeddingScale != 1f) for (int i = 0; i < n * dim; i++) x[i] *= embeddingScale;
         rope.angles(pos, n, ropeTable);
+        if (localRope != null) localRope.angles(pos, n, localRopeTable);
 
         for (int l = 0; l < c.layers(); l++) {
             LayerWeights w = weights.layers().get(l);
             LayerVectors lv = vectors.get(l);
+            boolean local = attentionSettings.local(l);
+            Rope layerRope = local && localRope != null ? localRope : rope;
+            float[] angles = local && localRope != null ? localRopeTable : ropeTable;
 
-            // Attention: x += wo . attention(rope(qn(wq . norm(x))), rope(kn(wk . norm(x))), wv . norm(x)),
-            // qn and kn per-head norms where the architecture has them (else identity), biases where the file has them
+            // Attention: x += pn(wo . attention(rope(qn(wq . norm(x))), rope(kn(wk . norm(x))), wv . norm(x))),
+            // qn and kn per-head norms and pn a post norm where the architecture has them (else identity), biases
+            // where the file has them; a sliding window on the layers the architecture makes local
             normalize(x, lv.attnNorm(), xn, n);
             mm.multiply(w.wq(), q, w.wk(), k, w.wv(), v, xn, n);
             addBias(q, lv.bq(), n);
@@ -109,27 +124,44 @@ final class Forward implements AutoCloseable {
             addBias(v, lv.bv(), n);
             normalizeHeads(q, lv.qNorm(), c.heads() * n);
             normalizeHeads(k, lv.kNorm(), c.kvHeads() * n);
-            rope.rotate(q, c.heads(), n, ropeTable);
-            rope.rotate(k, c.kvHeads(), n, ropeTable);
+            layerRope.rotate(q, c.heads(), n, angles);
+            layerRope.rotate(k, c.kvHeads(), n, angles);
             kv.store(l, pos, n, k, v);
-            attend(l, pos, n);
+            attend(l, pos, n, local ? attentionSettings.window() : 0);
             mm.multiply(w.wo(), attended, 0, n, delta, 0);
-            VectorMath.add(delta, 0, x, 0, n * dim);
+            addToResidual(delta, lv.postAttnNorm(), n);
 
-            // Feed-forward: x += ffn(norm(x))
+            // Feed-forward: x += pn(ffn(norm(x)))
             normalize(x, lv.ffnNorm(), xn, n);
             ffn.get(l).forward(l, xn, delta, n, ffnContext);
-            VectorMath.add(delta, 0, x, 0, n * dim);
+            addToResidual(delta, lv.postFfnNorm(), n);
         }
 
         if (logits == null) return;
+        int rows = allPositions ? n : 1;
         if (allPositions) {
             normalize(x, outputNorm, xn, n);
-            mm.multiply(weights.output(), xn, 0, n, logits, logitsOffset);
         } else {
             VectorMath.rmsNorm(x, (n - 1) * dim, outputNorm, c.rmsEps(), xn, 0, dim);
-            mm.multiply(weights.output(), xn, 0, 1, logits, logitsOffset);
         }
+        mm.multiply(weights.output(), xn, 0, rows, logits, logitsOffset);
+        softCap(logits, logitsOffset, rows * c.vocabSize(), attentionSettings.finalSoftCap());
+    }
+
+    /** x += the sub-block's output {@code delta}, RMS-normalized first when the block has a post norm (gemma). */
+    private void addToResidual(float[] delta, float[] postNorm, int n) {
+        if (postNorm == null) {
+            VectorMath.add(delta, 0, x, 0, n * c.dim());
+        } else {
+            normalize(delta, postNorm, xn, n);   // xn is free here: the sub-block has read it
+            VectorMath.add(xn, 0, x, 0, n * c.dim());
+        }
+    }
+
+    /** {@code v = cap * tanh(v / cap)} over {@code [from, from + count)}; nothing when {@code cap} is 0. */
+    static void softCap(float[] v, int from, int count, float cap) {
+        if (cap == 0) return;
+        for (int i = from; i < from + count; i++) v[i] = cap * (float) Math.tanh(v[i] / cap);
     }
 
     /** RMS norm of each of n tokens, split by tokens over the pool: on one thread it idled the others ~2% of a prompt batch. */
@@ -163,11 +195,15 @@ final class Forward implements AutoCloseable {
         for (int t = 0; t < n; t++) VectorMath.add(bias, 0, rows, t * bias.length, bias.length);
     }
 
-    /** Causal attention of the batch's queries over the cache, one head per task. */
-    private void attend(int layer, int pos, int n) {
+    /**
+     * Causal attention of the batch's queries over the cache, one head per task; with a {@code window} > 0 a query
+     * at p sees the positions p - window + 1 .. p only.
+     */
+    private void attend(int layer, int pos, int n, int window) {
         attLayer = layer;
         attPos = pos;
         attTokens = n;
+        attWindow = window;
         long work = (long) c.heads() * c.headDim() * n * (pos + n);
         pool.forRange(c.heads(), work, attentionBody);
     }
@@ -185,13 +221,15 @@ final class Forward implements AutoCloseable {
             int kvHead = h / group;
             int row = h * capacity;
             for (int t = 0; t < attTokens; t++) {
-                int last = attPos + t;   // a token sees every position up to its own
+                int last = attPos + t;   // a token sees every position up to its own (in its window)
+                int first = firstVisible(last);
                 int qOffset = t * qDim + h * headDim;
-                for (int s = 0; s <= last; s++) {
+                for (int s = first; s <= last; s++) {
                     scores[row + s] = kv.dotKey(attLayer, kvHead, s, q, qOffset) * attentionScale;
                 }
-                VectorMath.softmax(scores, row, last + 1);
-                kv.weightedValues(attLayer, kvHead, scores, row, last + 1, attended, qOffset);
+                softCap(scores, row + first, last + 1 - first, attentionSettings.softCap());
+                VectorMath.softmax(scores, row + first, last + 1 - first);
+                kv.weightedValues(attLayer, kvHead, first, scores, row + first, last + 1 - first, attended, qOffset);
             }
         }
     }
@@ -217,13 +255,18 @@ final class Forward implements AutoCloseable {
             }
             for (int t = 0; t < attTokens; t++) {
                 int last = attPos + t;
+                int first = firstVisible(last);
                 int qOffset = t * qDim + h * headDim;
                 VectorMath.transposedDots(q, qOffset, headDim, scratch.keys, stride, last + 1, attentionScale, scratch.scores);
-                VectorMath.softmax(scratch.scores, 0, last + 1);
-                kv.weightedValues(attLayer, kvHead, scratch.scores, 0, last + 1, attended, qOffset);
+                softCap(scratch.scores, first, last + 1 - first, attentionSettings.softCap());
+                VectorMath.softmax(scratch.scores, first, last + 1 - first);
+                kv.weightedValues(attLayer, kvHead, first, scratch.scores, first, last + 1 - first, attended, qOffset);
             }
         }
     }
+
+    /** The first position a query at {@code last} attends to in the layer in flight. */
+    private int firstVisible(int last) { return attWindow > 0 ? Math.max(0, last - attWindow + 1) : 0; }
 
     /** From this many tokens in a batch on, attention transposes the keys (below, one dot per position is cheaper). */
     static final int TRANSPOSED_KEYS_MIN_TOKENS = 8;

@@ -101,16 +101,16 @@ final class KvCache implements AutoCloseable {
     }
 
     /**
-     * {@code out[outOffset ..+headDim)} = the values at positions {@code 0 .. count-1} of {@code kvHead} weighted by
-     * {@code weights[wOffset ..]}: the same result as {@link #addValue} for each position in order into a zeroed
-     * {@code out} (for float32 values in one pass that keeps the sums in registers).
+     * {@code out[outOffset ..+headDim)} = the values at positions {@code from .. from+count-1} of {@code kvHead}
+     * weighted by {@code weights[wOffset ..]}: the same result as {@link #addValue} for each position in order into
+     * a zeroed {@code out} (for float32 values in one pass that keeps the sums in registers).
      */
-    void weightedValues(int layer, int kvHead, float[] weights, int wOffset, int count, float[] out, int outOffset) {
+    void weightedValues(int layer, int kvHead, int from, float[] weights, int wOffset, int count, float[] out, int outOffset) {
         if (type == F32.INSTANCE) {
-            VectorMath.weightedRows(memory, valueOffset(layer, kvHead, 0), rowBytes, weights, wOffset, count, out, outOffset, headDim);
+            VectorMath.weightedRows(memory, valueOffset(layer, kvHead, from), rowBytes, weights, wOffset, count, out, outOffset, headDim);
         } else {
             Arrays.fill(out, outOffset, outOffset + headDim, 0f);
-            for (int s = 0; s < count; s++) addValue(layer, kvHead, s, weights[wOffset + s], out, outOffset);
+            for (int s = 0; s < count; s++) addValue(layer, kvHead, from + s, weights[wOffset + s], out, outOffset);
         }
     }
 

@@ -44,6 +44,7 @@ public final class LanguageModel implements AutoCloseable {
     private final float[] outputNorm;
     private final Rope rope;
     private final Rope longRope;   // LongRoPE models: for sessions longer than the original context, else null
+    private final Rope localRope;  // sliding-window layers with their own RoPE base or scaling, else null
     private final List<FeedForward> denseFfn;
     private final RepackedWeights repacked;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
@@ -68,6 +69,9 @@ public final class LanguageModel implements AutoCloseable {
         boolean longRopeFactors = weights.ropeFactorsShort() != null;
         this.rope = new Rope(config, longRopeFactors ? weights.ropeFactorsShort() : weights.ropeFreqs());
         this.longRope = longRopeFactors ? new Rope(config, weights.ropeFactorsLong()) : null;
+        AttentionSettings a = config.attention();
+        this.localRope = a.localRopeDiffers(config.ropeBase(), config.ropeScale())
+                ? new Rope(config, weights.ropeFreqs(), a.localRopeBase(), a.localRopeScale()) : null;
         // The mapped pages of a repacked matrix are dropped from this process's resident set: decoding reads the
         // copy, so keeping both would hold the weights twice (prompt batches fault back what they read).
         this.repacked = options.repack() ? new RepackedWeights(LanguageModel::releaseMappedPages) : null;
@@ -231,4 +235,7 @@ public final class LanguageModel implements AutoCloseable {
     Rope rope(int contextLength) {
         return longRope != null && contextLength > config.ropeOriginalContext() ? longRope : rope;
     }
+
+    /** RoPE of the sliding-window layers when it differs from {@link #rope}'s (gemma3's own base), else null. */
+    Rope localRope() { return localRope; }
 }

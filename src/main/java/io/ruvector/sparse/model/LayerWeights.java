@@ -14,13 +14,23 @@ import io.ruvector.sparse.tensor.Tensor;
  * @param bq        query bias [qDim] or null
  * @param bk        key bias [kvDim] or null
  * @param bv        value bias [kvDim] or null
- * @param qNorm     per-head RMSNorm weight of the queries [headDim] (qwen3) or null
- * @param kNorm     per-head RMSNorm weight of the keys [headDim] (qwen3) or null
+ * @param qNorm     per-head RMSNorm weight of the queries [headDim] (qwen3, gemma3) or null
+ * @param kNorm     per-head RMSNorm weight of the keys [headDim] (qwen3, gemma3) or null
  * @param ffnNorm   RMSNorm weight before the feed-forward block [dim]
  * @param gate      gate projection [ffnDim x dim], null for an ungated feed-forward block
  * @param up        up projection [ffnDim x dim]
  * @param down      down projection [dim x ffnDim]
+ * @param postAttnNorm RMSNorm weight of the attention output before the residual add [dim] (gemma) or null
+ * @param postFfnNorm  RMSNorm weight of the feed-forward output before the residual add [dim] (gemma) or null
  */
 public record LayerWeights(Tensor attnNorm, Tensor wq, Tensor wk, Tensor wv, Tensor wo,
                            Tensor bq, Tensor bk, Tensor bv, Tensor qNorm, Tensor kNorm,
-                           Tensor ffnNorm, Tensor gate, Tensor up, Tensor down) {}
+                           Tensor ffnNorm, Tensor gate, Tensor up, Tensor down,
+                           Tensor postAttnNorm, Tensor postFfnNorm) {
+
+    /** A block without post norms. */
+    public LayerWeights(Tensor attnNorm, Tensor wq, Tensor wk, Tensor wv, Tensor wo, Tensor bq, Tensor bk, Tensor bv,
+                        Tensor qNorm, Tensor kNorm, Tensor ffnNorm, Tensor gate, Tensor up, Tensor down) {
+        this(attnNorm, wq, wk, wv, wo, bq, bk, bv, qNorm, kNorm, ffnNorm, gate, up, down, null, null);
+    }
+}

@@ -36,6 +36,8 @@ import java.util.Optional;
  *                        sessions longer than this use LongRoPE's long factors
  * @param ropeAttnFactor  {@code <arch>.rope.scaling.attn_factor}, default 1: multiplies RoPE's cos and sin (LongRoPE's
  *                        attention scaling, as ggml's rope applies it)
+ * @param attention       query scale, sliding windows and soft-capping ({@link AttentionSettings#standard} but for
+ *                        the architectures whose {@link AttentionRules} read more)
  */
 public record ModelConfig(
         String architecture,
@@ -58,7 +60,8 @@ public record ModelConfig(
         ActivationType activation,
         boolean gatedFfn,
         int ropeOriginalContext,
-        double ropeAttnFactor) {
+        double ropeAttnFactor,
+        AttentionSettings attention) {
 
     /** A configuration without LongRoPE settings: original context = trained context, attention factor 1. */
     public ModelConfig(String architecture, int dim, int layers, int ffnDim, int heads, int kvHeads, int headDim,
@@ -67,6 +70,16 @@ public record ModelConfig(
                        ActivationType activation, boolean gatedFfn) {
         this(architecture, dim, layers, ffnDim, heads, kvHeads, headDim, ropeDims, ropeBase, ropeScale, block,
                 hasRopeFreqs, rmsEps, contextLength, vocabSize, tiedOutput, qkvBias, activation, gatedFfn, contextLength, 1.0);
+    }
+
+    /** A configuration with llama's attention ({@link AttentionSettings#standard}). */
+    public ModelConfig(String architecture, int dim, int layers, int ffnDim, int heads, int kvHeads, int headDim,
+                       int ropeDims, double ropeBase, double ropeScale, Architecture block, boolean hasRopeFreqs,
+                       float rmsEps, int contextLength, int vocabSize, boolean tiedOutput, boolean qkvBias,
+                       ActivationType activation, boolean gatedFfn, int ropeOriginalContext, double ropeAttnFactor) {
+        this(architecture, dim, layers, ffnDim, heads, kvHeads, headDim, ropeDims, ropeBase, ropeScale, block,
+                hasRopeFreqs, rmsEps, contextLength, vocabSize, tiedOutput, qkvBias, activation, gatedFfn,
+                ropeOriginalContext, ropeAttnFactor, AttentionSettings.standard(headDim, ropeBase, ropeScale));
     }
 
     public ModelConfig {
@@ -90,6 +103,7 @@ public record ModelConfig(
         }
         positive("rope.scaling.original_context_length", ropeOriginalContext);
         if (!(ropeAttnFactor > 0)) throw new IllegalArgumentException("rope.scaling.attn_factor " + ropeAttnFactor + " must be positive");
+        if (attention == null) throw new IllegalArgumentException("attention settings are required");
         if (!(ropeBase > 0) || !(ropeScale > 0) || !(rmsEps >= 0)) {
             throw new IllegalArgumentException("bad rope base " + ropeBase + ", rope scale " + ropeScale + " or rms eps " + rmsEps);
         }
@@ -158,16 +172,20 @@ public record ModelConfig(
                     + " long, embedding_length is " + dim);
         }
         int vocab = Math.toIntExact(embd.rows());
-        boolean tied = file.tensor("output.weight").isEmpty();
+        // gemma2 always reads token_embd (an output.weight is then refused as a tensor it would not use)
+        boolean tied = block.alwaysTied() || file.tensor("output.weight").isEmpty();
         boolean bias = file.tensor("blk.0.attn_q.bias").isPresent();
         boolean ropeFreqs = file.tensor("rope_freqs.weight").isPresent();
         // phi3's feed-forward block is always gated: by ffn_gate or by the gate half of a fused ffn_up
         boolean gated = file.tensor("blk.0.ffn_gate.weight").isPresent() || block.fusedGateUp();
-        ActivationType act = k.string("feed_forward_activation").map(ActivationType::fromName).orElse(ActivationType.SILU);
+        ActivationType act = block.activation() != null ? block.activation()
+                : k.string("feed_forward_activation").map(ActivationType::fromName).orElse(ActivationType.SILU);
 
         try {
+            AttentionSettings attention = block.attention().read(k, layers, dim, heads, headDim, ropeBase, ropeScale);
             return new ModelConfig(arch, dim, layers, ffnDim, heads, kvHeads, headDim, ropeDims, ropeBase, ropeScale,
-                    block, ropeFreqs, rmsEps, contextLength, vocab, tied, bias, act, gated, ropeOriginalContext, ropeAttnFactor);
+                    block, ropeFreqs, rmsEps, contextLength, vocab, tied, bias, act, gated, ropeOriginalContext, ropeAttnFactor,
+                    attention);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(name(file) + ": " + e.getMessage(), e);
         }
@@ -197,7 +215,7 @@ public record ModelConfig(
     private static String name(GgufFile file) { return file.name(); }
 
     /** Typed access to {@code <arch>.*} keys with errors naming the key. */
-    private record Keys(GgufFile file, String arch) {
+    record Keys(GgufFile file, String arch) {
         Optional<GgufValue> get(String key) { return file.get(arch + "." + key); }
 
         int requireInt(String key) {

@@ -80,7 +80,9 @@ public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor outp
                     c.block().qkNorm() ? l.vector(p + "attn_k_norm.weight", c.headDim()) : null,
                     l.vector(p + "ffn_norm.weight", c.dim()),
                     gate, up,
-                    l.matrix(p + "ffn_down.weight", c.dim(), c.ffnDim())));
+                    l.matrix(p + "ffn_down.weight", c.dim(), c.ffnDim()),
+                    c.block().postNorms() ? l.vector(p + "post_attention_norm.weight", c.dim()) : null,
+                    c.block().postNorms() ? l.vector(p + "post_ffw_norm.weight", c.dim()) : null));
         }
         l.refuseUnusedTensors();
         return new ModelWeights(embd, outNorm, output, ropeFreqs, ropeLong, ropeShort, layers);

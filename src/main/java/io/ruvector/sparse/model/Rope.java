@@ -17,16 +17,19 @@ final class Rope {
     private final double positionScale;
     private final double magnitude;
 
-    Rope(ModelConfig c, Tensor freqFactors) {
+    Rope(ModelConfig c, Tensor freqFactors) { this(c, freqFactors, c.ropeBase(), c.ropeScale()); }
+
+    /** With another base and linear scaling than the configuration's (the local layers of a sliding-window model). */
+    Rope(ModelConfig c, Tensor freqFactors, double base, double scale) {
         this.style = c.ropeStyle();
         this.headDim = c.headDim();
         this.pairs = c.ropeDims() / 2;
-        this.positionScale = 1.0 / c.ropeScale();
+        this.positionScale = 1.0 / scale;
         this.magnitude = c.ropeAttnFactor();
         this.inverseFrequency = new double[pairs];
         float[] factors = freqFactors == null ? null : freqFactors.toFloatArray();
         for (int i = 0; i < pairs; i++) {
-            double f = Math.pow(c.ropeBase(), -2.0 * i / c.ropeDims());
+            double f = Math.pow(base, -2.0 * i / c.ropeDims());
             if (factors != null) {
                 if (!(factors[i] > 0)) throw new IllegalArgumentException(freqFactors.name() + "[" + i + "] = " + factors[i]);
                 f /= factors[i];

@@ -1,5 +1,6 @@
 /**
- * Dense inference for llama-family models (architectures {@code llama}, {@code qwen2}, {@code qwen3} and {@code phi3}, each
+ * Dense inference for llama-family models (architectures {@code llama}, {@code qwen2}, {@code qwen3}, {@code phi3},
+ * {@code gemma3} and {@code gemma2}, each
  * described by how its block differs from llama's in {@link io.ruvector.sparse.model.Architecture}) read in
  * place from GGUF files.
  *
@@ -16,7 +17,8 @@
  * activations stay float32 and logits match a float64 reference of the same weights to ~2e-5. The default,
  * {@link io.ruvector.sparse.model.ActivationPrecision#AUTO}, rounds activations to int8 blocks as llama.cpp does
  * where the int8 kernel is the faster one (single-token products with Q8_0 and Q4_0 weights, Q4_0 prompt
- * batches of 33 tokens or more at 512 bits); {@code INT8} rounds every product as ggml-cpu does. Results never
- * depend on the thread count.
+ * batches of 33 tokens or more at 512 bits); {@code INT8} rounds every product as ggml-cpu does (not its fp16
+ * table of GELU, which Gemma's feed-forward blocks go through in llama.cpp: their GELU stays exact). Results
+ * never depend on the thread count.
  */
 package io.ruvector.sparse.model;

@@ -110,6 +110,50 @@ class ModelConfigTest {
         }
     }
 
+    /** gemma3: q/k norms, post norms, GeGLU, windows of 8 on layers 0-4 of 6 with their own RoPE base, tied output. */
+    @Test
+    void readsGemma3() throws Exception {
+        try (GgufFile f = GgufFile.open(Fixtures.require("reference/syn-gemma3.F32.gguf"))) {
+            ModelConfig c = ModelConfig.fromGguf(f);
+            assertEquals(Architecture.GEMMA3, c.block());
+            assertEquals(RopeStyle.NEOX, c.ropeStyle());
+            assertEquals(ActivationType.GELU_TANH, c.activation());
+            assertEquals(48, c.headDim());
+            assertEquals(1, c.kvHeads());
+            assertEquals(1_000_000.0, c.ropeBase());
+            assertTrue(c.tiedOutput());
+            AttentionSettings a = c.attention();
+            assertEquals(8, a.window());
+            for (int l = 0; l < 5; l++) assertTrue(a.local(l), "layer " + l);
+            assertFalse(a.local(5));
+            assertEquals(10_000.0, a.localRopeBase());
+            assertEquals((float) (1 / Math.sqrt(48)), a.queryScale());
+            assertEquals(0f, a.softCap());
+            assertEquals(0f, a.finalSoftCap());
+            LayerWeights l = ModelWeights.load(f, c).layers().get(5);
+            assertEquals(128, l.postAttnNorm().cols());
+            assertEquals(128, l.postFfnNorm().cols());
+            assertEquals(48, l.qNorm().cols());
+        }
+    }
+
+    /** gemma2: soft caps 8 and 12, windows of 8 on the even layers, the global RoPE base on all. */
+    @Test
+    void readsGemma2() throws Exception {
+        try (GgufFile f = GgufFile.open(Fixtures.require("reference/syn-gemma2.F32.gguf"))) {
+            ModelConfig c = ModelConfig.fromGguf(f);
+            assertEquals(Architecture.GEMMA2, c.block());
+            assertFalse(c.block().qkNorm());
+            assertEquals(10_000.0, c.ropeBase());
+            AttentionSettings a = c.attention();
+            assertEquals(8f, a.softCap());
+            assertEquals(12f, a.finalSoftCap());
+            assertTrue(a.local(0) && !a.local(1) && a.local(2) && !a.local(3));
+            assertEquals(10_000.0, a.localRopeBase());
+            assertTrue(c.tiedOutput());
+        }
+    }
+
     /** Shapes that contradict each other are refused with one line naming the key or tensor at fault. */
     @Test
     void refusesInconsistentQwen3Shapes(@TempDir Path dir) throws Exception {

@@ -2,6 +2,7 @@ package io.ruvector.sparse.model;
 
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufWriter;
+import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.quant.TensorTypes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,8 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Configurations no reference file covers, built as tiny random GGUF models and checked against the plain
  * float64 forward ({@link NaiveForward}): MQA, partial RoPE, linear scaling, Llama 3 frequency factors, head
- * size from key_length, every activation, ungated blocks, qwen2 biases with partial NeoX RoPE. And the
- * errors a bad model file must give.
+ * size from key_length, every activation, ungated blocks, qwen2 biases with partial NeoX RoPE, gemma's windows,
+ * local RoPE and soft caps other than the references'. And the errors a bad model file must give.
  */
 class ModelVariantsTest {
 
@@ -47,6 +48,12 @@ class ModelVariantsTest {
         boolean qkNorm = false;     // qwen3: attn_q_norm / attn_k_norm per layer
         int valueLength = 0;        // 0: the key length
         boolean fused = false;      // phi3: attn_qkv and ffn_up = [gate | up]
+        boolean postNorms = false;  // gemma: post_attention_norm / post_ffw_norm per layer
+        int window = -1;            // gemma: attention.sliding_window (-1: not written)
+        int windowPattern = -1;     // attention.sliding_window_pattern (-1: not written)
+        float localRopeBase = 0;    // rope.freq_base_swa (0: not written)
+        float attnSoftCap = 0;      // attn_logit_softcapping (0: not written)
+        float finalSoftCap = 0;     // final_logit_softcapping (0: not written)
         int originalContext = 0;    // > 0: LongRoPE factors and rope.scaling.original_context_length / attn_factor
         float attnFactor = 1.2f;
         int vocab = 40;
@@ -80,6 +87,11 @@ class ModelVariantsTest {
         if (s.scalingType != null) w.putString(a + ".rope.scaling.type", s.scalingType).putF32(a + ".rope.scaling.factor", s.scalingFactor);
         if (s.activation != null) w.putString(a + ".feed_forward_activation", s.activation);
         if (s.experts > 0) w.putU32(a + ".expert_count", s.experts);
+        if (s.window >= 0) w.putU32(a + ".attention.sliding_window", s.window);
+        if (s.windowPattern >= 0) w.putU32(a + ".attention.sliding_window_pattern", s.windowPattern);
+        if (s.localRopeBase > 0) w.putF32(a + ".rope.freq_base_swa", s.localRopeBase);
+        if (s.attnSoftCap > 0) w.putF32(a + ".attn_logit_softcapping", s.attnSoftCap);
+        if (s.finalSoftCap > 0) w.putF32(a + ".final_logit_softcapping", s.finalSoftCap);
         if (s.originalContext > 0) {
             w.putU32(a + ".rope.scaling.original_context_length", s.originalContext)
                     .putF32(a + ".rope.scaling.attn_factor", s.attnFactor);
@@ -117,6 +129,7 @@ class ModelVariantsTest {
                 matrix(w, r, p + "attn_v.weight", kv, s.dim, 1 / Math.sqrt(s.dim), s);
             }
             matrix(w, r, p + "attn_output.weight", s.dim, q, 1 / Math.sqrt(q), s);
+            if (s.postNorms) vector(w, r, p + "post_attention_norm.weight", s.dim, true, s);
             if (s.biases) {
                 vector(w, r, p + "attn_q.bias", q, false, s);
                 vector(w, r, p + "attn_k.bias", kv, false, s);
@@ -130,6 +143,7 @@ class ModelVariantsTest {
             if (s.gated && !s.fused) matrix(w, r, p + "ffn_gate.weight", s.ffn, s.dim, 1 / Math.sqrt(s.dim), s);
             matrix(w, r, p + "ffn_up.weight", s.fused ? 2 * s.ffn : s.ffn, s.dim, 1 / Math.sqrt(s.dim), s);
             matrix(w, r, p + "ffn_down.weight", s.dim, s.ffn, 1 / Math.sqrt(s.ffn), s);
+            if (s.postNorms) vector(w, r, p + "post_ffw_norm.weight", s.dim, true, s);
         }
         if (s.extraTensor != null) vector(w, r, s.extraTensor, s.dim, false, s);
         w.write(file);
@@ -277,6 +291,133 @@ class ModelVariantsTest {
         oneFactor.originalContext = 16;
         oneFactor.skipTensor = "rope_factors_short.weight";
         assertMessage(oneFactor, IllegalArgumentException.class, "rope_factors_short.weight");
+    }
+
+    static Spec gemma(String arch) {
+        Spec s = new Spec();
+        s.arch = arch;
+        s.postNorms = true;
+        s.qkNorm = arch.equals("gemma3");
+        s.keyLength = 12;   // 4 heads of 12 on a 32-wide model
+        s.kvHeads = 2;
+        s.tied = true;
+        s.layers = 4;
+        return s;
+    }
+
+    /**
+     * gemma3 with settings the references do not use: a window of 3 on two layers of three (pattern 3), its own
+     * RoPE base for them, linear scaling on the global layers only, MQA, and final soft-capping (gemma3 reads it
+     * when present). The 14-token prompt is longer than the window, at batch 1 and 5.
+     */
+    @Test
+    void gemma3WithAnotherWindowPatternLocalRopeAndFinalSoftCap() throws Exception {
+        Spec s = gemma("gemma3");
+        s.kvHeads = 1;
+        s.window = 3;
+        s.windowPattern = 3;
+        s.localRopeBase = 50;
+        s.ropeBase = 5000;
+        s.scalingType = "linear";
+        s.scalingFactor = 4;
+        s.finalSoftCap = 1.5f;
+        assertMatchesNaive(s);
+        try (LanguageModel m = LanguageModel.open(dir.resolve("m.gguf"), ModelOptions.defaults())) {
+            AttentionSettings a = m.config().attention();
+            assertEquals(3, a.window());
+            assertTrue(a.local(0) && a.local(1) && !a.local(2) && a.local(3));
+            assertEquals(50.0, a.localRopeBase());
+            assertEquals(1.0, a.localRopeScale());
+            assertEquals(4.0, m.config().ropeScale());
+            assertEquals(0f, a.softCap());
+            assertEquals(1.5f, a.finalSoftCap());
+            assertEquals(ActivationType.GELU_TANH, m.config().activation());
+        }
+    }
+
+    /** gemma2 with a window of 4 on the even layers, attention and final logits soft-capped hard enough to matter. */
+    @Test
+    void gemma2WithWindowAndSoftCaps() throws Exception {
+        Spec s = gemma("gemma2");
+        s.window = 4;
+        s.attnSoftCap = 0.5f;
+        s.finalSoftCap = 2f;
+        s.ropeBase = 300;
+        assertMatchesNaive(s);
+        try (LanguageModel m = LanguageModel.open(dir.resolve("m.gguf"), ModelOptions.defaults())) {
+            AttentionSettings a = m.config().attention();
+            assertTrue(a.local(0) && !a.local(1) && a.local(2) && !a.local(3));
+            assertEquals(300.0, a.localRopeBase(), "gemma2's local layers share the global base without rope.freq_base_swa");
+        }
+    }
+
+    /**
+     * llama.cpp's defaults when the keys are absent: gemma2 a 4096 window on even layers, soft caps 50 and 30;
+     * gemma3 no window (then every layer is global) and no final soft-capping; both 1/sqrt(headDim) queries.
+     */
+    @Test
+    void gemmaDefaultsAreLlamaCppDefaults() throws Exception {
+        try (LanguageModel m = LanguageModel.open(write(dir.resolve("g2.gguf"), gemma("gemma2")), ModelOptions.defaults())) {
+            AttentionSettings a = m.config().attention();
+            assertEquals(4096, a.window());
+            assertTrue(a.local(0) && !a.local(1));
+            assertEquals(50f, a.softCap());
+            assertEquals(30f, a.finalSoftCap());
+            assertEquals((float) (1 / Math.sqrt(12)), a.queryScale());
+            assertTrue(m.config().tiedOutput());
+        }
+        try (LanguageModel m = LanguageModel.open(write(dir.resolve("g3.gguf"), gemma("gemma3")), ModelOptions.defaults())) {
+            AttentionSettings a = m.config().attention();
+            assertEquals(0, a.window());
+            for (int l = 0; l < 4; l++) assertTrue(!a.local(l));
+            assertEquals(0f, a.softCap());
+            assertEquals(0f, a.finalSoftCap());
+        }
+        Spec window = gemma("gemma3");
+        window.window = 5;
+        try (LanguageModel m = LanguageModel.open(write(dir.resolve("g3w.gguf"), window), ModelOptions.defaults())) {
+            AttentionSettings a = m.config().attention();
+            assertTrue(a.local(0) && a.local(3), "pattern 6: layers 0-4 of each 6 are local");
+            assertEquals(10000.0, a.localRopeBase());
+        }
+    }
+
+    /** The window changes the result once the prompt is longer than it (and only then). */
+    @Test
+    void theWindowMattersOnlyBeyondItsLength() throws Exception {
+        int[] prompt = {1, 7, 30, 2, 39, 11, 5, 0, 23, 17};
+        float[][] logits = new float[2][];
+        for (int i = 0; i < 2; i++) {
+            Spec s = gemma("gemma2");
+            s.window = i == 0 ? 4 : 64;
+            try (LanguageModel m = LanguageModel.open(write(dir.resolve("w" + i + ".gguf"), s), ModelOptions.defaults().withThreads(1));
+                 Session session = m.newSession()) {
+                logits[i] = session.evaluateAll(prompt);
+            }
+        }
+        int vocab = new Spec().vocab;
+        for (int t = 0; t < prompt.length; t++) {
+            double d = 0;
+            for (int v = 0; v < vocab; v++) d = Math.max(d, Math.abs(logits[0][t * vocab + v] - logits[1][t * vocab + v]));
+            if (t < 4) assertEquals(0.0, d, "position " + t + " is within the window");
+            else assertTrue(d > 1e-3, "position " + t + " sees beyond the window of 4, yet the logits agree (" + d + ")");
+        }
+    }
+
+    @Test
+    void badGemmaModelsAreNamed() throws Exception {
+        Spec output = gemma("gemma2");
+        output.tied = false;   // llama.cpp's gemma2 always reads token_embd: an output.weight would be ignored
+        assertMessage(output, UnsupportedOperationException.class, "output.weight");
+        Spec post = gemma("gemma3");
+        post.skipTensor = "blk.2.post_ffw_norm.weight";
+        assertMessage(post, IllegalArgumentException.class, "blk.2.post_ffw_norm.weight");
+        Spec noPost = gemma("gemma2");
+        noPost.postNorms = false;
+        assertMessage(noPost, IllegalArgumentException.class, "post_attention_norm");
+        Spec qk = gemma("gemma2");
+        qk.qkNorm = true;   // gemma2 has no q/k norms
+        assertMessage(qk, UnsupportedOperationException.class, "attn_q_norm");
     }
 
     @Test

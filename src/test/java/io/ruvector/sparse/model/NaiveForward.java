@@ -8,7 +8,8 @@ import java.util.List;
 /**
  * A deliberately plain float64 transformer written from the definitions, independent of the engine's code
  * (no shared kernels, RoPE or attention), to check the engine on configurations the llama.cpp references do
- * not cover: partial RoPE, linear scaling, frequency factors, other activations, ungated blocks, MQA.
+ * not cover: partial RoPE, linear scaling, frequency factors, other activations, ungated blocks, MQA, and gemma's
+ * scaled embeddings, post norms, sliding windows with their own RoPE, and soft-capping.
  */
 final class NaiveForward {
 
@@ -18,7 +19,7 @@ final class NaiveForward {
     private final double[] outNorm;
     private final double[] freqFactors;
     private final List<double[][][]> layers = new ArrayList<>();   // per layer: wq, wk, wv, wo, gate, up, down
-    private final List<double[][]> vectors = new ArrayList<>();    // per layer: attnNorm, ffnNorm, bq, bk, bv, qNorm, kNorm
+    private final List<double[][]> vectors = new ArrayList<>();    // per layer: attnNorm, ffnNorm, bq, bk, bv, qNorm, kNorm, postAttnNorm, postFfnNorm
     private final List<double[][]> keys = new ArrayList<>();       // per layer: [pos][kvDim]
     private final List<double[][]> values = new ArrayList<>();
 
@@ -44,7 +45,7 @@ final class NaiveForward {
             layers.add(new double[][][]{matrix(l.wq()), matrix(l.wk()), matrix(l.wv()), matrix(l.wo()),
                     l.gate() == null ? null : matrix(l.gate()), matrix(l.up()), matrix(l.down())});
             vectors.add(new double[][]{vector(l.attnNorm()), vector(l.ffnNorm()), vector(l.bq()), vector(l.bk()), vector(l.bv()),
-                    vector(l.qNorm()), vector(l.kNorm())});
+                    vector(l.qNorm()), vector(l.kNorm()), vector(l.postAttnNorm()), vector(l.postFfnNorm())});
             keys.add(new double[c.contextLength()][]);
             values.add(new double[c.contextLength()][]);
         }
@@ -58,18 +59,24 @@ final class NaiveForward {
     }
 
     private double[] step(int token, int pos) {
+        AttentionSettings a = c.attention();
         double[] x = embd[token].clone();
+        if (c.block().scaledEmbedding()) for (int i = 0; i < x.length; i++) x[i] *= Math.sqrt(c.dim());
         for (int l = 0; l < c.layers(); l++) {
             double[][][] m = layers.get(l);
             double[][] v = vectors.get(l);
+            boolean local = a.local(l);
+            double base = local ? a.localRopeBase() : c.ropeBase();
+            double scale = local ? a.localRopeScale() : c.ropeScale();
+            int first = local ? Math.max(0, pos - a.window() + 1) : 0;
             double[] h = norm(x, v[0]);
             double[] q = add(mul(m[0], h), v[2]);
             double[] k = add(mul(m[1], h), v[3]);
             double[] val = add(mul(m[2], h), v[4]);
             if (v[5] != null) headNorms(q, c.heads(), v[5]);
             if (v[6] != null) headNorms(k, c.kvHeads(), v[6]);
-            for (int head = 0; head < c.heads(); head++) rope(q, head * c.headDim(), pos);
-            for (int head = 0; head < c.kvHeads(); head++) rope(k, head * c.headDim(), pos);
+            for (int head = 0; head < c.heads(); head++) rope(q, head * c.headDim(), pos, base, scale);
+            for (int head = 0; head < c.kvHeads(); head++) rope(k, head * c.headDim(), pos, base, scale);
             keys.get(l)[pos] = k;
             values.get(l)[pos] = val;
             double[] att = new double[c.qDim()];
@@ -78,35 +85,40 @@ final class NaiveForward {
                 int qOff = head * c.headDim();
                 double[] s = new double[pos + 1];
                 double max = Double.NEGATIVE_INFINITY;
-                for (int p = 0; p <= pos; p++) {
+                for (int p = first; p <= pos; p++) {
                     double d = 0;
                     for (int i = 0; i < c.headDim(); i++) d += q[qOff + i] * keys.get(l)[p][kvOff + i];
-                    s[p] = d / Math.sqrt(c.headDim());
+                    s[p] = d * a.queryScale();
+                    if (a.softCap() > 0) s[p] = a.softCap() * Math.tanh(s[p] / a.softCap());
                     max = Math.max(max, s[p]);
                 }
                 double sum = 0;
-                for (int p = 0; p <= pos; p++) sum += s[p] = Math.exp(s[p] - max);
-                for (int p = 0; p <= pos; p++) {
+                for (int p = first; p <= pos; p++) sum += s[p] = Math.exp(s[p] - max);
+                for (int p = first; p <= pos; p++) {
                     for (int i = 0; i < c.headDim(); i++) att[qOff + i] += s[p] / sum * values.get(l)[p][kvOff + i];
                 }
             }
-            x = add(x, mul(m[3], att));
+            double[] attOut = mul(m[3], att);
+            x = add(x, v[7] == null ? attOut : norm(attOut, v[7]));
             h = norm(x, v[1]);
             double[] up = mul(m[5], h);
             double[] act = new double[c.ffnDim()];
             double[] gate = m[4] == null ? null : mul(m[4], h);
             for (int i = 0; i < act.length; i++) act[i] = gate == null ? activation(up[i]) : activation(gate[i]) * up[i];
-            x = add(x, mul(m[6], act));
+            double[] ffnOut = mul(m[6], act);
+            x = add(x, v[8] == null ? ffnOut : norm(ffnOut, v[8]));
         }
-        return mul(output, norm(x, outNorm));
+        double[] logits = mul(output, norm(x, outNorm));
+        if (a.finalSoftCap() > 0) for (int i = 0; i < logits.length; i++) logits[i] = a.finalSoftCap() * Math.tanh(logits[i] / a.finalSoftCap());
+        return logits;
     }
 
-    private void rope(double[] v, int off, int pos) {
+    private void rope(double[] v, int off, int pos, double base, double scale) {
         int d = c.ropeDims();
         for (int i = 0; i < d / 2; i++) {
-            double freq = Math.pow(c.ropeBase(), -2.0 * i / d);
+            double freq = Math.pow(base, -2.0 * i / d);
             if (freqFactors != null) freq /= freqFactors[i];
-            double theta = pos / c.ropeScale() * freq;
+            double theta = pos / scale * freq;
             int a = c.ropeStyle() == RopeStyle.INTERLEAVED ? off + 2 * i : off + i;
             int b = c.ropeStyle() == RopeStyle.INTERLEAVED ? a + 1 : off + i + d / 2;
             double x0 = v[a];

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class NaiveForwardTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"stories260K", "syn-qwen2.F32", "syn-qwen3.F32", "syn-phi3.F32"})
+    @ValueSource(strings = {"stories260K", "syn-qwen2.F32", "syn-qwen3.F32", "syn-phi3.F32", "syn-gemma2.F32", "syn-gemma3.F32"})
     void matchesLogitsExact(String stem) throws Exception {
         Reference ref = Reference.load(stem);
         try (LanguageModel model = ReferenceFidelityTest.open(ref)) {

@@ -54,7 +54,7 @@ class ReferenceFidelityTest {
             "syn-llama-gqa.Q5_0", "syn-llama-gqa.Q5_1", "syn-llama-gqa.Q2_K", "syn-llama-gqa.Q3_K",
             "syn-llama-gqa.Q4_K", "syn-llama-gqa.Q5_K", "syn-llama-gqa.Q6_K", "syn-llama-gqa.Q4_K_M",
             "syn-qwen2.F32", "syn-qwen2.Q8_0", "syn-qwen3.F32", "syn-qwen3.Q8_0",
-            "syn-phi3.F32", "syn-phi3.Q8_0"})
+            "syn-phi3.F32", "syn-phi3.Q8_0", "syn-gemma2.F32", "syn-gemma2.Q8_0", "syn-gemma3.F32", "syn-gemma3.Q8_0"})
     void logitsAndGreedyMatchTheExactForward(String stem) throws Exception {
         Reference ref = Reference.load(stem);
         float tolerance = f32Tolerance(ref);
@@ -163,7 +163,8 @@ class ReferenceFidelityTest {
         List<AutoCase> cases = List.of(new AutoCase("syn-llama-gqa.Q8_0", true, "Q8_0"),
                 new AutoCase("syn-qwen2.Q8_0", true, "Q8_0"), new AutoCase("syn-qwen3.Q8_0", true, "Q8_0"),
                 new AutoCase("syn-qwen3.F32", true, null), new AutoCase("syn-phi3.Q8_0", true, "Q8_0"),
-                new AutoCase("syn-phi3.F32", true, null), new AutoCase("syn-llama-gqa.Q4_0", true, "Q8_0"),
+                new AutoCase("syn-phi3.F32", true, null), new AutoCase("syn-gemma2.F32", true, null),
+                new AutoCase("syn-gemma3.F32", true, null), new AutoCase("syn-llama-gqa.Q4_0", true, "Q8_0"),
                 new AutoCase("syn-llama-gqa.Q4_0", false, null), new AutoCase("syn-llama-gqa.F32", true, null),
                 new AutoCase("syn-llama-gqa.Q2_K", true, "Q8_K"), new AutoCase("syn-llama-gqa.Q3_K", true, "Q8_K"),
                 new AutoCase("syn-llama-gqa.Q4_K", true, "Q8_K"), new AutoCase("syn-llama-gqa.Q5_K", true, "Q8_K"),

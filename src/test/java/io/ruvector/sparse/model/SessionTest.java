@@ -24,6 +24,8 @@ class SessionTest {
     private static final String QWEN = "reference/syn-qwen2.F32.gguf";
     private static final String QWEN3 = "reference/syn-qwen3.F32.gguf";
     private static final String PHI3 = "reference/syn-phi3.F32.gguf";
+    private static final String GEMMA2 = "reference/syn-gemma2.F32.gguf";   // windows of 8: the prompt is longer
+    private static final String GEMMA3 = "reference/syn-gemma3.F32.gguf";
     private static final int[] PROMPT = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421};
 
     private static LanguageModel open(String fixture, ModelOptions o) throws Exception {
@@ -49,7 +51,7 @@ class SessionTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {STORIES, QWEN, QWEN3, PHI3})
+    @ValueSource(strings = {STORIES, QWEN, QWEN3, PHI3, GEMMA2, GEMMA3})
     void resultsAreIdenticalForOneAndTwoThreads(String fixture) throws Exception {
         float[] one;
         float[] two;
@@ -66,7 +68,7 @@ class SessionTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {STORIES, QWEN, QWEN3, PHI3})
+    @ValueSource(strings = {STORIES, QWEN, QWEN3, PHI3, GEMMA2, GEMMA3})
     void batchedPromptMatchesTokenByToken(String fixture) throws Exception {
         try (LanguageModel batched = open(fixture, ModelOptions.defaults().withThreads(1).withBatchSize(64));
              LanguageModel single = open(fixture, ModelOptions.defaults().withThreads(1).withBatchSize(1));
