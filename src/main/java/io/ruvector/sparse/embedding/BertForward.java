@@ -3,6 +3,7 @@ package io.ruvector.sparse.embedding;
 import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.cpu.VectorMath;
 import io.ruvector.sparse.kernels.ActivationType;
+import io.ruvector.sparse.kernels.ErfGelu;
 import io.ruvector.sparse.kernels.MatMul;
 import io.ruvector.sparse.tensor.Tensor;
 
@@ -225,7 +226,7 @@ final class BertForward {
         for (int t = from; t < to; t++) {
             int o = t * f;
             if (bias != null) VectorMath.add(bias, 0, h, o, f);
-            for (int i = o; i < o + f; i++) h[i] = ActivationType.GELU.apply(h[i]);
+            ErfGelu.apply(h, o, o + f);
         }
     }
 
