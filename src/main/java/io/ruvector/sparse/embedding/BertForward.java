@@ -1,6 +1,7 @@
 package io.ruvector.sparse.embedding;
 
 import io.ruvector.sparse.cpu.Parallel;
+import io.ruvector.sparse.cpu.Simd;
 import io.ruvector.sparse.cpu.VectorMath;
 import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.kernels.ErfGelu;
@@ -171,25 +172,41 @@ final class BertForward {
         }
     }
 
-    /** Attention of jobs [from, to), job = text * heads + head: every token of the text looks at all of them. */
+    /**
+     * Attention of jobs [from, to), job = text * heads + head: every token of the text looks at all of them. The
+     * head's keys and values are copied transposed (one row per dimension, positions along it), so a query's
+     * scores and its output are long vector loops over positions rather than many short ones over the head.
+     */
     private void attention(int from, int to) {
         int d = c.dim();
         int hd = c.headDim();
         float scale = (float) (1.0 / Math.sqrt(hd));
+        int lanes = Simd.F.length();
         int maxLen = 0;
         for (int j = from; j < to; j++) maxLen = Math.max(maxLen, lengths[j / c.heads()]);
-        float[] scores = new float[maxLen];
+        int maxStride = (maxLen + lanes - 1) / lanes * lanes;
+        float[] scores = new float[maxStride];
+        float[] kt = new float[hd * maxStride];
+        float[] vt = new float[hd * maxStride];
         for (int j = from; j < to; j++) {
             int text = j / c.heads();
             int headOffset = (j % c.heads()) * hd;
             int first = starts[text];
             int len = lengths[text];
+            int stride = (len + lanes - 1) / lanes * lanes;
+            for (int s = 0; s < len; s++) {
+                int o = (first + s) * d + headOffset;
+                for (int e = 0; e < hd; e++) {
+                    kt[e * stride + s] = k[o + e];
+                    vt[e * stride + s] = v[o + e];
+                }
+            }
+            for (int e = 0; e < hd; e++) Arrays.fill(kt, e * stride + len, (e + 1) * stride, 0f);  // padding lanes
             for (int i = 0; i < len; i++) {
                 int qo = (first + i) * d + headOffset;
-                for (int s = 0; s < len; s++) scores[s] = VectorMath.dot(q, qo, k, (first + s) * d + headOffset, hd) * scale;
+                VectorMath.transposedDots(q, qo, hd, kt, stride, len, scale, scores);
                 VectorMath.softmax(scores, 0, len);
-                Arrays.fill(att, qo, qo + hd, 0f);
-                for (int s = 0; s < len; s++) VectorMath.axpy(scores[s], v, (first + s) * d + headOffset, att, qo, hd);
+                for (int e = 0; e < hd; e++) att[qo + e] = VectorMath.dot(scores, 0, vt, e * stride, len);
             }
         }
     }

@@ -25,7 +25,7 @@ import java.util.concurrent.Executors;
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp target/benchmarks.jar io.ruvector.sparse.bench.EmbeddingComparison \
- *     all-minilm-l6-v2.F32.gguf embedding-sentences.txt [threads=2] [rounds=10] [warmupSeconds=20]
+ *     all-minilm-l6-v2.F32.gguf embedding-sentences.txt [threads=2] [rounds=10] [warmupSeconds=20] [batchTokens]
  * </pre>
  *
  * Our side cuts texts at 128 tokens, as the tokenizer in LangChain4j's jar does, so both do the same work.
@@ -34,7 +34,7 @@ public final class EmbeddingComparison {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: EmbeddingComparison MODEL.gguf SENTENCES.txt [threads=2] [rounds=10] [warmupSeconds=20]");
+            System.err.println("usage: EmbeddingComparison MODEL.gguf SENTENCES.txt [threads=2] [rounds=10] [warmupSeconds=20] [batchTokens]");
             System.exit(1);
         }
         Path model = Path.of(args[0]);
@@ -43,11 +43,12 @@ public final class EmbeddingComparison {
         int threads = args.length > 2 ? Integer.parseInt(args[2]) : 2;
         int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 10;
         int warmupSeconds = args.length > 4 ? Integer.parseInt(args[4]) : 20;
+        int batchTokens = args.length > 5 ? Integer.parseInt(args[5]) : EmbeddingOptions.DEFAULT_BATCH_TOKENS;
         List<TextSegment> segments = sentences.stream().map(TextSegment::from).toList();
 
         ExecutorService executor = Executors.newFixedThreadPool(threads);
         AllMiniLmL6V2EmbeddingModel onnx = new AllMiniLmL6V2EmbeddingModel(executor);
-        try (EmbeddingModel ours = EmbeddingModel.open(model, EmbeddingOptions.defaults().withThreads(threads).withMaxTokens(128))) {
+        try (EmbeddingModel ours = EmbeddingModel.open(model, EmbeddingOptions.defaults().withThreads(threads).withMaxTokens(128).withBatchTokens(batchTokens))) {
             long tokens = 0;
             for (String s : sentences) tokens += ours.tokenize(s).length;
             System.out.printf(Locale.ROOT, "%d sentences, %d tokens (ours, cut at 128), %d threads, %d rounds after %d s warm-up each%n",
