@@ -5,6 +5,7 @@ import io.ruvector.sparse.embedding.EmbeddingOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
@@ -30,6 +31,9 @@ public final class EmbedCommand implements Callable<Integer> {
 
     @Spec
     private CommandSpec spec;
+
+    @ParentCommand
+    private Main main;
 
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "GGUF embedding model")
     private Path model;
@@ -74,7 +78,7 @@ public final class EmbedCommand implements Callable<Integer> {
         if (warmup < 0 || rounds < 1) throw new IllegalArgumentException("--warmup must be >= 0 and --rounds >= 1");
         List<String> texts = text != null ? List.of(text)
                 : lines(file != null ? Files.readString(file, StandardCharsets.UTF_8)
-                : new String(System.in.readAllBytes(), StandardCharsets.UTF_8));
+                : new String(main.stdin().readAllBytes(), StandardCharsets.UTF_8));
         if (texts.isEmpty()) throw new IllegalArgumentException("no text to embed");
         EmbeddingOptions options = EmbeddingOptions.defaults().withMaxTokens(maxTokens).withBatchTokens(batchTokens);
         if (threads != null) options = options.withThreads(threads);

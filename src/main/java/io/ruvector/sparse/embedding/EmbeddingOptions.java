@@ -13,8 +13,12 @@ package io.ruvector.sparse.embedding;
  */
 public record EmbeddingOptions(int threads, int maxTokens, int batchTokens) {
 
-    /** Tokens per pass by default: enough to read each weight once for a few dozen sentences. */
-    public static final int DEFAULT_BATCH_TOKENS = 2048;
+    /**
+     * Tokens per pass by default: several sentences share each read of the weights, and the activations of the
+     * pass (a few hundred KB per 100 tokens) stay in cache. Measured on all-MiniLM-L6-v2 (2 threads): passes of
+     * 64-128 tokens embedded about twice as fast as passes of 2048.
+     */
+    public static final int DEFAULT_BATCH_TOKENS = 128;
 
     public EmbeddingOptions {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, not " + threads);
