@@ -28,6 +28,7 @@ final class BatchForward {
     private final MatMul mm;
     private final FfnContext ffnContext;
     private final int capacity;
+    private final float embeddingScale;   // 1, or sqrt(dim) for architectures that scale token embeddings
 
     // Row i of each: sequence i.
     private final float[] x;
@@ -63,6 +64,7 @@ final class BatchForward {
         this.outputNorm = model.outputNormVector();
         this.pool = model.pool();
         this.capacity = capacity;
+        this.embeddingScale = c.block().scaledEmbedding() ? (float) Math.sqrt(c.dim()) : 1f;
         ModelOptions o = model.options();
         this.mm = new MatMul(pool, o.newActivationRounding(), model.repacked()).eachColumnAlone();
         this.ffnContext = new FfnContext(c, capacity, mm);
@@ -139,6 +141,7 @@ final class BatchForward {
             forwards[i].beginStep(positions[i]);
             weights.tokenEmbedding().dequantizeRow(tokens[i], x, i * dim);
         }
+        if (embeddingScale != 1f) for (int i = 0; i < n * dim; i++) x[i] *= embeddingScale;
 
         for (int l = 0; l < c.layers(); l++) {
             LayerWeights w = weights.layers().get(l);
@@ -151,7 +154,7 @@ final class BatchForward {
             addBias(v, lv.bv());
             for (int i = 0; i < n; i++) forwards[i].attendStep(l, positions[i], q, k, v, i, attended);
             mm.multiply(w.wo(), attended, 0, n, delta, 0);
-            VectorMath.add(delta, 0, x, 0, n * dim);
+            addToResidual(lv.postAttnNorm());
 
             normalize(x, lv.ffnNorm(), xn);
             if (sharesDenseFeedForward(l)) {
@@ -159,15 +162,26 @@ final class BatchForward {
             } else {
                 for (int i = 0; i < n; i++) forwards[i].feedForwardStep(l, xn, i, delta);
             }
-            VectorMath.add(delta, 0, x, 0, n * dim);
+            addToResidual(lv.postFfnNorm());
         }
 
         normalize(x, outputNorm, xn);
         mm.multiply(weights.output(), xn, 0, n, logits, 0);
         int vocab = c.vocabSize();
+        Forward.softCap(logits, 0, n * vocab, c.attention().finalSoftCap());
         for (int i = 0; i < n; i++) {
             System.arraycopy(logits, i * vocab, sessions[i].logitsArray(), 0, vocab);
             sessions[i].advance();
+        }
+    }
+
+    /** x += the sub-block's output {@code delta}, RMS-normalized first when the block has a post norm (gemma). */
+    private void addToResidual(float[] postNorm) {
+        if (postNorm == null) {
+            VectorMath.add(delta, 0, x, 0, n * c.dim());
+        } else {
+            normalize(delta, postNorm, xn);   // xn is free here: the sub-block has read it
+            VectorMath.add(xn, 0, x, 0, n * c.dim());
         }
     }
 

@@ -169,8 +169,11 @@ final class Forward implements AutoCloseable {
     /** The feed-forward strategies of this session, one per layer. */
     List<? extends FeedForward> feedForward() { return ffn; }
 
-    /** Starts a step of one token at {@code pos}: its rotation angles. */
-    void beginStep(int pos) { rope.angles(pos, 1, ropeTable); }
+    /** Starts a step of one token at {@code pos}: its rotation angles (and the sliding-window layers' own). */
+    void beginStep(int pos) {
+        rope.angles(pos, 1, ropeTable);
+        if (localRope != null) localRope.angles(pos, 1, localRopeTable);
+    }
 
     /**
      * Attention of this session's one token at {@code pos} in {@code layer}, as {@link #run} computes it for one
@@ -185,12 +188,15 @@ final class Forward implements AutoCloseable {
         System.arraycopy(q, i * qDim, this.q, 0, qDim);
         System.arraycopy(k, i * kvDim, this.k, 0, kvDim);
         System.arraycopy(v, i * kvDim, this.v, 0, kvDim);
+        boolean local = attentionSettings.local(layer);
+        Rope layerRope = local && localRope != null ? localRope : rope;
+        float[] angles = local && localRope != null ? localRopeTable : ropeTable;
         normalizeHeads(this.q, lv.qNorm(), c.heads());
         normalizeHeads(this.k, lv.kNorm(), c.kvHeads());
-        rope.rotate(this.q, c.heads(), 1, ropeTable);
-        rope.rotate(this.k, c.kvHeads(), 1, ropeTable);
+        layerRope.rotate(this.q, c.heads(), 1, angles);
+        layerRope.rotate(this.k, c.kvHeads(), 1, angles);
         kv.store(layer, pos, 1, this.k, this.v);
-        attend(layer, pos, 1);
+        attend(layer, pos, 1, local ? attentionSettings.window() : 0);
         System.arraycopy(attended, 0, out, i * qDim, qDim);
     }
 

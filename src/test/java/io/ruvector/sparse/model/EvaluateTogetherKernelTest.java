@@ -33,7 +33,10 @@ class EvaluateTogetherKernelTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"syn-llama-gqa.F32", "syn-llama-gqa.F16", "syn-llama-gqa.Q8_0", "syn-llama-gqa.Q4_0",
-            "syn-llama-gqa.Q4_K", "syn-llama-gqa.Q6_K", "syn-llama-gqa.Q4_K_M"})
+            "syn-llama-gqa.Q4_K", "syn-llama-gqa.Q6_K", "syn-llama-gqa.Q4_K_M",
+            // every architecture: biases (qwen2), q/k norms (qwen3), fused matrices (phi3), post norms, GeGLU,
+            // soft caps and sliding windows with their own RoPE (gemma2, gemma3; the prompts outrun the windows)
+            "syn-qwen2.Q8_0", "syn-qwen3.Q8_0", "syn-phi3.Q8_0", "syn-gemma2.Q8_0", "syn-gemma3.F32"})
     void everySessionGetsTheLogitsOfItsOwnStep(String stem) throws Exception {
         try (LanguageModel model = open(stem, ActivationPrecision.AUTO, true)) {
             for (int n = 1; n <= 8; n++) checkSteps(model, n, false, stem + " auto, " + n + " sessions");
