@@ -73,7 +73,13 @@ public final class ServeCommand implements Callable<Integer> {
 
     /** Runs the command; returns its exit code (ends only on a startup error, else runs until the JVM stops). */
     static int run(String... args) {
+        return run(null, args);
+    }
+
+    /** As {@link #run(String...)}, with messages to {@code err} (null: the process's stderr). */
+    static int run(PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new ServeCommand());
+        if (err != null) cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println("sparse-infer serve: " + (ex.getMessage() != null ? ex.getMessage() : ex.getClass().getSimpleName()));
             if (parsed.hasMatchedOption("--verbose")) ex.printStackTrace(cmd.getErr());
@@ -112,10 +118,11 @@ public final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Thread shutdown = new Thread(() -> {
             server.close();
             stopped.countDown();
-        }, "serve-shutdown"));
+        }, "serve-shutdown");
+        Runtime.getRuntime().addShutdownHook(shutdown);
         server.start();
         err.println("sparse-infer serve: listening on http://" + hostForUrl(server.host()) + ":" + server.port()
                 + "/ (loading " + engine.model.getFileName() + " ...)");
@@ -125,6 +132,7 @@ public final class ServeCommand implements Callable<Integer> {
         try {
             model = load();
         } catch (IOException | RuntimeException e) {
+            Runtime.getRuntime().removeShutdownHook(shutdown);
             server.close();
             throw e;
         }
