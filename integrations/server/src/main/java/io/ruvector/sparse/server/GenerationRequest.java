@@ -54,10 +54,8 @@ record GenerationRequest(boolean chat, int[] prompt, GenerationOptions options, 
         body.string("model");   // any name: the server serves one model, as llama.cpp's does
         Long n = body.integer("n", Long.MIN_VALUE, Long.MAX_VALUE);
         if (n != null && n != 1) throw ApiError.badRequest("n", "'n' must be 1 (one choice per request), not " + n);
-        if (Boolean.TRUE.equals(body.bool("logprobs")) || (chat && body.has("top_logprobs"))) {
-            throw ApiError.badRequest("logprobs", "'logprobs' is not supported");
-        }
-        if (!chat && body.has("logprobs") && !body.get("logprobs").isBoolean()) {
+        // Chat requests say logprobs: true/false (top_logprobs: N); text completions logprobs: N.
+        if (chat ? Boolean.TRUE.equals(body.bool("logprobs")) || body.has("top_logprobs") : body.has("logprobs")) {
             throw ApiError.badRequest("logprobs", "'logprobs' is not supported");
         }
         if (body.has("tools")) {
