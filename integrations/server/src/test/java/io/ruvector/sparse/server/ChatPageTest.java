@@ -100,28 +100,62 @@ class ChatPageTest {
 
     @Test
     void stopButtonCancelsTheGeneration() throws Exception {
+        // A seed whose reply runs to the token limit (tried through the API: replies depend only on the request and
+        // seed), so that only the stop button can end it early.
+        String text = "Tell me a long story about a big red ball.";
+        int maxTokens = 480;
+        int seed = longReplySeed(text, maxTokens);
         browser.get(server.url("/"));
         waiting(30).until(d -> d.findElement(By.id("model")).getText().equals("stories260K"));
-        double cancelledBefore = ConcurrencyTest.metrics(server).get("sparse_infer_requests_cancelled_total");
-        // A reply may end on its own before the click lands; a few tries make that a non-issue.
-        for (int attempt = 0; attempt < 3; attempt++) {
-            browser.findElement(By.id("reset")).click();
-            send("Tell me a long story about a big red ball.", 400);
-            waiting(60).until(d -> !lastReply().getText().isEmpty() || !lastReply().getAttribute("data-state").equals("streaming"));
-            browser.findElement(By.id("stop")).click();
-            waiting(30).until(d -> !lastReply().getAttribute("data-state").equals("streaming"));
-            if (lastReply().getAttribute("data-state").equals("done")) continue;
-            assertEquals("stopped", lastReply().getAttribute("data-state"));
-            assertEquals("stopped", browser.findElement(By.id("status")).getText());
-            assertTrue(browser.findElement(By.id("send")).isEnabled());
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (true) {
-                Map<String, Double> m = ConcurrencyTest.metrics(server);
-                if (m.get("sparse_infer_requests_cancelled_total") > cancelledBefore && m.get("sparse_infer_slots_busy") == 0) return;
-                if (System.nanoTime() > deadline) fail("the server did not cancel the stopped generation: " + m);
-                Thread.sleep(20);
-            }
+        browser.findElement(By.id("reset")).click();
+        setField("temperature", "2");
+        setField("seed", Integer.toString(seed));
+        Map<String, Double> before = ConcurrencyTest.metrics(server);
+
+        // The reply streams faster than WebDriver can look: the page's own script presses Stop at the first piece.
+        ((JavascriptExecutor) browser).executeScript("""
+                const log = document.getElementById('log');
+                const observer = new MutationObserver(() => {
+                  const replies = log.querySelectorAll('.msg.assistant');
+                  const last = replies[replies.length - 1];
+                  if (last && last.textContent.length > 0) { observer.disconnect(); document.getElementById('stop').click(); }
+                });
+                observer.observe(log, {childList: true, subtree: true, characterData: true});""");
+        send(text, maxTokens);
+        waiting(30).until(d -> !lastReply().getAttribute("data-state").equals("streaming"));
+        assertEquals("stopped", lastReply().getAttribute("data-state"), lastReply().getText());
+        assertEquals("stopped", browser.findElement(By.id("status")).getText());
+        assertTrue(browser.findElement(By.id("send")).isEnabled());
+        assertFalse(browser.findElement(By.id("stop")).isEnabled());
+
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        Map<String, Double> after;
+        while (true) {
+            after = ConcurrencyTest.metrics(server);
+            if (after.get("sparse_infer_requests_cancelled_total") > before.get("sparse_infer_requests_cancelled_total")
+                    && after.get("sparse_infer_slots_busy") == 0) break;
+            if (System.nanoTime() > deadline) fail("the server did not cancel the stopped generation: " + after);
+            Thread.sleep(20);
         }
-        fail("three replies ended on their own before the stop button was clicked");
+        double generated = after.get("sparse_infer_tokens_generated_total") - before.get("sparse_infer_tokens_generated_total");
+        assertTrue(generated < maxTokens, "stopped before its " + maxTokens + " tokens: " + generated);
+    }
+
+    private static void setField(String id, String value) {
+        WebElement field = browser.findElement(By.id(id));
+        field.clear();
+        field.sendKeys(value);
+    }
+
+    /** The first seed for which this one-message chat at temperature 2 generates all {@code maxTokens} tokens. */
+    static int longReplySeed(String text, int maxTokens) throws Exception {
+        for (int seed = 1; seed <= 20; seed++) {
+            String request = "{\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}],\"max_tokens\":" + maxTokens
+                    + ",\"temperature\":2,\"seed\":" + seed + "}";
+            var r = server.post("/v1/chat/completions", request);
+            assertEquals(200, r.statusCode(), r.body());
+            if (Json.MAPPER.readTree(r.body()).path("choices").get(0).path("finish_reason").asText().equals("length")) return seed;
+        }
+        throw new AssertionError("no seed in 1..20 gives a reply of " + maxTokens + " tokens");
     }
 }

@@ -90,8 +90,10 @@ class ConcurrencyTest {
     @Test
     @Timeout(600)
     void fullQueueIs503AndADisconnectFreesTheSlot() throws Exception {
-        try (TestServer server = TestServer.start(1, 0, null)) {
-            int maxTokens = 400;
+        // The longest generation stories260K allows (its context is 2048), so that it is still running when the
+        // client leaves even where decoding is fast.
+        try (TestServer server = TestServer.start(1, 0, null, 2048)) {
+            int maxTokens = 2000;
             String longRequest = longGeneration(server, maxTokens);
             double generatedBefore = metrics(server).get("sparse_infer_tokens_generated_total");
 

@@ -33,8 +33,13 @@ final class TestServer implements AutoCloseable {
 
     /** Started, with the model loaded. */
     static TestServer start(int slots, int queue, String apiKey) throws IOException {
+        return start(slots, queue, apiKey, CONTEXT);
+    }
+
+    /** Started, with the model loaded and {@code context} positions per slot. */
+    static TestServer start(int slots, int queue, String apiKey, int context) throws IOException {
         TestServer t = startLoading(apiKey);
-        t.server.ready(load(slots, queue));
+        t.server.ready(load(slots, queue, context));
         return t;
     }
 
@@ -47,7 +52,11 @@ final class TestServer implements AutoCloseable {
     }
 
     static ServedModel load(int slots, int queue) throws IOException {
-        LanguageModel model = LanguageModel.open(model(), ModelOptions.defaults().withContextLength(CONTEXT));
+        return load(slots, queue, CONTEXT);
+    }
+
+    static ServedModel load(int slots, int queue, int context) throws IOException {
+        LanguageModel model = LanguageModel.open(model(), ModelOptions.defaults().withContextLength(context));
         return new ServedModel(model, null, ChatTemplate.fallback(), "stories260K", slots, queue);
     }
 
