@@ -7,6 +7,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -74,7 +76,7 @@ class ChatPageTest {
     }
 
     @Test
-    void streamsAReplyWithModelNameAndSpeed() {
+    void streamsAReplyWithModelNameAndSpeed() throws Exception {
         browser.get(server.url("/"));
         waiting(30).until(d -> d.findElement(By.id("model")).getText().equals("stories260K"));
         browser.findElement(By.id("reset")).click();
@@ -96,6 +98,8 @@ class ChatPageTest {
                 browser.findElement(By.id("status")).getText());
         assertTrue(browser.findElement(By.id("send")).isEnabled());
         assertFalse(browser.findElement(By.id("stop")).isEnabled());
+        // For a person to look at: target/chat-page.png.
+        Files.write(Path.of("target", "chat-page.png"), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
     }
 
     @Test
