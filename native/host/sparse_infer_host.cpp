@@ -5,7 +5,7 @@
 // model, tokenizes a prompt, generates greedily with a per-token callback, prints tokens/s and frees
 // everything. See native/README.md.
 //
-// Build (from the repository root, after `mvn package` made target/sparse-infer.jar), in one line:
+// Build (from the repository root, after `mvn package` made target/sparse-infer-cli.jar), in one line:
 //   g++ -std=c++17 -O2 -Wall -Inative/include -I"$JAVA_HOME/include" -I"$JAVA_HOME/include/linux" native/host/sparse_infer_host.cpp -o target/sparse-infer-host -ldl
 // or with CMake: cmake -S native/host -B target/host-build && cmake --build target/host-build
 //
@@ -123,17 +123,17 @@ std::string find_libjvm() {
     return best;
 }
 
-// The engine's class path: --class-path, else $SPARSE_INFER_JAR, else sparse-infer.jar beside this
-// program (both live in target/), else target/sparse-infer.jar under the current directory.
+// The engine's class path: --class-path, else $SPARSE_INFER_JAR, else sparse-infer-cli.jar beside this
+// program (both live in target/), else target/sparse-infer-cli.jar under the current directory.
 std::string find_class_path(const Args &a, const char *argv0) {
     if (!a.class_path.empty()) return a.class_path;
     if (const char *env = std::getenv("SPARSE_INFER_JAR"); env && *env) return env;
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     std::string exe = n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string(argv0);
-    std::string beside = exe.substr(0, exe.find_last_of('/') + 1) + "sparse-infer.jar";
+    std::string beside = exe.substr(0, exe.find_last_of('/') + 1) + "sparse-infer-cli.jar";
     if (is_file(beside)) return beside;
-    return "target/sparse-infer.jar";
+    return "target/sparse-infer-cli.jar";
 }
 
 // Fails with the engine's own message for the calling thread.

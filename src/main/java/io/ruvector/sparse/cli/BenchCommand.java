@@ -163,7 +163,7 @@ public final class BenchCommand implements Callable<Integer> {
         try (LanguageModel model = modelArgs.open(err); SparseModel sparse = sparseArgs.attach(model);
              Session session = model.newSession(); Session sparseSession = sparse == null ? null : sparse.newSession()) {
             int context = session.contextLength();
-            if (promptTokens > context || genTokens > context) {
+            if ((parallel == null && promptTokens > context) || genTokens > context) {
                 throw new IllegalArgumentException("-p " + promptTokens + " / -n " + genTokens
                         + " exceed the context length " + context + " (raise it with --ctx-size)");
             }

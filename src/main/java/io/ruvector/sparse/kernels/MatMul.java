@@ -409,41 +409,51 @@ public final class MatMul {
             int lo = Math.max(from, starts[j]) - starts[j];
             int hi = Math.min(to, starts[j] + ws[j].rows()) - starts[j];
             if (lo >= hi) continue;
-            Tensor w = ws[j];
-            float[] out = outs[j];
-            int rows = w.rows();
-            int cols = w.cols();
-            if (aloneKind[j] == Q8K) {
-                InterleavedKQuant m = interleavedK[j];
-                int g = InterleavedKQuant.GROUP;
-                int endGroup = Math.min(m.groups(), (hi + g - 1) / g);
-                for (int group = (lo + g - 1) / g; group < endGroup; group++) {
-                    for (int t = 0; t < n; t++) m.dotQ8K(aloneQ8K[t], out, outOffset + t * rows, group, group + 1);
-                }
-            } else if (aloneKind[j] == INT8) {
-                InterleavedQ4_0 m = interleaved[j];
-                int tail = lo;
-                if (m != null) {
-                    int g = InterleavedQ4_0.GROUP;
-                    int endGroup = Math.min(m.groups(), (hi + g - 1) / g);
-                    for (int group = (lo + g - 1) / g; group < endGroup; group++) {
-                        for (int t = 0; t < n; t++) m.dotQ8(aloneQ8[t], out, outOffset + t * rows, group, group + 1);
-                    }
-                    tail = Math.max(lo, m.groups() * g);
-                }
-                Int8DotProduct int8 = (Int8DotProduct) w.type();
-                for (int r = tail; r < hi; r++) {
-                    long offset = w.rowOffset(r);
-                    for (int t = 0; t < n; t++) out[outOffset + t * rows + r] = int8.dotQ8(w.data(), offset, aloneQ8[t], 0, cols);
-                }
-            } else {
-                float[] in = inputs[j];
-                int io = inputOffsets[j];
-                for (int r = lo; r < hi; r++) {
-                    long offset = w.rowOffset(r);
-                    for (int t = 0; t < n; t++) out[outOffset + t * rows + r] = w.type().dot(w.data(), offset, in, io + t * cols, cols);
-                }
+            // One method per kind, as rows() dispatches: one method holding every kernel grew past C2's inlining
+            // budget and left vector helpers out of line (boxing their vectors: megabytes per step).
+            if (aloneKind[j] == Q8K) aloneQ8KRows(interleavedK[j], ws[j].rows(), outs[j], lo, hi);
+            else if (aloneKind[j] == INT8) aloneInt8Rows(ws[j], interleaved[j], outs[j], lo, hi);
+            else aloneFloatRows(ws[j], inputs[j], inputOffsets[j], outs[j], lo, hi);
+        }
+    }
+
+    /** Groups of a K-quant copy multiplied with every column before the next ones: ~150 KB of Q4_K weights, L2-resident. */
+    static final int ALONE_K_GROUPS = 8;
+
+    private void aloneQ8KRows(InterleavedKQuant m, int rows, float[] out, int lo, int hi) {
+        int g = InterleavedKQuant.GROUP;
+        int endGroup = Math.min(m.groups(), (hi + g - 1) / g);
+        for (int group = (lo + g - 1) / g; group < endGroup; group += ALONE_K_GROUPS) {
+            int to = Math.min(endGroup, group + ALONE_K_GROUPS);
+            for (int t = 0; t < n; t++) m.dotQ8K(aloneQ8K[t], out, outOffset + t * rows, group, to);
+        }
+    }
+
+    private void aloneInt8Rows(Tensor w, InterleavedQ4_0 m, float[] out, int lo, int hi) {
+        int rows = w.rows();
+        int cols = w.cols();
+        int tail = lo;
+        if (m != null) {
+            int g = InterleavedQ4_0.GROUP;
+            int endGroup = Math.min(m.groups(), (hi + g - 1) / g);
+            for (int group = (lo + g - 1) / g; group < endGroup; group++) {
+                for (int t = 0; t < n; t++) m.dotQ8(aloneQ8[t], out, outOffset + t * rows, group, group + 1);
             }
+            tail = Math.max(lo, m.groups() * g);
+        }
+        Int8DotProduct int8 = (Int8DotProduct) w.type();
+        for (int r = tail; r < hi; r++) {
+            long offset = w.rowOffset(r);
+            for (int t = 0; t < n; t++) out[outOffset + t * rows + r] = int8.dotQ8(w.data(), offset, aloneQ8[t], 0, cols);
+        }
+    }
+
+    private void aloneFloatRows(Tensor w, float[] in, int io, float[] out, int lo, int hi) {
+        int rows = w.rows();
+        int cols = w.cols();
+        for (int r = lo; r < hi; r++) {
+            long offset = w.rowOffset(r);
+            for (int t = 0; t < n; t++) out[outOffset + t * rows + r] = w.type().dot(w.data(), offset, in, io + t * cols, cols);
         }
     }
 }

@@ -6,6 +6,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -72,6 +74,50 @@ class DecodeAllocationTest {
             }, 1);
             System.out.printf("prompt of %d: %d bytes allocated%n", prompt.length, best);
             assertTrue(best < 64, best + " bytes allocated by a prompt of " + prompt.length + " tokens");
+        }
+    }
+
+    /**
+     * Batched decoding steps ({@link LanguageModel#evaluateTogether}) allocate nothing either once the workspace
+     * exists: per-column int8 codes (Q8_0 in place, Q4_0 from interleaved copies), Q8_K codes (Q4_K_M) and floats.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"reference/syn-llama-gqa.F32.gguf", "reference/syn-llama-gqa.Q8_0.gguf", "reference/syn-llama-gqa.Q4_0.gguf",
+            "reference/syn-llama-gqa.Q4_K_M.gguf"})
+    void batchedStepsAllocateNothing(String fixture) throws Exception {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long self = Thread.currentThread().threadId();
+        int n = 4;
+        try (LanguageModel m = LanguageModel.open(Fixtures.require(fixture), ModelOptions.defaults().withThreads(2).withContextLength(256))) {
+            List<Session> sessions = new ArrayList<>();
+            for (int i = 0; i < n; i++) sessions.add(m.newSession());
+            int[] tokens = new int[n];
+            Runnable restart = () -> {
+                for (int i = 0; i < n; i++) {
+                    sessions.get(i).reset();
+                    tokens[i] = sessions.get(i).evaluate(new int[]{1, 5 + i}).argmax();
+                }
+            };
+            Runnable step = () -> {
+                m.evaluateTogether(sessions, tokens);
+                for (int i = 0; i < n; i++) tokens[i] = sessions.get(i).logits().argmax();
+            };
+            for (int round = 0; round < 6; round++) {   // warm up
+                restart.run();
+                for (int i = 0; i < 100; i++) step.run();
+            }
+            int steps = 20;
+            long best = SteadyState.bestOf(() -> {
+                restart.run();
+                long workersBefore = workerBytes(mx);   // allocates itself: outside the caller's window
+                long before = mx.getThreadAllocatedBytes(self);
+                for (int i = 0; i < steps; i++) step.run();
+                long callerBytes = mx.getThreadAllocatedBytes(self) - before;
+                return (callerBytes + workerBytes(mx) - workersBefore) / steps;
+            }, 1);
+            System.out.printf("%s: %d bytes allocated per batched step of %d sessions%n", fixture, best, n);
+            assertTrue(best < 64, best + " bytes allocated per batched step");
+            for (Session s : sessions) s.close();
         }
     }
 
