@@ -2,7 +2,7 @@
  * ruvector-sparse-inference: language models from GGUF files on the JVM, with activation sparsity.
  *
  * <p>The API is what this module exports: reading GGUF files ({@code gguf}), models and sessions
- * ({@code model}), text generation and chat ({@code generation}), sampling, tokenizers, and the sparse engine's
+ * ({@code model}), sentence embeddings ({@code embedding}), text generation and chat ({@code generation}), sampling, tokenizers, and the sparse engine's
  * entry points ({@code sparse}) and requantizing model files ({@code quantize}). Kernels, tensor types, tensors, memory tiers and the CPU helpers are internal:
  * they change with the engine's speed work and are not for users.
  *
@@ -18,6 +18,7 @@ module io.ruvector.sparse {
 
     exports io.ruvector.sparse.gguf;
     exports io.ruvector.sparse.model;
+    exports io.ruvector.sparse.embedding;
     exports io.ruvector.sparse.generation;
     exports io.ruvector.sparse.sampling;
     exports io.ruvector.sparse.tokenizer;

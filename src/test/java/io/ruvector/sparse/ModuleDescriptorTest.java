@@ -27,7 +27,7 @@ class ModuleDescriptorTest {
                 .peek(e -> assertTrue(e.targets().isEmpty(), "qualified export " + e))
                 .map(e -> e.source().substring(ROOT.length() + 1))
                 .collect(Collectors.toCollection(TreeSet::new));
-        assertEquals(new TreeSet<>(Set.of("gguf", "model", "generation", "sampling", "tokenizer", "sparse", "quantize")), exported);
+        assertEquals(new TreeSet<>(Set.of("gguf", "model", "embedding", "generation", "sampling", "tokenizer", "sparse", "quantize")), exported);
         for (String internal : Set.of("cpu", "kernels", "quant", "tensor", "memory")) {
             assertTrue(module.packages().contains(ROOT + "." + internal), "package " + internal + " is in the module");
         }
