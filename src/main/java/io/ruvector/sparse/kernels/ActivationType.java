@@ -68,8 +68,9 @@ public enum ActivationType {
 
     /**
      * {@code h[i] = gated(gate[i], up[i])} for {@code i < n} ({@code h} may be {@code gate} or {@code up}).
-     * Every element gets the bits {@link #gated(float, float)} gives it, whatever its index: SiLU runs in vector
-     * lanes with the same float operations as its scalar form (see {@link #silu}), the others are scalar code.
+     * Every element gets the bits {@link #gated(float, float)} gives it, whatever its index: SiLU and the tanh GeLU
+     * run in vector lanes with the same float operations as their scalar forms (see {@link #silu},
+     * {@link #geluTanh}), the others are scalar code.
      */
     public void gated(float[] gate, float[] up, float[] h, int n) { gated(gate, up, h, 0, n); }
 
@@ -81,6 +82,7 @@ public enum ActivationType {
         }
         switch (this) {
             case SILU -> siluGated(gate, up, h, from, to);
+            case GELU_TANH -> geluTanhGated(gate, up, h, from, to);
             case RELU -> {
                 for (int i = from; i < to; i++) h[i] = Math.max(gate[i], 0f) * up[i];
             }
@@ -170,12 +172,55 @@ public enum ActivationType {
         return (float) (0.5 * x * erfc(-x * SQRT_HALF));
     }
 
+    /*
+     * The tanh GeLU as x / (1 + e^(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3): 1 + tanh(u) = 2 sigmoid(2u), so no
+     * cancellation for very negative x, where 1 + tanh(u) would round to 0 long before the true value underflows.
+     * In float with FloatExp's exp, and geluTanhGated performs the same operations in vector lanes (Gemma's GeGLU
+     * runs it on every hidden neuron). Float u is within a few ulp, which the result carries times (1 + 2|u|).
+     * Where e^(-2u) could overflow (-2u above 80: x below about -9.4, where the value is below 1e-33 in magnitude)
+     * and for NaN, the double formula takes over (in double, x^3 cannot overflow for any float x).
+     */
+    private static final float GELU_CUBIC = 0.044715f;
+    private static final float GELU_SCALE = (float) SQRT_2_OVER_PI;
+    private static final float GELU_FAST_MAX_EXP_ARG = 80f;
+
     static float geluTanh(float x) {
-        // 1 + tanh(u) = 2 sigmoid(2u): no cancellation for very negative x, where 1 + tanh(u) would round to 0
-        // long before the true value underflows. In double, x^3 cannot overflow for any float x.
-        double xd = x;
-        double u = SQRT_2_OVER_PI * (xd + 0.044715 * xd * xd * xd);
-        return (float) (xd / (1.0 + Math.exp(-2.0 * u)));
+        float t = (x * x * x * GELU_CUBIC + x) * GELU_SCALE * -2f;
+        if (!(t <= GELU_FAST_MAX_EXP_ARG)) {
+            double xd = x;
+            double u = SQRT_2_OVER_PI * (xd + 0.044715 * xd * xd * xd);
+            return (float) (xd / (1.0 + Math.exp(-2.0 * u)));
+        }
+        return x / (1f + FloatExp.exp(t));
+    }
+
+    /** {@code h[i] = geluTanh(gate[i]) * up[i]}, vector lanes where every lane is in the fast range (as siluGated). */
+    private static void geluTanhGated(float[] gate, float[] up, float[] h, int from, int to) {
+        VectorSpecies<Float> f = Simd.F;
+        int i = from;
+        for (; i + f.length() <= to; i += f.length()) {
+            FloatVector x = FloatVector.fromArray(f, gate, i);
+            FloatVector arg = x.mul(x).mul(x).mul(GELU_CUBIC).add(x).mul(GELU_SCALE).mul(-2f);
+            if (!arg.compare(VectorOperators.LE, GELU_FAST_MAX_EXP_ARG).allTrue()) {
+                for (int j = i; j < i + f.length(); j++) h[j] = geluTanh(gate[j]) * up[j];
+                continue;
+            }
+            FloatVector t = arg.max(FloatExp.MIN_ARG);
+            FloatVector n = t.mul(FloatExp.LOG2E).add(FloatExp.ROUND_MAGIC).sub(FloatExp.ROUND_MAGIC);
+            FloatVector r = n.fma(FloatVector.broadcast(f, -FloatExp.LN2_HI), t);
+            r = n.fma(FloatVector.broadcast(f, -FloatExp.LN2_LO), r);
+            FloatVector p = r.fma(FloatVector.broadcast(f, FloatExp.C7), FloatVector.broadcast(f, FloatExp.C6));
+            p = p.fma(r, FloatVector.broadcast(f, FloatExp.C5));
+            p = p.fma(r, FloatVector.broadcast(f, FloatExp.C4));
+            p = p.fma(r, FloatVector.broadcast(f, FloatExp.C3));
+            p = p.fma(r, FloatVector.broadcast(f, FloatExp.C2));
+            p = p.fma(r, FloatVector.broadcast(f, 1f));
+            p = p.fma(r, FloatVector.broadcast(f, 1f));
+            IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+            FloatVector e = p.mul(bits.viewAsFloatingLanes());
+            x.div(e.add(1f)).mul(FloatVector.fromArray(f, up, i)).intoArray(h, i);
+        }
+        for (; i < to; i++) h[i] = geluTanh(gate[i]) * up[i];
     }
 
     /**
