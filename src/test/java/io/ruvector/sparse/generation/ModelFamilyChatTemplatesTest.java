@@ -12,14 +12,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The chat templates of Qwen3, Gemma 2, Gemma 3, Phi-3.5 and Phi-4-mini, as their GGUF files carry them, rendered
+ * The chat templates of Qwen3, Gemma 2, Phi-3.5 and Phi-4-mini, as their GGUF files carry them, rendered
  * into the prompt formats their model cards document. The expected texts are written here from those formats.
  *
  * <p>Sources of the template resources (test data only): {@code qwen3.jinja}, {@code gemma2.jinja},
  * {@code phi3.5.jinja} and {@code phi4-mini.jinja} are llama.cpp's {@code models/templates/Qwen-Qwen3-0.6B.jinja},
  * {@code google-gemma-2-2b-it.jinja}, {@code microsoft-Phi-3.5-mini-instruct.jinja} and
- * {@code llama-cpp-microsoft-Phi-4-mini-instruct.jinja} (github.com/ggml-org/llama.cpp, MIT licence);
- * {@code gemma3.jinja} is the {@code chat_template} of Google's Gemma 3 instruction-tuned checkpoints.
+ * {@code llama-cpp-microsoft-Phi-4-mini-instruct.jinja} (github.com/ggml-org/llama.cpp, MIT licence). Gemma 3's
+ * template (not in that folder, and under Google's own terms) is left out: it differs from Gemma 2's in where the
+ * system message goes, which the Gemma 2 and Phi tests' features already cover.
  */
 class ModelFamilyChatTemplatesTest {
 
@@ -76,19 +77,6 @@ class ModelFamilyChatTemplatesTest {
         assertTrue(system.getMessage().contains("System role not supported"), system.getMessage());
         var order = assertThrows(IllegalArgumentException.class,
                 () -> t.render(List.of(ChatMessage.user("a"), ChatMessage.user("b")), true));
-        assertTrue(order.getMessage().contains("must alternate"), order.getMessage());
-    }
-
-    /** As Gemma 2, with the system message put before the first user message. */
-    @Test
-    void gemma3() throws IOException {
-        ChatTemplate t = template("gemma3", "<bos>", "<eos>");
-        assertEquals("<bos><start_of_turn>user\nYou are terse.\n\nHi there<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n"
-                + "<start_of_turn>user\nWhy is the sky blue?<end_of_turn>\n<start_of_turn>model\n", t.render(WITH_SYSTEM, true));
-        assertEquals("<bos><start_of_turn>user\n!  shout<end_of_turn>\n<start_of_turn>model\nok?<end_of_turn>\n"
-                + "<start_of_turn>user\nÜnïcode ✓<end_of_turn>\n", t.render(WITHOUT_SYSTEM, false));
-        var order = assertThrows(IllegalArgumentException.class,
-                () -> t.render(List.of(ChatMessage.system("s"), ChatMessage.assistant("a")), true));
         assertTrue(order.getMessage().contains("must alternate"), order.getMessage());
     }
 
