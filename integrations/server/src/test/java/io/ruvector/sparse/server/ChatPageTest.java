@@ -80,18 +80,29 @@ class ChatPageTest {
         browser.get(server.url("/"));
         waiting(30).until(d -> d.findElement(By.id("model")).getText().equals("stories260K"));
         browser.findElement(By.id("reset")).click();
-        // Counts the reply's text updates, to see that it grows piece by piece rather than arriving whole.
+        // Records every text the reply shows, to see that it grows piece by piece rather than arriving whole.
         ((JavascriptExecutor) browser).executeScript("""
-                window.__updates = 0;
-                new MutationObserver(() => window.__updates++).observe(document.getElementById('log'),
-                    {childList: true, subtree: true, characterData: true});""");
+                window.__texts = [];
+                new MutationObserver(records => {
+                  for (const r of records) {
+                    if (!r.target.classList || !r.target.classList.contains('assistant')) continue;
+                    for (const n of r.addedNodes) if (n.nodeType === Node.TEXT_NODE) window.__texts.push(n.data);
+                  }
+                }).observe(document.getElementById('log'), {childList: true, subtree: true});""");
+        setField("temperature", "0");   // greedy: the same reply every run, 40 tokens long
         send("Tell me a story about a bird.", 40);
         waiting(120).until(d -> !lastReply().getAttribute("data-state").equals("streaming"));
         WebElement reply = lastReply();
         assertEquals("done", reply.getAttribute("data-state"), reply.getText());
         assertFalse(reply.getText().isBlank());
-        long updates = ((Number) ((JavascriptExecutor) browser).executeScript("return window.__updates;")).longValue();
-        assertTrue(updates >= 3, "the reply was written in pieces as they came: " + updates + " updates");
+        @SuppressWarnings("unchecked")
+        List<String> shown = (List<String>) ((JavascriptExecutor) browser).executeScript("return window.__texts;");
+        assertTrue(shown.size() >= 3, "the reply was shown piece by piece: " + shown);
+        for (int i = 1; i < shown.size(); i++) {
+            assertTrue(shown.get(i).startsWith(shown.get(i - 1)) && shown.get(i).length() > shown.get(i - 1).length(),
+                    "each text the reply shows extends the one before: " + shown);
+        }
+        assertEquals(reply.getText().strip(), shown.getLast().strip());
         assertTrue(browser.findElement(By.id("speed")).getText().matches("\\d+\\.\\d tokens/s"),
                 browser.findElement(By.id("speed")).getText());
         assertTrue(browser.findElement(By.id("status")).getText().startsWith("finished: "),
