@@ -26,12 +26,11 @@ import java.util.concurrent.Callable;
         description = "The AOT cache's training run (the launcher runs it once): generate on small synthetic models.")
 public final class AotTrainingCommand implements Callable<Integer> {
 
-    /** The types of llama-quantize's common files (Q4_0 and Q4_K_M mixes carry Q6_K outputs), and the float ones. */
-    static final List<GgmlType> TYPES = List.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K,
-            GgmlType.F16, GgmlType.F32);
+    /** The types of llama-quantize's common files (Q4_0 and Q4_K_M mixes carry Q6_K outputs), and F16. */
+    static final List<GgmlType> TYPES = List.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16);
 
     @Option(names = "-n", paramLabel = "N", description = "tokens generated per model (default: ${DEFAULT-VALUE})")
-    private int tokens = 48;
+    private int tokens = 24;
 
     @Override
     public Integer call() throws IOException {

@@ -89,13 +89,13 @@ public final class BenchCommand implements Callable<Integer> {
     private Path llamaTool;
 
     @Option(names = "--b-arg", paramLabel = "ARG",
-            description = "with --cold: add a variant 'ours-b' whose generate gets this argument too (repeatable; "
-                    + "write --b-arg=--no-repack)")
+            description = "with --cold: add a variant 'ours-b' whose generate gets this option too, written without its "
+                    + "leading dashes (repeatable): --b-arg no-repack, --b-arg warm-up=0")
     private List<String> variantArgs = new ArrayList<>();
 
     @Option(names = "--b-jvm", paramLabel = "FLAG",
             description = "with --cold: add a variant 'ours-b' whose JVM gets this flag too (repeatable; "
-                    + "write --b-jvm=-XX:TieredStopAtLevel=1)")
+                    + "write --b-jvm=-XX:CompileThresholdScaling=0.5)")
     private List<String> variantJvmFlags = new ArrayList<>();
 
     @Option(names = "--b-no-aot", description = "with --cold: add a variant 'ours-b' without the launcher's AOT cache")
@@ -120,7 +120,7 @@ public final class BenchCommand implements Callable<Integer> {
         variants.add(new ColdBench.Variant("ours", ColdBench.sameJvm(List.of(), List.of(), generate), true));
         if (!variantArgs.isEmpty() || !variantJvmFlags.isEmpty() || variantNoAot) {
             List<String> b = new ArrayList<>(generate);
-            b.addAll(variantArgs);
+            for (String a : variantArgs) b.add(a.startsWith("-") ? a : "--" + a);   // picocli takes no "--x" as a value
             List<String> drop = variantNoAot ? List.of("-XX:AOTCache=") : List.of();
             variants.add(new ColdBench.Variant("ours-b", ColdBench.sameJvm(drop, variantJvmFlags, b), true));
         }
