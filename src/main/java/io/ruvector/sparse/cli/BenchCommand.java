@@ -120,7 +120,12 @@ public final class BenchCommand implements Callable<Integer> {
         variants.add(new ColdBench.Variant("ours", ColdBench.sameJvm(List.of(), List.of(), generate), true));
         if (!variantArgs.isEmpty() || !variantJvmFlags.isEmpty() || variantNoAot) {
             List<String> b = new ArrayList<>(generate);
-            for (String a : variantArgs) b.add(a.startsWith("-") ? a : "--" + a);   // picocli takes no "--x" as a value
+            for (String a : variantArgs) {
+                String arg = a.startsWith("-") ? a : "--" + a;   // picocli takes no "--x" as a value
+                String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+                b.removeIf(x -> x.equals(name) || x.startsWith(name + "="));   // B's value replaces A's
+                b.add(arg);
+            }
             List<String> drop = variantNoAot ? List.of("-XX:AOTCache=") : List.of();
             variants.add(new ColdBench.Variant("ours-b", ColdBench.sameJvm(drop, variantJvmFlags, b), true));
         }

@@ -46,11 +46,14 @@ final class ModelArgs {
     @Option(names = "--warm-up", paramLabel = "MS",
             description = "run the kernels on a small synthetic model on a background thread for up to MS ms while the "
                     + "model opens, so the JIT has compiled them before the first real products; 0 = off "
-                    + "(default: " + ONE_SHOT_WARM_UP_MILLIS + " for generate and chat, 0 for the other commands)")
+                    + "(default: " + ONE_SHOT_WARM_UP_MILLIS + "; try 3000 for a one-shot generate)")
     Integer warmUpMillis;
 
-    /** The warm-up of a one-shot command (generate, chat) unless {@code --warm-up} says otherwise. */
-    static final int ONE_SHOT_WARM_UP_MILLIS = 3000;
+    /**
+     * The warm-up of a one-shot command (generate, chat) unless {@code --warm-up} says otherwise: none, as it did not
+     * measure better on a loaded 2-core machine (docs/cold-start.md); a quiet machine may say otherwise.
+     */
+    static final int ONE_SHOT_WARM_UP_MILLIS = 0;
 
     /** The model path: {@code --model}, else the demo model (found or downloaded). */
     Path resolve(PrintWriter err) throws IOException {
