@@ -10,7 +10,7 @@
 // or with CMake: cmake -S native/host -B target/host-build && cmake --build target/host-build
 //
 // Run:
-//   target/sparse-infer-host MODEL.gguf [--prompt TEXT] [-n TOKENS] [--threads N] [--from-memory]
+//   target/sparse-infer-host MODEL.gguf [--prompt TEXT] [-n TOKENS] [--threads N] [--warm-up MS] [--from-memory]
 //                            [--class-path PATH] [--ids]
 
 #include "sparse_infer.h"
@@ -43,6 +43,7 @@ struct Args {
     std::string class_path;
     int tokens = 200;
     int threads = 0;
+    int warm_up_ms = 0;
     bool from_memory = false;
     bool print_ids = false;
 };
@@ -50,7 +51,7 @@ struct Args {
 [[noreturn]] void usage(const char *msg) {
     std::fprintf(stderr,
                  "sparse-infer-host: %s\n"
-                 "usage: sparse-infer-host MODEL.gguf [--prompt TEXT] [-n TOKENS] [--threads N] [--from-memory]\n"
+                 "usage: sparse-infer-host MODEL.gguf [--prompt TEXT] [-n TOKENS] [--threads N] [--warm-up MS] [--from-memory]\n"
                  "                         [--class-path PATH] [--ids]\n",
                  msg);
     std::exit(1);
@@ -67,6 +68,7 @@ Args parse_args(int argc, char **argv) {
         if (s == "--prompt" || s == "-p") a.prompt = value();
         else if (s == "-n" || s == "--tokens") a.tokens = std::atoi(value().c_str());
         else if (s == "--threads" || s == "-t") a.threads = std::atoi(value().c_str());
+        else if (s == "--warm-up") a.warm_up_ms = std::atoi(value().c_str());
         else if (s == "--class-path" || s == "--jar") a.class_path = value();
         else if (s == "--from-memory") a.from_memory = true;
         else if (s == "--ids") a.print_ids = true;
@@ -230,6 +232,7 @@ int main(int argc, char **argv) {
     si_model_options model_options{};
     model_options.struct_size = sizeof model_options;
     model_options.threads = args.threads;
+    model_options.warm_up_ms = args.warm_up_ms;   // a one-shot host: let the JIT compile the kernels meanwhile
     si_model *model = nullptr;
     Mapping mapping;
     if (args.from_memory) {

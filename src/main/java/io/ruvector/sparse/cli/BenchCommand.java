@@ -19,6 +19,8 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -78,11 +80,77 @@ public final class BenchCommand implements Callable<Integer> {
                     + "round by round, -n tokens per request")
     private int[] parallel;
 
+    @Option(names = "--cold",
+            description = "one-shot runs instead: each R times `generate -n N --temp 0 --timings` in a fresh JVM started "
+                    + "with this one's command line (the launcher's flags and AOT cache), alternating with the variants "
+                    + "below; reports wall time, load, prompt, time to first token and the first tokens' times (-p is "
+                    + "not used: the prompt is --prompt)")
+    private boolean cold;
+
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "with --cold: the prompt (default: ${DEFAULT-VALUE})")
+    private String coldPrompt = "Once upon a time there was a little girl";
+
+    @Option(names = "--llama", paramLabel = "TOOL",
+            description = "with --cold: also run llama.cpp's llama-simple (it takes no thread count), llama-completion or "
+                    + "llama-cli on the same file, prompt and tokens, alternating")
+    private Path llamaTool;
+
+    @Option(names = "--b-arg", paramLabel = "ARG",
+            description = "with --cold: add a variant 'ours-b' whose generate gets this option too, written without its "
+                    + "leading dashes (repeatable): --b-arg no-repack, --b-arg warm-up=0")
+    private List<String> variantArgs = new ArrayList<>();
+
+    @Option(names = "--b-jvm", paramLabel = "FLAG",
+            description = "with --cold: add a variant 'ours-b' whose JVM gets this flag too (repeatable; "
+                    + "write --b-jvm=-XX:CompileThresholdScaling=0.5)")
+    private List<String> variantJvmFlags = new ArrayList<>();
+
+    @Option(names = "--b-no-aot", description = "with --cold: add a variant 'ours-b' without the launcher's AOT cache")
+    private boolean variantNoAot;
+
     @Mixin
     private SparseArgs sparseArgs;
 
     @Mixin
     private CommonOptions common;
+
+    /** {@code --cold}: fresh-JVM one-shot runs of generate, alternating with the variants asked for. */
+    private int coldRuns(PrintWriter out, PrintWriter err) throws IOException {
+        if (modelArgs.model == null) throw new IllegalArgumentException("--cold needs --model");
+        Path model = modelArgs.resolve(err);
+        int threads = modelArgs.threads != null ? modelArgs.threads : Runtime.getRuntime().availableProcessors();
+        List<String> generate = new ArrayList<>(List.of("generate", "-m", model.toString(), "-p", coldPrompt,
+                "-n", Integer.toString(genTokens), "-t", Integer.toString(threads), "--temp", "0", "--timings"));
+        if (modelArgs.noRepack) generate.add("--no-repack");
+        if (modelArgs.warmUpMillis != null) generate.add("--warm-up=" + modelArgs.warmUpMillis);
+        List<ColdBench.Variant> variants = new ArrayList<>();
+        variants.add(new ColdBench.Variant("ours", ColdBench.sameJvm(List.of(), List.of(), generate), true));
+        if (!variantArgs.isEmpty() || !variantJvmFlags.isEmpty() || variantNoAot) {
+            List<String> b = new ArrayList<>(generate);
+            for (String a : variantArgs) {
+                String arg = a.startsWith("-") ? a : "--" + a;   // picocli takes no "--x" as a value
+                String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+                b.removeIf(x -> x.equals(name) || x.startsWith(name + "="));   // B's value replaces A's
+                b.add(arg);
+            }
+            List<String> drop = variantNoAot ? List.of("-XX:AOTCache=") : List.of();
+            variants.add(new ColdBench.Variant("ours-b", ColdBench.sameJvm(drop, variantJvmFlags, b), true));
+        }
+        if (llamaTool != null) {
+            if (!Files.isExecutable(llamaTool)) throw new IllegalArgumentException("not an executable: " + llamaTool);
+            variants.add(new ColdBench.Variant(llamaTool.getFileName().toString(),
+                    ColdBench.llamaCommand(llamaTool, model, coldPrompt, genTokens, threads), false));
+        }
+        for (ColdBench.Variant v : variants) err.println(v.name() + ": " + String.join(" ", v.command()));
+        err.flush();
+        try {
+            ColdBench.measure(variants, repetitions, out, err);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
+        return Main.EXIT_OK;
+    }
 
     /** What one test measured. */
     record Result(String model, long modelBytes, int threads, String test, int nPrompt, int nGen, int repetitions,
@@ -158,6 +226,7 @@ public final class BenchCommand implements Callable<Integer> {
         warmUp = WarmUp.parse(warmup);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (cold) return coldRuns(out, err);
         List<Result> results = new ArrayList<>();
         SparseRun sparseRun = null;
         try (LanguageModel model = modelArgs.open(err); SparseModel sparse = sparseArgs.attach(model);

@@ -76,7 +76,7 @@ public final class ChatCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (maxTokens == 0 || maxTokens < -1) throw new IllegalArgumentException("-n must be >= 1 or -1, not " + maxTokens);
-        try (LanguageModel model = modelArgs.open(err);
+        try (LanguageModel model = LanguageModel.open(modelArgs.resolve(err), modelArgs.options(ModelArgs.ONE_SHOT_WARM_UP_MILLIS));
              SparseModel sparse = sparseArgs.attach(model);
              Session session = SparseArgs.newSession(model, sparse)) {
             sparseArgs.reportLock(sparse, err);

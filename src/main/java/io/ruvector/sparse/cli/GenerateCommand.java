@@ -67,6 +67,12 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--no-display-prompt", description = "print only the generated text, not the prompt")
     private boolean noDisplayPrompt;
 
+    @Option(names = "--timings",
+            description = "also print on stderr when the first token came (seconds after the process started, and as "
+                    + "epoch microseconds for a parent that measures) and the time of each of the first "
+                    + TokenTimes.SHOWN + " tokens in ms (what `bench --cold` reads)")
+    private boolean timings;
+
     @Mixin
     private CommonOptions common;
 
@@ -82,7 +88,7 @@ public final class GenerateCommand implements Callable<Integer> {
 
         java.nio.file.Path path = modelArgs.resolve(err);
         long loadStart = System.nanoTime();
-        try (LanguageModel model = LanguageModel.open(path, modelArgs.options());
+        try (LanguageModel model = LanguageModel.open(path, modelArgs.options(ModelArgs.ONE_SHOT_WARM_UP_MILLIS));
              SparseModel sparse = sparseArgs.attach(model);
              Session session = SparseArgs.newSession(model, sparse)) {
             sparseArgs.reportLock(sparse, err);
@@ -92,13 +98,16 @@ public final class GenerateCommand implements Callable<Integer> {
             if (samplingArgs.seedWorthPrinting(sampling)) err.println("seed: " + sampling.seed());
             err.flush();
             if (!noDisplayPrompt) out.print(text);
+            TokenTimes times = new TokenTimes(System.nanoTime());
             GenerationResult r = generator.generate(text, options, (token, piece) -> {
+                times.tokenChosen();
                 out.print(piece);
                 out.flush();
             }, new Cancellation());
             out.println();
             out.flush();
             err.printf(Locale.ROOT, "load: %.3f s | %s%n", loadSeconds, summary(r));
+            if (timings) err.println(times.report());
             if (sparse != null && sparse.tiers() != null) {
                 sparse.awaitRetiering();
                 if (sparse.tiers().generation() > 0) sparseArgs.reportLock(sparse, err);

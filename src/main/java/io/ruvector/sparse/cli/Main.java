@@ -16,7 +16,8 @@ import java.io.PrintWriter;
         description = "LLM inference from GGUF files on the JVM, with activation sparsity.",
         subcommands = {CommandLine.HelpCommand.class, InspectCommand.class, SynthCommand.class, TokenizeCommand.class,
                 GenerateCommand.class, ChatCommand.class, BenchCommand.class, LogitsCommand.class,
-                CalibrateCommand.class, SparseEvalCommand.class, QuantizeCommand.class, EmbedCommand.class})
+                CalibrateCommand.class, SparseEvalCommand.class, QuantizeCommand.class, EmbedCommand.class,
+                AotTrainingCommand.class})
 public final class Main {
 
     public static final int EXIT_OK = 0;

@@ -11,7 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The options that choose and open a model: {@code --model}, {@code --threads}, {@code --ctx-size},
- * {@code --batch-size}, {@code --activations}, {@code --no-repack}. */
+ * {@code --batch-size}, {@code --activations}, {@code --no-repack}, {@code --warm-up}. */
 final class ModelArgs {
 
     @Option(names = {"-m", "--model"}, paramLabel = "FILE",
@@ -43,6 +43,18 @@ final class ModelArgs {
                     + "pages are released, so it costs about their size only while prompts also read the file)")
     boolean noRepack;
 
+    @Option(names = "--warm-up", paramLabel = "MS",
+            description = "run the kernels on a small synthetic model on a background thread for up to MS ms while the "
+                    + "model opens, so the JIT has compiled them before the first real products; 0 = off "
+                    + "(default: " + ONE_SHOT_WARM_UP_MILLIS + "; try 3000 for a one-shot generate)")
+    Integer warmUpMillis;
+
+    /**
+     * The warm-up of a one-shot command (generate, chat) unless {@code --warm-up} says otherwise: none, as it did not
+     * measure better on a loaded 2-core machine (docs/cold-start.md); a quiet machine may say otherwise.
+     */
+    static final int ONE_SHOT_WARM_UP_MILLIS = 0;
+
     /** The model path: {@code --model}, else the demo model (found or downloaded). */
     Path resolve(PrintWriter err) throws IOException {
         if (model == null) return DemoModel.locate(DemoModel.Locations.fromEnvironment(), Downloader.standard(), err);
@@ -50,8 +62,14 @@ final class ModelArgs {
         return model;
     }
 
-    ModelOptions options() {
+    ModelOptions options() { return options(0); }
+
+    /** The options, with a warm-up of {@code defaultWarmUpMillis} unless {@code --warm-up} was given. */
+    ModelOptions options(int defaultWarmUpMillis) {
         ModelOptions o = ModelOptions.defaults();
+        int warmUp = warmUpMillis != null ? warmUpMillis : defaultWarmUpMillis;
+        if (warmUp < 0) throw new IllegalArgumentException("--warm-up must be >= 0 ms, not " + warmUp);
+        o = o.withWarmUp(warmUp);
         if (threads != null) {
             if (threads < 1) throw new IllegalArgumentException("--threads must be >= 1, not " + threads);
             o = o.withThreads(threads);

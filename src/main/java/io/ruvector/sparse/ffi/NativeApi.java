@@ -499,9 +499,11 @@ public final class NativeApi {
         int threads = si_model_options.threads(s), context = si_model_options.context_length(s);
         if (threads < 0) throw invalid("threads must be >= 0 (0 = default), not " + threads);
         if (context < 0) throw invalid("context_length must be >= 0 (0 = the model's), not " + context);
+        int warmUp = si_model_options.warm_up_ms(s);
+        if (warmUp < 0) throw invalid("warm_up_ms must be >= 0 (0 = none), not " + warmUp);
         if (threads > 0) o = o.withThreads(threads);
         if (context > 0) o = o.withContextLength(context);
-        return o;
+        return o.withWarmUp(warmUp);
     }
 
     /** The sampler settings of a si_sampler_params (NULL: greedy). 0 means off for top_p and repeat_penalty. */

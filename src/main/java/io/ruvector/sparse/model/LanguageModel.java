@@ -48,6 +48,7 @@ public final class LanguageModel implements AutoCloseable {
     private final Rope localRope;  // sliding-window layers with their own RoPE base or scaling, else null
     private final List<FeedForward> denseFfn;
     private final RepackedWeights repacked;
+    private final KernelWarmUp warmUp;   // null without ModelOptions.warmUpMillis
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final AtomicLong sessionIds = new AtomicLong();
     private BatchForward idleBatch;   // the workspace of the last evaluateTogether, for the next; guarded by this
@@ -59,6 +60,8 @@ public final class LanguageModel implements AutoCloseable {
         this.file = file;
         this.options = options;
         this.config = ModelConfig.fromGguf(file);
+        // Started first: it runs while the weights are read, the tokenizer is built and the prompt is prepared.
+        this.warmUp = KernelWarmUp.start(file, options);
         this.weights = ModelWeights.load(file, config);
         List<LayerVectors> lv = new ArrayList<>(config.layers());
         List<FeedForward> dense = new ArrayList<>(config.layers());
@@ -83,6 +86,9 @@ public final class LanguageModel implements AutoCloseable {
     private static void releaseMappedPages(Tensor w) {
         if (w.data().isMapped() && MemoryHints.supported()) MemoryHints.advise(w.data(), Advice.DONTNEED);
     }
+
+    /** The warm-up started by {@link ModelOptions#warmUpMillis}, or null (for tests). */
+    KernelWarmUp warmUp() { return warmUp; }
 
     /** Where sessions find the repacked copies of matrices ({@link ModelOptions#repack}), or null. */
     RepackedWeights repacked() { return repacked; }
@@ -243,6 +249,7 @@ public final class LanguageModel implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
+        if (warmUp != null) warmUp.close();
         for (Session s : List.copyOf(sessions)) s.close();
         synchronized (this) {
             if (pool != null) pool.close();

@@ -19,9 +19,17 @@ import io.ruvector.sparse.kernels.ActivationRounding;
  *                      released (prompt batches, which read the file's layout, fault them back). Used where
  *                      single-vector products take int8 activations (the {@link ActivationPrecision#AUTO} and
  *                      {@link ActivationPrecision#INT8} precisions)
+ * @param warmUpMillis  0 (the default): no warm-up. Otherwise, for up to this many milliseconds after
+ *                      {@link LanguageModel#open} one background thread (with a pool of {@code threads} of its own)
+ *                      runs prompts and decoding steps on a small synthetic model of each weight type of the
+ *                      model, so that the JIT has compiled the kernels before the first real products: in a fresh
+ *                      JVM the first real prompt otherwise runs in the interpreter and C1 code. It costs a few MB and
+ *                      CPU time that competes with the real work while it runs, and stops when the model is closed.
+ *                      Worth it for short-lived processes (the CLI turns it on for generate and chat); a
+ *                      long-running server gains little
  */
 public record ModelOptions(int threads, KvCacheType kvCacheType, int contextLength,
-                           ActivationPrecision activations, int batchSize, boolean repack) {
+                           ActivationPrecision activations, int batchSize, boolean repack, int warmUpMillis) {
 
     /** Default prompt batch: large enough to amortize reading each weight row, small enough for cache. */
     public static final int DEFAULT_BATCH_SIZE = 64;
@@ -34,28 +42,39 @@ public record ModelOptions(int threads, KvCacheType kvCacheType, int contextLeng
         if (contextLength < 0) throw new IllegalArgumentException("context length must be >= 0, not " + contextLength);
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, not " + batchSize);
         if (kvCacheType == null || activations == null) throw new IllegalArgumentException("null option");
+        if (warmUpMillis < 0) throw new IllegalArgumentException("warm-up must be >= 0 ms, not " + warmUpMillis);
+    }
+
+    /** Options without a warm-up. */
+    public ModelOptions(int threads, KvCacheType kvCacheType, int contextLength, ActivationPrecision activations,
+                        int batchSize, boolean repack) {
+        this(threads, kvCacheType, contextLength, activations, batchSize, repack, 0);
     }
 
     /**
      * All processors, F32 KV cache, the model's context length (at most 4096), {@link ActivationPrecision#AUTO}
-     * activations (int8 only where that makes decoding faster), batches of 64, Q4_0 and K-quant matrices repacked.
+     * activations (int8 only where that makes decoding faster), batches of 64, Q4_0 and K-quant matrices repacked, no
+     * warm-up.
      */
     public static ModelOptions defaults() {
         return new ModelOptions(Runtime.getRuntime().availableProcessors(), KvCacheType.F32, 0,
-                ActivationPrecision.AUTO, DEFAULT_BATCH_SIZE, true);
+                ActivationPrecision.AUTO, DEFAULT_BATCH_SIZE, true, 0);
     }
 
-    public ModelOptions withThreads(int t) { return new ModelOptions(t, kvCacheType, contextLength, activations, batchSize, repack); }
+    public ModelOptions withThreads(int t) { return new ModelOptions(t, kvCacheType, contextLength, activations, batchSize, repack, warmUpMillis); }
 
-    public ModelOptions withKvCacheType(KvCacheType t) { return new ModelOptions(threads, t, contextLength, activations, batchSize, repack); }
+    public ModelOptions withKvCacheType(KvCacheType t) { return new ModelOptions(threads, t, contextLength, activations, batchSize, repack, warmUpMillis); }
 
-    public ModelOptions withContextLength(int n) { return new ModelOptions(threads, kvCacheType, n, activations, batchSize, repack); }
+    public ModelOptions withContextLength(int n) { return new ModelOptions(threads, kvCacheType, n, activations, batchSize, repack, warmUpMillis); }
 
-    public ModelOptions withActivations(ActivationPrecision p) { return new ModelOptions(threads, kvCacheType, contextLength, p, batchSize, repack); }
+    public ModelOptions withActivations(ActivationPrecision p) { return new ModelOptions(threads, kvCacheType, contextLength, p, batchSize, repack, warmUpMillis); }
 
-    public ModelOptions withBatchSize(int n) { return new ModelOptions(threads, kvCacheType, contextLength, activations, n, repack); }
+    public ModelOptions withBatchSize(int n) { return new ModelOptions(threads, kvCacheType, contextLength, activations, n, repack, warmUpMillis); }
 
-    public ModelOptions withRepack(boolean r) { return new ModelOptions(threads, kvCacheType, contextLength, activations, batchSize, r); }
+    public ModelOptions withRepack(boolean r) { return new ModelOptions(threads, kvCacheType, contextLength, activations, batchSize, r, warmUpMillis); }
+
+    /** These options with a warm-up of up to {@code millis} ms after open (0: none); see {@link #warmUpMillis}. */
+    public ModelOptions withWarmUp(int millis) { return new ModelOptions(threads, kvCacheType, contextLength, activations, batchSize, repack, millis); }
 
     /**
      * A new rounding policy for these options' activations (one per session: it holds the session's rounded

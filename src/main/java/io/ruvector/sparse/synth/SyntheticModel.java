@@ -186,7 +186,16 @@ public final class SyntheticModel {
      * @throws IllegalArgumentException naming the type when it cannot be written (no quantizer yet, or
      *                                  rows that are not whole blocks)
      */
-    public static GgufWriter declare(Options o, Parallel pool) {
+    public static GgufWriter declare(Options o, Parallel pool) { return declare(o, pool, false); }
+
+    /**
+     * A writer like {@link #declare}'s, but each matrix repeats one quantized row: quick to make, with every
+     * shape and type of the real thing, for running code paths (e.g. to let the JIT compile kernels), not for
+     * its output.
+     */
+    public static GgufWriter declareRepeatedRows(Options o, Parallel pool) { return declare(o, pool, true); }
+
+    private static GgufWriter declare(Options o, Parallel pool, boolean repeatRows) {
         checkWritable(o);
         GgufWriter w = new GgufWriter().alignment(32);
         w.putString("general.architecture", "llama");
@@ -225,25 +234,26 @@ public final class SyntheticModel {
 
         Generator g = new Generator(o);
         GgmlType t = o.weightType();
-        matrix(w, pool, "token_embd.weight", t, o.dim(), o.vocab(), g::tokenEmbedding);
+        MatrixWriter matrix = repeatRows ? SyntheticModel::repeatedRowMatrix : SyntheticModel::matrix;
+        matrix.add(w, pool, "token_embd.weight", t, o.dim(), o.vocab(), g::tokenEmbedding);
         for (int l = 0; l < o.layers(); l++) {
             String p = "blk." + l + ".";
             int layer = l;
             w.addTensor(p + "attn_norm.weight", GgmlType.F32, new long[] {o.dim()}, TensorTypes.encoded(GgmlType.F32, new long[] {o.dim()}, g.norm(p + "attn_norm.weight")));
-            matrix(w, pool, p + "attn_q.weight", t, o.dim(), o.dim(), g.gaussian(p + "attn_q.weight", 1 / Math.sqrt(o.dim())));
-            matrix(w, pool, p + "attn_k.weight", t, o.dim(), o.kvDim(), g.gaussian(p + "attn_k.weight", 1 / Math.sqrt(o.dim())));
-            matrix(w, pool, p + "attn_v.weight", t, o.dim(), o.kvDim(), g.gaussian(p + "attn_v.weight", 1 / Math.sqrt(o.dim())));
-            matrix(w, pool, p + "attn_output.weight", t, o.dim(), o.dim(),
+            matrix.add(w, pool, p + "attn_q.weight", t, o.dim(), o.dim(), g.gaussian(p + "attn_q.weight", 1 / Math.sqrt(o.dim())));
+            matrix.add(w, pool, p + "attn_k.weight", t, o.dim(), o.kvDim(), g.gaussian(p + "attn_k.weight", 1 / Math.sqrt(o.dim())));
+            matrix.add(w, pool, p + "attn_v.weight", t, o.dim(), o.kvDim(), g.gaussian(p + "attn_v.weight", 1 / Math.sqrt(o.dim())));
+            matrix.add(w, pool, p + "attn_output.weight", t, o.dim(), o.dim(),
                     g.gaussian(p + "attn_output.weight", g.residualScale / Math.sqrt(o.dim())));
             w.addTensor(p + "ffn_norm.weight", GgmlType.F32, new long[] {o.dim()}, TensorTypes.encoded(GgmlType.F32, new long[] {o.dim()}, g.norm(p + "ffn_norm.weight")));
-            matrix(w, pool, p + "ffn_gate.weight", t, o.dim(), o.ffn(), o.activation() == FfnActivation.RELU
+            matrix.add(w, pool, p + "ffn_gate.weight", t, o.dim(), o.ffn(), o.activation() == FfnActivation.RELU
                     ? g.plantedGate(layer) : g.gaussian(p + "ffn_gate.weight", 1 / Math.sqrt(o.dim())));
-            matrix(w, pool, p + "ffn_up.weight", t, o.dim(), o.ffn(), g.gaussian(p + "ffn_up.weight", 1 / Math.sqrt(o.dim())));
-            matrix(w, pool, p + "ffn_down.weight", t, o.ffn(), o.dim(),
+            matrix.add(w, pool, p + "ffn_up.weight", t, o.dim(), o.ffn(), g.gaussian(p + "ffn_up.weight", 1 / Math.sqrt(o.dim())));
+            matrix.add(w, pool, p + "ffn_down.weight", t, o.ffn(), o.dim(),
                     g.gaussian(p + "ffn_down.weight", g.residualScale / Math.sqrt(o.ffn())));
         }
         w.addTensor("output_norm.weight", GgmlType.F32, new long[] {o.dim()}, TensorTypes.encoded(GgmlType.F32, new long[] {o.dim()}, g.norm("output_norm.weight")));
-        if (!o.tiedOutput()) matrix(w, pool, "output.weight", t, o.dim(), o.vocab(), g::outputRow);
+        if (!o.tiedOutput()) matrix.add(w, pool, "output.weight", t, o.dim(), o.vocab(), g::outputRow);
         return w;
     }
 
@@ -296,6 +306,23 @@ public final class SyntheticModel {
     @FunctionalInterface
     interface RowSource {
         void fill(int row, float[] out);
+    }
+
+    @FunctionalInterface
+    private interface MatrixWriter {
+        void add(GgufWriter w, Parallel pool, String name, GgmlType type, int cols, int rows, RowSource src);
+    }
+
+    /** Declares a [cols, rows] matrix whose every row is {@code src}'s row 0, quantized once. */
+    private static void repeatedRowMatrix(GgufWriter w, Parallel pool, String name, GgmlType type, int cols, int rows, RowSource src) {
+        TensorType tt = TensorTypes.of(type);
+        long rowBytes = type.bytesFor(cols);
+        w.addTensor(name, type, new long[] {cols, rows}, dst -> {
+            float[] buf = new float[cols];
+            src.fill(0, buf);
+            tt.quantize(buf, 0, dst, 0, cols);
+            for (int r = 1; r < rows; r++) MemorySegment.copy(dst, 0, dst, r * rowBytes, rowBytes);
+        });
     }
 
     /** Declares a [cols, rows] matrix generated and quantized row by row on the pool. */

@@ -18,7 +18,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     uint32_t struct_size;
  *     int32_t threads;
  *     int32_t context_length;
- *     int32_t reserved;
+ *     int32_t warm_up_ms;
  * }
  * }
  */
@@ -32,7 +32,7 @@ public class si_model_options {
         SparseInfer.C_INT.withName("struct_size"),
         SparseInfer.C_INT.withName("threads"),
         SparseInfer.C_INT.withName("context_length"),
-        SparseInfer.C_INT.withName("reserved")
+        SparseInfer.C_INT.withName("warm_up_ms")
     ).withName("si_model_options");
 
     /**
@@ -174,48 +174,48 @@ public class si_model_options {
         struct.set(context_length$LAYOUT, context_length$OFFSET, fieldValue);
     }
 
-    private static final OfInt reserved$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved"));
+    private static final OfInt warm_up_ms$LAYOUT = (OfInt)$LAYOUT.select(groupElement("warm_up_ms"));
 
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t warm_up_ms
      * }
      */
-    public static final OfInt reserved$layout() {
-        return reserved$LAYOUT;
+    public static final OfInt warm_up_ms$layout() {
+        return warm_up_ms$LAYOUT;
     }
 
-    private static final long reserved$OFFSET = $LAYOUT.byteOffset(groupElement("reserved"));
+    private static final long warm_up_ms$OFFSET = $LAYOUT.byteOffset(groupElement("warm_up_ms"));
 
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t warm_up_ms
      * }
      */
-    public static final long reserved$offset() {
-        return reserved$OFFSET;
+    public static final long warm_up_ms$offset() {
+        return warm_up_ms$OFFSET;
     }
 
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t warm_up_ms
      * }
      */
-    public static int reserved(MemorySegment struct) {
-        return struct.get(reserved$LAYOUT, reserved$OFFSET);
+    public static int warm_up_ms(MemorySegment struct) {
+        return struct.get(warm_up_ms$LAYOUT, warm_up_ms$OFFSET);
     }
 
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t warm_up_ms
      * }
      */
-    public static void reserved(MemorySegment struct, int fieldValue) {
-        struct.set(reserved$LAYOUT, reserved$OFFSET, fieldValue);
+    public static void warm_up_ms(MemorySegment struct, int fieldValue) {
+        struct.set(warm_up_ms$LAYOUT, warm_up_ms$OFFSET, fieldValue);
     }
 
     /**
