@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -36,6 +37,9 @@ public final class ExecutorModels {
     private record Key(Path model, Path sidecar, ModelSpec spec, int threads) {}
 
     private static final Map<Key, Entry> OPEN = new HashMap<>();
+
+    /** Models opened in this JVM so far, for tests that check a model is opened once. */
+    private static final AtomicInteger OPENED = new AtomicInteger();
 
     /** A task's hold on an open model. */
     static final class Lease implements AutoCloseable {
@@ -105,6 +109,9 @@ public final class ExecutorModels {
         for (Entry e : OPEN.values()) if (e.model != null) n++;
         return n;
     }
+
+    /** How many models this JVM has opened for tasks so far. */
+    public static int modelsOpened() { return OPENED.get(); }
 
     /**
      * Opens the model (and sidecar) of {@code spec} on this JVM and closes it again: how the driver checks a file
@@ -182,6 +189,7 @@ public final class ExecutorModels {
         synchronized void open() {
             if (engine != null) return;
             Opened o = openFiles(key.model, key.sidecar, key.spec, key.threads);
+            OPENED.incrementAndGet();
             opened = o;
             model = o.model();
             engine = o.sparse() != null ? new SessionEngine(o.sparse()::newSession) : Engines.dense(o.model(), key.threads);
