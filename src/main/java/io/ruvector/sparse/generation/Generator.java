@@ -1,7 +1,6 @@
 package io.ruvector.sparse.generation;
 
 import io.ruvector.sparse.model.Session;
-import io.ruvector.sparse.sampling.Sampler;
 import io.ruvector.sparse.tokenizer.Tokenizer;
 
 import java.util.Arrays;
@@ -95,70 +94,21 @@ public final class Generator {
         Objects.requireNonNull(listener, "listener");
         Objects.requireNonNull(cancellation, "cancellation");
         int vocab = model.vocabSize();
-        if (prompt.length == 0) {
-            throw new IllegalArgumentException("the prompt has no tokens: at least one is needed (for example BOS)");
-        }
-        for (int i = 0; i < prompt.length; i++) {
-            if (prompt[i] < 0 || prompt[i] >= vocab) {
-                throw new IllegalArgumentException("prompt token " + prompt[i] + " at index " + i
-                        + " is outside the vocabulary [0, " + vocab + ")");
-            }
-        }
         int contextLength = model.contextLength();
-        int free = contextLength - model.position();
-        if (prompt.length > free) {
-            throw new IllegalArgumentException("the prompt (" + prompt.length + " tokens) does not fit in the context: "
-                    + free + " of " + contextLength + " positions are free");
-        }
+        Decoding.checkPrompt(prompt, vocab, contextLength - model.position(), contextLength);
+        Decoding decoding = new Decoding(prompt, options, listener, cancellation, tokenText, vocab, contextLength);
 
-        Sampler sampler = new Sampler(options.sampling(), vocab);
-        for (int t : prompt) sampler.accept(t);
-
-        long promptStart = System.nanoTime();
         float[] logits = null;
         for (int from = 0; from < prompt.length; from += PROMPT_CHUNK) {
-            if (cancellation.isCancelled()) {
-                return new GenerationResult(new int[0], "", StopReason.CANCELLED, from,
-                        System.nanoTime() - promptStart, 0);
-            }
+            if (cancellation.isCancelled()) return decoding.cancelledDuringPrompt(from);
             int to = Math.min(prompt.length, from + PROMPT_CHUNK);
             logits = model.evaluate(from == 0 && to == prompt.length ? prompt : Arrays.copyOfRange(prompt, from, to));
         }
-        long promptNanos = System.nanoTime() - promptStart;
-
-        long generationStart = System.nanoTime();
-        TokenText.Decoder decoder = tokenText.newDecoder(prompt[prompt.length - 1]);
-        StopStringGate gate = new StopStringGate(options.stopStrings());
-        StringBuilder text = new StringBuilder();
-        int[] generated = new int[Math.min(options.maxTokens(), 256)];
-        int count = 0;
-        StopReason stop = null;
-        while (stop == null) {
-            int token = sampler.sample(logits);
-            sampler.accept(token);
-            if (count == generated.length) generated = Arrays.copyOf(generated, 2 * count);
-            generated[count++] = token;
-
-            boolean endOfGeneration = tokenText.isEndOfGeneration(token);
-            String emit = gate.offer(endOfGeneration ? "" : decoder.next(token));
-            if (gate.stopped()) stop = StopReason.STOP_STRING;
-            else if (endOfGeneration) stop = StopReason.END_OF_GENERATION;
-            else if (count >= options.maxTokens()) stop = StopReason.MAX_TOKENS;
-            else if (cancellation.isCancelled()) stop = StopReason.CANCELLED;
-            else if (model.position() >= contextLength) stop = StopReason.CONTEXT_FULL;
-            if (stop != null && stop != StopReason.STOP_STRING) {
-                emit += gate.offer(decoder.finish());
-                emit += gate.stopped() ? "" : gate.flush();
-                if (gate.stopped()) stop = StopReason.STOP_STRING;
-            }
-            text.append(emit);
-            listener.onToken(token, emit);
-            if (stop == null) {
-                single[0] = token;
-                logits = model.evaluate(single);
-            }
+        decoding.promptDone();
+        while (decoding.step(logits, model.position())) {
+            single[0] = decoding.lastToken();
+            logits = model.evaluate(single);
         }
-        return new GenerationResult(Arrays.copyOf(generated, count), text.toString(), stop, prompt.length,
-                promptNanos, System.nanoTime() - generationStart);
+        return decoding.result();
     }
 }
