@@ -1,14 +1,31 @@
 package io.ruvector.sparse.spark;
 
+import io.ruvector.sparse.generation.ContinuousBatcher;
+import io.ruvector.sparse.model.FeedForward;
 import io.ruvector.sparse.model.LanguageModel;
+import io.ruvector.sparse.model.Session;
 
-/** The engine a dense model runs rows with. */
+import java.util.List;
+import java.util.function.Supplier;
+
+/** The engine an executor's model runs rows with. */
 final class Engines {
 
     private Engines() {}
 
-    /** Rows of every task of the executor generated with per-task sessions on the model's shared pool. */
-    static CompletionEngine dense(LanguageModel model, int threads) {
-        return new SessionEngine(model::newSession);
+    /**
+     * With batch slots, a continuous batcher whose queue takes the rows every concurrent task keeps in flight;
+     * without, per-task sessions.
+     *
+     * @param feedForward the sparse model's feed-forward blocks, or null for the dense ones
+     */
+    static CompletionEngine of(LanguageModel model, List<? extends FeedForward> feedForward, Supplier<Session> newSession,
+                               int batchSlots, int tasks) {
+        if (batchSlots == 0) return new SessionEngine(newSession);
+        int queue = Math.max(1, tasks) * batchSlots;
+        ContinuousBatcher batcher = feedForward == null
+                ? new ContinuousBatcher(model, batchSlots, queue)
+                : new ContinuousBatcher(model, feedForward, batchSlots, queue);
+        return new BatcherEngine(batcher);
     }
 }

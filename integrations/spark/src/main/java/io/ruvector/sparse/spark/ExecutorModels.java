@@ -192,7 +192,11 @@ public final class ExecutorModels {
             OPENED.incrementAndGet();
             opened = o;
             model = o.model();
-            engine = o.sparse() != null ? new SessionEngine(o.sparse()::newSession) : Engines.dense(o.model(), key.threads);
+            // Tasks that run at once in this executor: its cores (a task takes one core unless spark.task.cpus says more).
+            int tasks = executorCores();
+            engine = o.sparse() != null
+                    ? Engines.of(o.model(), o.sparse().feedForward(), o.sparse()::newSession, key.spec.batchSlots(), tasks)
+                    : Engines.of(o.model(), null, o.model()::newSession, key.spec.batchSlots(), tasks);
         }
 
         void release() {

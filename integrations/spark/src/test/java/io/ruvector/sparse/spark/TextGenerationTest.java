@@ -107,18 +107,44 @@ class TextGenerationTest {
 
     @Test
     void sampledCompletionsEqualTheCliForTheSameSeeds() {
-        TextGeneration gen = TextGeneration.with(ModelSpec.of(ModelFile.path(model.toString())))
+        // Through the continuous batcher (3 slots shared by both tasks) and through per-task sessions alike.
+        for (int slots : new int[] {3, 0}) {
+            TextGeneration gen = TextGeneration.with(ModelSpec.of(ModelFile.path(model.toString())).withBatchSlots(slots))
+                    .maxTokens(MAX_TOKENS).seedColumn("seed");
+            List<Row> input = storyPrompts();
+            Map<Long, Row> out = byId(gen.generate(prompts(input, 3)));
+            assertEquals(input.size(), out.size());
+            for (Row in : input) {
+                Row r = out.get(in.getLong(0));
+                assertNull(r.getAs("error"), () -> "row " + in + ": " + r.getAs("error"));
+                assertEquals((Long) in.getLong(2), r.<Long>getAs("completion_seed"));
+                assertEquals(cli(model, in.getString(1), in.getLong(2)), r.getAs("completion"),
+                        "prompt " + in.getString(1) + ", batch slots " + slots);
+                assertTrue(r.<Integer>getAs("completion_tokens") >= 1);
+                assertNotNull(r.getAs("completion_stop_reason"));
+            }
+        }
+    }
+
+    @Test
+    void sparseCompletionsEqualTheCliWithTheSameSidecar(@TempDir Path dir) throws IOException {
+        Path text = dir.resolve("calibration.txt");
+        Files.writeString(text, ("Once upon a time there was a little girl named Lily. She liked to play in the park with her dog. "
+                + "One day the sun was hot and Tom had a red ball. Mom said they could go to the forest. ").repeat(20));
+        Path sidecar = dir.resolve("stories.sparse.gguf");
+        StringWriter err = new StringWriter();
+        int code = Main.run(new ByteArrayInputStream(new byte[0]), new PrintWriter(new StringWriter()), new PrintWriter(err),
+                "calibrate", "-m", model.toString(), "--text", text.toString(), "-o", sidecar.toString(), "-t", "1");
+        assertEquals(0, code, err::toString);
+
+        TextGeneration gen = TextGeneration.with(ModelSpec.of(ModelFile.ship(spark, model))
+                        .withSidecar(ModelFile.ship(spark, sidecar)))
                 .maxTokens(MAX_TOKENS).seedColumn("seed");
-        List<Row> input = storyPrompts();
-        Map<Long, Row> out = byId(gen.generate(prompts(input, 3)));
-        assertEquals(input.size(), out.size());
+        List<Row> input = storyPrompts().subList(0, 4);
+        Map<Long, Row> out = byId(gen.generate(prompts(input, 2)));
         for (Row in : input) {
-            Row r = out.get(in.getLong(0));
-            assertNull(r.getAs("error"), () -> "row " + in + ": " + r.getAs("error"));
-            assertEquals((Long) in.getLong(2), r.<Long>getAs("completion_seed"));
-            assertEquals(cli(model, in.getString(1), in.getLong(2)), r.getAs("completion"), "prompt " + in.getString(1));
-            assertTrue(r.<Integer>getAs("completion_tokens") >= 1);
-            assertNotNull(r.getAs("completion_stop_reason"));
+            assertEquals(cli(model, in.getString(1), in.getLong(2), "--sparse", sidecar.toString()),
+                    out.get(in.getLong(0)).getAs("completion"), "prompt " + in.getString(1));
         }
     }
 
