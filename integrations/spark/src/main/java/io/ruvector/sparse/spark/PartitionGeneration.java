@@ -37,10 +37,12 @@ final class PartitionGeneration implements MapPartitionsFunction<Row, Row> {
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
         ExecutorModels.Lease lease = ExecutorModels.lease(generation.model());
+        Rows out = new Rows(rows, lease);
         TaskContext task = TaskContext.get();
-        // The task may stop before reading every row (limit, failure, kill): the lease goes with the task.
-        if (task != null) task.addTaskCompletionListener((TaskCompletionListener) ctx -> lease.close());
-        return new Rows(rows, lease);
+        // The task may stop before reading every row (limit, failure, kill): its rows still being generated are
+        // cancelled, freeing their batch slots, and the lease goes with the task.
+        if (task != null) task.addTaskCompletionListener((TaskCompletionListener) ctx -> out.abandon());
+        return out;
     }
 
     /** A row on its way: its seed and the pending generation, or the reason it has none. */
@@ -70,6 +72,14 @@ final class PartitionGeneration implements MapPartitionsFunction<Row, Row> {
         public Row next() {
             if (!hasNext()) throw new NoSuchElementException();
             return output(inFlight.removeFirst());
+        }
+
+        /** Cancels the rows still in flight and lets the model go. */
+        void abandon() {
+            for (Pending p; (p = inFlight.pollFirst()) != null; ) {
+                if (p.result() != null) p.result().cancel(false);
+            }
+            lease.close();
         }
 
         private void fill() {

@@ -106,12 +106,15 @@ public final class GenerateJsonLines {
                 rates[run] = rows / seconds;
                 System.err.printf(Locale.ROOT, "run %d: %d rows in %.2f s, %.2f rows/s%n", run + 1, rows, seconds, rates[run]);
             }
+            // JSON drops null fields, so a column with no value in any row (no errors) is not read back.
             Dataset<Row> written = a.format.equals("parquet") ? spark.read().parquet(a.output) : spark.read().json(a.output);
-            long failed = written.filter(written.col("error").isNotNull()).count();
-            Row tokens = written.agg(org.apache.spark.sql.functions.sum("completion_tokens")).first();
+            List<String> writtenColumns = Arrays.asList(written.columns());
+            long failed = writtenColumns.contains("error") ? written.filter(written.col("error").isNotNull()).count() : 0;
+            Row tokens = writtenColumns.contains("completion_tokens")
+                    ? written.agg(org.apache.spark.sql.functions.sum("completion_tokens")).first() : null;
             Arrays.sort(rates);
             System.err.printf(Locale.ROOT, "%d rows (%d with an error), %s tokens generated, median %.2f rows/s over %d run(s), master %s -> %s%n",
-                    rows, failed, tokens.isNullAt(0) ? "0" : tokens.get(0).toString(), rates[rates.length / 2], a.runs,
+                    rows, failed, tokens == null || tokens.isNullAt(0) ? "0" : tokens.get(0).toString(), rates[rates.length / 2], a.runs,
                     spark.sparkContext().master(), a.output);
             return 0;
         } finally {
