@@ -1,6 +1,7 @@
 package io.ruvector.sparse.cli;
 
 import io.ruvector.sparse.bench.DenseSparseBenchmark;
+import io.ruvector.sparse.bench.ParallelDecodeBenchmark;
 import io.ruvector.sparse.bench.WarmUp;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.TensorInfo;
@@ -70,6 +71,12 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--bandwidth", description = "also measure memory read bandwidth (1 GiB buffer) and report decode as a fraction of it")
     private boolean bandwidth;
+
+    @Option(names = "--parallel", paramLabel = "N[,N...]", split = ",",
+            description = "instead of pp/tg: aggregate generation speed of N concurrent requests decoded together "
+                    + "(continuous batching, one pass over the weights per step), e.g. 1,2,4,8; the levels alternate "
+                    + "round by round, -n tokens per request")
+    private int[] parallel;
 
     @Mixin
     private SparseArgs sparseArgs;
@@ -171,6 +178,13 @@ public final class BenchCommand implements Callable<Integer> {
                 err.flush();
                 bw = MemoryBandwidth.measure(1L << 30, threads, 5);
             }
+            if (parallel != null) {
+                if (sparse != null) throw new IllegalArgumentException("--parallel runs dense sessions only; drop --sparse");
+                if (genTokens < 1) throw new IllegalArgumentException("--parallel needs -n >= 1");
+                results.addAll(runParallel(model, name, gguf.fileSize(), threads, weightBytes, bw, err));
+                print(results, out);
+                return Main.EXIT_OK;
+            }
             if (promptTokens > 0) {
                 int[] prompt = promptTokens(promptTokens, model.config().vocabSize(), bos(model));
                 long passes = (promptTokens + batch - 1) / batch;
@@ -226,6 +240,27 @@ public final class BenchCommand implements Callable<Integer> {
         return new Result(name, modelBytes, threads, test, nPrompt, nGen, repetitions, Stats.of(tps), tps,
                 weightBytesPerToken, allocated / (double) (tokens * (long) repetitions), bandwidthBytesPerSecond, null,
                 warmups);
+    }
+
+    /** {@code --parallel}: one result per level, each with its median's ratio to the first level's. */
+    private List<Result> runParallel(LanguageModel model, String name, long modelBytes, int threads, long weightBytes,
+                                     double bw, PrintWriter err) {
+        err.println("running tg" + genTokens + " with " + java.util.Arrays.toString(parallel) + " concurrent requests, levels "
+                + "alternating (" + warmUp.label() + " + " + repetitions + " rounds) ...");
+        err.flush();
+        ParallelDecodeBenchmark.Result r = ParallelDecodeBenchmark.run(model, parallel, genTokens, repetitions, warmUp, bos(model));
+        if (warmUp.isAuto()) err.println("  settled after " + r.warmups() + " warm-up rounds");
+        List<Result> list = new ArrayList<>();
+        double base = Stats.of(r.tokensPerSecond()[0]).median();
+        for (int l = 0; l < parallel.length; l++) {
+            Stats s = Stats.of(r.tokensPerSecond()[l]);
+            String extra = "\"parallel\":" + parallel[l] + ",\"ratio_to_first_level\":" + Result.num(s.median() / base);
+            // One pass over the weights serves every request of a step: weights read per generated token shrink with N.
+            list.add(new Result(name, modelBytes, threads, "tg" + genTokens + " x" + parallel[l]
+                    + String.format(Locale.ROOT, " (%.2fx)", s.median() / base), 0, genTokens, repetitions, s,
+                    r.tokensPerSecond()[l], weightBytes / (double) parallel[l], r.allocatedBytesPerToken()[l], bw, extra, r.warmups()));
+        }
+        return list;
     }
 
     /** Dense and sparse token generation in the same run, alternating ({@link DenseSparseBenchmark}). */

@@ -29,6 +29,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * }
  * }</pre>
  *
+ * <p>Each step evaluates the next token of every decoding request in one pass over the weights
+ * ({@link LanguageModel#evaluateTogether}), so N requests cost about one pass over memory per token, not N; prompts
+ * are evaluated per request, a chunk of up to 512 tokens per step, between decoding steps.
+ *
  * <p>Each request's result is the one {@link Generator} gives for the same prompt, options and seed on a fresh
  * session of the model: same tokens, text and stop reason (the timings differ). Each slot owns one session of the
  * model, made on first use and reused (rewound) for later requests; all slots compute with the model's one pool
@@ -347,11 +351,23 @@ public final class ContinuousBatcher implements AutoCloseable {
         }
     }
 
-    /** Feeds each stepping slot's token to its session and keeps the logits that follow. */
+    /**
+     * Feeds each stepping slot's token to its session, all in one pass over the weights
+     * ({@link LanguageModel#evaluateTogether}), and keeps the logits that follow.
+     */
     private void evaluateStep() {
-        for (int j = 0; j < stepper.count; j++) {
+        int n = stepper.count;
+        List<Session> batch = stepper.sessions;
+        batch.clear();
+        int[] tokens = stepper.tokensOf(n);
+        for (int j = 0; j < n; j++) {
+            batch.add(sessions[stepper.slots[j]]);
+            tokens[j] = stepper.tokens[j];
+        }
+        model.evaluateTogether(batch, tokens);
+        for (int j = 0; j < n; j++) {
             int i = stepper.slots[j];
-            sessions[i].evaluate(stepper.tokens[j]).copyTo(logits[i]);
+            sessions[i].logits().copyTo(logits[i]);
         }
     }
 
@@ -443,12 +459,19 @@ public final class ContinuousBatcher implements AutoCloseable {
     private static final class Stepper {
         final int[] slots;
         final int[] tokens;
+        final List<Session> sessions;
+        final int[][] tokensBySize;   // evaluateTogether takes exactly one token per session
         int count;
 
         Stepper(int capacity) {
             slots = new int[capacity];
             tokens = new int[capacity];
+            sessions = new ArrayList<>(capacity);
+            tokensBySize = new int[capacity + 1][];
+            for (int n = 1; n <= capacity; n++) tokensBySize[n] = new int[n];
         }
+
+        int[] tokensOf(int n) { return tokensBySize[n]; }
 
         void clear() { count = 0; }
 

@@ -10,6 +10,8 @@ import io.ruvector.sparse.quant.Q8Activation;
 import io.ruvector.sparse.quant.Q8KActivation;
 import io.ruvector.sparse.tensor.Tensor;
 
+import java.util.Arrays;
+
 /**
  * Products of a weight matrix with one or several activation vectors, parallel over output rows, without
  * allocating: one instance per session (it is not thread-safe), reused for every product.
@@ -53,6 +55,14 @@ public final class MatMul {
     private float[] laneScales = new float[0];
     private final Parallel.RangeBody laneBody = this::packLanes;
 
+    // Each column alone (eachColumnAlone): column t's activations rounded as a single vector's would be, here.
+    private final boolean alone;
+    private final Parallel.RangeBody aloneBody = this::aloneRows;
+    private final int[] aloneKind = new int[3];
+    private static final int FLOAT = 0, INT8 = 1, Q8K = 2;
+    private Q8Activation[] aloneQ8 = new Q8Activation[0];
+    private Q8KActivation[] aloneQ8K = new Q8KActivation[0];
+
     /** Products with float activations: the exact product of the stored weights with {@code x}. */
     public MatMul(Parallel pool) { this(pool, false, false); }
 
@@ -89,10 +99,27 @@ public final class MatMul {
      * @param repacked as in {@link #MatMul(Parallel, boolean, boolean, RepackedWeights)}
      */
     public MatMul(Parallel pool, ActivationRounding rounding, RepackedWeights repacked) {
+        this(pool, rounding, repacked, false);
+    }
+
+    private MatMul(Parallel pool, ActivationRounding rounding, RepackedWeights repacked, boolean alone) {
         this.pool = pool;
         this.repacked = repacked;
         this.rounding = rounding;
+        this.alone = alone;
     }
+
+    /**
+     * A product for several independent sequences at once (one token of each, as in batched decoding): every
+     * column is computed with exactly the arithmetic of a product with that vector alone ({@code n = 1}: the same
+     * activation rounding, kernel and summation order, so the same bits), while each weight row or interleaved
+     * group is read from memory once for all columns and reused from cache. Same pool, rounding policy and
+     * repacked weights as this one; buffers of its own.
+     */
+    public MatMul eachColumnAlone() { return new MatMul(pool, rounding.withSamePolicy(), repacked, true); }
+
+    /** Whether this product computes each column as a single-vector product ({@link #eachColumnAlone()}). */
+    public boolean computesEachColumnAlone() { return alone; }
 
     /**
      * Whether a product of {@code w} with {@code n} vectors multiplies int8-quantized activations
@@ -149,6 +176,10 @@ public final class MatMul {
     }
 
     private void run(int jobs, float[] x, int xOffset, int n) {
+        if (alone && n > 1) {
+            runAlone(jobs, x, xOffset, n);
+            return;
+        }
         this.jobs = jobs;
         this.n = n;
         int total = 0;
@@ -297,6 +328,122 @@ public final class MatMul {
         int oo = outOffset;
         for (int r = from; r < to; r++) {
             out[oo + r] = w.type().dot(w.data(), w.rowOffset(r), x, xo, w.cols());
+        }
+    }
+
+    /**
+     * {@link #run} with each of the n columns rounded and multiplied as a single vector would be: the choices of
+     * the {@code n == 1} path (Q8_K codes for an interleaved K-quant, int8 codes for an int8 type, from the
+     * interleaved Q4_0 copy where there is one, else the float vector or its ggml rounding), each column's codes
+     * made from that column alone.
+     */
+    private void runAlone(int jobs, float[] x, int xOffset, int n) {
+        this.jobs = jobs;
+        this.n = n;
+        int total = 0;
+        long work = 0;
+        int cols = ws[0].cols();
+        boolean q8Done = false;
+        boolean q8kDone = false;
+        rounding.reset();
+        for (int j = 0; j < jobs; j++) {
+            Tensor w = ws[j];
+            if (w.cols() != cols) throw new IllegalArgumentException(w.name() + " and " + ws[0].name() + " differ in width");
+            starts[j] = total;
+            total += w.rows();
+            work += (long) w.rows() * cols * n;
+            interleavedK[j] = repacked != null && rounding.usesQ8K(w, 1) ? repacked.interleavedK(w, pool) : null;
+            interleaved[j] = null;
+            inputs[j] = x;
+            inputOffsets[j] = xOffset;
+            if (interleavedK[j] != null) {
+                aloneKind[j] = Q8K;
+                if (!q8kDone) {
+                    if (aloneQ8K.length < n) aloneQ8K = Arrays.copyOf(aloneQ8K, n);
+                    for (int t = 0; t < n; t++) {
+                        if (aloneQ8K[t] == null || aloneQ8K[t].capacity() < cols) aloneQ8K[t] = new Q8KActivation(cols);
+                        aloneQ8K[t].quantize(x, xOffset + t * cols, cols);
+                    }
+                    q8kDone = true;
+                }
+            } else if (rounding.usesInt8(w, 1)) {
+                aloneKind[j] = INT8;
+                interleaved[j] = repacked != null ? repacked.interleavedQ4_0(w, pool) : null;
+                if (!q8Done) {
+                    if (aloneQ8.length < n) aloneQ8 = Arrays.copyOf(aloneQ8, n);
+                    for (int t = 0; t < n; t++) {
+                        if (aloneQ8[t] == null || aloneQ8[t].capacity() < cols) aloneQ8[t] = new Q8Activation(cols);
+                        aloneQ8[t].quantize(x, xOffset + t * cols, cols);
+                    }
+                    q8Done = true;
+                }
+            } else {
+                aloneKind[j] = FLOAT;
+                // ggml roundings of float products (F16, BF16, Q8_K round trips) are elementwise or per block
+                // within a column, so rounding all columns at once rounds each as alone
+                if (rounding.ggml() && !rounding.prepare(w, x, xOffset, n * cols)) {
+                    inputs[j] = rounding.input();
+                    inputOffsets[j] = rounding.inputOffset();
+                }
+            }
+        }
+        try {
+            pool.forRange(total, work, aloneBody);
+        } finally {
+            for (int j = 0; j < 3; j++) {
+                ws[j] = null;
+                outs[j] = null;
+                inputs[j] = null;
+                interleaved[j] = null;
+                interleavedK[j] = null;
+            }
+        }
+    }
+
+    /**
+     * Rows [from, to) of the combined range, each column as alone. An interleaved group is computed whole by the
+     * thread whose range holds its first row, for every column in turn while its weights are in cache.
+     */
+    private void aloneRows(int from, int to) {
+        for (int j = 0; j < jobs; j++) {
+            int lo = Math.max(from, starts[j]) - starts[j];
+            int hi = Math.min(to, starts[j] + ws[j].rows()) - starts[j];
+            if (lo >= hi) continue;
+            Tensor w = ws[j];
+            float[] out = outs[j];
+            int rows = w.rows();
+            int cols = w.cols();
+            if (aloneKind[j] == Q8K) {
+                InterleavedKQuant m = interleavedK[j];
+                int g = InterleavedKQuant.GROUP;
+                int endGroup = Math.min(m.groups(), (hi + g - 1) / g);
+                for (int group = (lo + g - 1) / g; group < endGroup; group++) {
+                    for (int t = 0; t < n; t++) m.dotQ8K(aloneQ8K[t], out, outOffset + t * rows, group, group + 1);
+                }
+            } else if (aloneKind[j] == INT8) {
+                InterleavedQ4_0 m = interleaved[j];
+                int tail = lo;
+                if (m != null) {
+                    int g = InterleavedQ4_0.GROUP;
+                    int endGroup = Math.min(m.groups(), (hi + g - 1) / g);
+                    for (int group = (lo + g - 1) / g; group < endGroup; group++) {
+                        for (int t = 0; t < n; t++) m.dotQ8(aloneQ8[t], out, outOffset + t * rows, group, group + 1);
+                    }
+                    tail = Math.max(lo, m.groups() * g);
+                }
+                Int8DotProduct int8 = (Int8DotProduct) w.type();
+                for (int r = tail; r < hi; r++) {
+                    long offset = w.rowOffset(r);
+                    for (int t = 0; t < n; t++) out[outOffset + t * rows + r] = int8.dotQ8(w.data(), offset, aloneQ8[t], 0, cols);
+                }
+            } else {
+                float[] in = inputs[j];
+                int io = inputOffsets[j];
+                for (int r = lo; r < hi; r++) {
+                    long offset = w.rowOffset(r);
+                    for (int t = 0; t < n; t++) out[outOffset + t * rows + r] = w.type().dot(w.data(), offset, in, io + t * cols, cols);
+                }
+            }
         }
     }
 }

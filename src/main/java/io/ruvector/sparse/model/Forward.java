@@ -132,6 +132,47 @@ final class Forward implements AutoCloseable {
         }
     }
 
+    // One token of a batch of sequences (BatchForward): this session's share of the step, in its own buffers.
+
+    /** The feed-forward strategies of this session, one per layer. */
+    List<? extends FeedForward> feedForward() { return ffn; }
+
+    /** Starts a step of one token at {@code pos}: its rotation angles. */
+    void beginStep(int pos) { rope.angles(pos, 1, ropeTable); }
+
+    /**
+     * Attention of this session's one token at {@code pos} in {@code layer}, as {@link #run} computes it for one
+     * token: takes the token's projected query, key and value from row {@code i} of the batch's {@code q, k, v}
+     * (biases added), applies the per-head norms and the rotation, appends key and value to the cache, attends, and
+     * writes the attention output to row {@code i} of {@code out}.
+     */
+    void attendStep(int layer, int pos, float[] q, float[] k, float[] v, int i, float[] out) {
+        int qDim = c.qDim();
+        int kvDim = c.kvDim();
+        LayerVectors lv = vectors.get(layer);
+        System.arraycopy(q, i * qDim, this.q, 0, qDim);
+        System.arraycopy(k, i * kvDim, this.k, 0, kvDim);
+        System.arraycopy(v, i * kvDim, this.v, 0, kvDim);
+        normalizeHeads(this.q, lv.qNorm(), c.heads());
+        normalizeHeads(this.k, lv.kNorm(), c.kvHeads());
+        rope.rotate(this.q, c.heads(), 1, ropeTable);
+        rope.rotate(this.k, c.kvHeads(), 1, ropeTable);
+        kv.store(layer, pos, 1, this.k, this.v);
+        attend(layer, pos, 1);
+        System.arraycopy(attended, 0, out, i * qDim, qDim);
+    }
+
+    /**
+     * This session's feed-forward block for one token: row {@code i} of {@code in} through its own strategy and
+     * context (as {@link #run} computes one token), the output to row {@code i} of {@code out}.
+     */
+    void feedForwardStep(int layer, float[] in, int i, float[] out) {
+        int dim = c.dim();
+        System.arraycopy(in, i * dim, xn, 0, dim);
+        ffn.get(layer).forward(layer, xn, delta, 1, ffnContext);
+        System.arraycopy(delta, 0, out, i * dim, dim);
+    }
+
     /** RMS norm of each of n tokens, split by tokens over the pool: on one thread it idled the others ~2% of a prompt batch. */
     private void normalize(float[] in, float[] weight, float[] out, int n) {
         normIn = in;

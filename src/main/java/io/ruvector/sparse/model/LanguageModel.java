@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A llama-family language model read in place from a GGUF file.
@@ -47,6 +48,8 @@ public final class LanguageModel implements AutoCloseable {
     private final List<FeedForward> denseFfn;
     private final RepackedWeights repacked;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    private final AtomicLong sessionIds = new AtomicLong();
+    private BatchForward idleBatch;   // the workspace of the last evaluateTogether, for the next; guarded by this
     private Parallel pool;   // started with the first session; guarded by this
     private volatile Tokenizer tokenizer;
     private volatile boolean closed;
@@ -179,13 +182,56 @@ public final class LanguageModel implements AutoCloseable {
         if (feedForward.size() != config.layers()) {
             throw new IllegalArgumentException(feedForward.size() + " feed-forward strategies for " + config.layers() + " layers");
         }
-        Session s = new Session(this, feedForward, sessionContextLength());
+        Session s = new Session(this, feedForward, sessionContextLength(), sessionIds.getAndIncrement());
         sessions.add(s);
         if (closed) {   // closed concurrently: do not leak the new session
             s.close();
             ensureOpen();
         }
         return s;
+    }
+
+    /**
+     * Appends {@code tokens[i]} to {@code sessions.get(i)} for every i, in one pass over the weights: each product
+     * multiplies one column per sequence, reading each weight once for all of them, while attention runs per
+     * sequence against its own cache at its own position. Afterwards each session's {@link Session#logits()}
+     * holds its next-token logits and its position is one further.
+     *
+     * <p>The result for each session is the one {@link Session#evaluate(int)} gives alone, to the bit: every column
+     * is rounded and multiplied as a single vector is ({@link io.ruvector.sparse.kernels.MatMul#eachColumnAlone()}).
+     * Sessions whose feed-forward strategies differ from the model's dense ones (sparse sessions), or that have an
+     * {@link FfnObserver}, compute that block on their own, one token each. Steady-state calls allocate nothing.
+     *
+     * @param sessions distinct open sessions of this model, each with room for one more token
+     * @param tokens   one token id per session
+     * @throws IllegalArgumentException when the counts differ or are zero, a session is null, repeated or of another
+     *                                  model, or a token is outside the vocabulary
+     * @throws IllegalStateException    when a session is closed or its context is full, or this model is closed
+     */
+    public void evaluateTogether(List<Session> sessions, int[] tokens) {
+        ensureOpen();
+        if (sessions == null || tokens == null) throw new IllegalArgumentException("null sessions or tokens");
+        int n = sessions.size();
+        if (n == 0 || n != tokens.length) {
+            throw new IllegalArgumentException(n + " sessions and " + tokens.length + " tokens: need one token per session, at least one");
+        }
+        BatchForward batch = takeBatch(n);
+        try {
+            batch.run(sessions, tokens);
+        } finally {
+            giveBack(batch);
+        }
+    }
+
+    private synchronized BatchForward takeBatch(int n) {
+        BatchForward b = idleBatch;
+        idleBatch = null;
+        if (b == null || b.capacity() < n) b = new BatchForward(this, Math.max(n, b == null ? 1 : b.capacity()));
+        return b;
+    }
+
+    private synchronized void giveBack(BatchForward b) {
+        if (idleBatch == null || idleBatch.capacity() < b.capacity()) idleBatch = b;
     }
 
     /** Closes every open session, then stops the threads and unmaps the file. Idempotent. */

@@ -21,9 +21,11 @@ public final class Session implements AutoCloseable {
     private final int[] single = new int[1];
     private int position;
     private boolean closed;
+    final long id;   // creation order: batched steps lock their sessions in this order
 
-    Session(LanguageModel model, List<? extends FeedForward> ffn, int capacity) {
+    Session(LanguageModel model, List<? extends FeedForward> ffn, int capacity, long id) {
         this.model = model;
+        this.id = id;
         this.vocab = model.config().vocabSize();
         this.logits = new float[vocab];
         this.logitsView = new Logits(logits);
@@ -128,6 +130,27 @@ public final class Session implements AutoCloseable {
         closed = true;
         forward.close();
         model.sessionClosed(this);
+    }
+
+    // For LanguageModel.evaluateTogether, which holds this session's lock.
+
+    Forward forward() { return forward; }
+
+    /** The logits buffer the step writes into (the {@link #logits()} view's array). */
+    float[] logitsArray() { return logits; }
+
+    /** Position of the next token, without the checks of {@link #position()} (lock held). */
+    int positionUnchecked() { return position; }
+
+    /** The step appended one token. */
+    void advance() { position++; }
+
+    /** Throws unless this session is open and has room for one more token (lock held). */
+    void checkStep() {
+        ensureOpen();
+        if (position >= forward.capacity()) {
+            throw new IllegalStateException("context full: the session holds " + position + " of " + forward.capacity() + " tokens");
+        }
     }
 
     private void check(int[] tokens) {
