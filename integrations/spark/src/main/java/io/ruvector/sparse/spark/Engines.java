@@ -22,7 +22,9 @@ final class Engines {
     static CompletionEngine of(LanguageModel model, List<? extends FeedForward> feedForward, Supplier<Session> newSession,
                                int batchSlots, int tasks) {
         if (batchSlots == 0) return new SessionEngine(newSession);
-        int queue = Math.max(1, tasks) * batchSlots;
+        // Room for every task's rows even when more tasks run than the executor's cores say (an executor without
+        // spark.executor.cores takes the machine's), so a submission is never rejected.
+        int queue = Math.max(Math.max(1, tasks), Runtime.getRuntime().availableProcessors()) * batchSlots;
         ContinuousBatcher batcher = feedForward == null
                 ? new ContinuousBatcher(model, batchSlots, queue)
                 : new ContinuousBatcher(model, feedForward, batchSlots, queue);
