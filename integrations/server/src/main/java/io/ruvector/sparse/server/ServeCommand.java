@@ -114,6 +114,9 @@ public final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("chat template file not found: " + templateFile);
         }
         engine.validate();
+        boolean embedding = isEmbeddingModel(engine.model);
+        if (embedding && engine.sidecar != null) throw new IllegalArgumentException("--sparse does not apply to an embedding model");
+        if (embedding && templateFile != null) throw new IllegalArgumentException("--chat-template does not apply to an embedding model");
 
         OpenAiServer server;
         try {
@@ -135,7 +138,7 @@ public final class ServeCommand implements Callable<Integer> {
         String id = alias != null ? alias : engine.model.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
         ServedModel model;
         try {
-            if (isEmbeddingModel(engine.model)) {
+            if (embedding) {
                 ServedEmbedder embedder = loadEmbedder(id);
                 server.ready(embedder);
                 err.println("sparse-infer serve: " + id + " ready: embedding model, " + embedder.dimension() + " dimensions, "
@@ -169,8 +172,6 @@ public final class ServeCommand implements Callable<Integer> {
 
     /** The embedding model: threads as for generation, {@code -c} caps the tokens of an input, {@code -b} of a pass. */
     private ServedEmbedder loadEmbedder(String id) throws IOException {
-        if (engine.sidecar != null) throw new IllegalArgumentException("--sparse does not apply to an embedding model");
-        if (templateFile != null) throw new IllegalArgumentException("--chat-template does not apply to an embedding model");
         EmbeddingOptions o = EmbeddingOptions.defaults().withThreads(engine.options().threads());
         if (engine.contextLength > 0) o = o.withMaxTokens(engine.contextLength);
         if (engine.batchSize != null) o = o.withBatchTokens(engine.batchSize);
