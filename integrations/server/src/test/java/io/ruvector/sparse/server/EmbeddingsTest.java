@@ -189,6 +189,33 @@ class EmbeddingsTest {
     }
 
     @Test
+    void concurrentRequestsEachGetTheirOwnVectors() throws Exception {
+        int clients = 4;
+        List<java.util.concurrent.Future<List<float[]>>> futures = new ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(clients)) {
+            for (int c = 0; c < clients; c++) {
+                List<String> texts = sentences.subList(c * 8, c * 8 + 8);
+                futures.add(pool.submit(() -> {
+                    CreateEmbeddingResponse r = client.embeddings().create(EmbeddingCreateParams.builder().model(ID)
+                            .inputOfArrayOfStrings(texts).build());
+                    List<float[]> got = new ArrayList<>();
+                    for (var e : r.data()) got.add(floats(e.embedding()));
+                    return got;
+                }));
+            }
+            for (int c = 0; c < clients; c++) assertSameVectors(library.embedAll(sentences.subList(c * 8, c * 8 + 8)), futures.get(c).get());
+        }
+    }
+
+    @Test
+    void aTextLongerThanTheLimitIsCutAsTheLibraryCutsIt() {
+        String longText = String.join(" ", Collections.nCopies(400, "word"));
+        CreateEmbeddingResponse r = client.embeddings().create(EmbeddingCreateParams.builder().model(ID).input(longText).build());
+        assertEquals(library.maxTokens(), r.usage().promptTokens());
+        assertSameVectors(List.of(library.embed(longText)), List.of(floats(r.data().getFirst().embedding())));
+    }
+
+    @Test
     void modelsListsTheEmbeddingModel() {
         List<Model> models = client.models().list().data();
         assertEquals(1, models.size());
