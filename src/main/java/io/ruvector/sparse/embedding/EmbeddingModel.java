@@ -101,6 +101,14 @@ public final class EmbeddingModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether {@code architecture} ({@code general.architecture}) is an encoder this class runs ({@code bert},
+     * {@code nomic-bert}): lets a caller holding any GGUF file choose between this and a generating model.
+     */
+    public static boolean supportsArchitecture(String architecture) {
+        return BertConfig.SUPPORTED.contains(architecture);
+    }
+
     /** {@link #open(Path, EmbeddingOptions)} with {@link EmbeddingOptions#defaults()}. */
     public static EmbeddingModel open(Path gguf) throws IOException { return open(gguf, EmbeddingOptions.defaults()); }
 

@@ -25,7 +25,9 @@ import java.util.concurrent.TimeUnit;
  * <p>It listens as soon as it is started, before the model is loaded: {@code /health} answers 503 until
  * {@link #ready(ServedModel)}, then 200, as llama.cpp's server does. Endpoints: {@code POST /v1/chat/completions},
  * {@code POST /v1/completions}, {@code GET /v1/models}, {@code GET /health}, {@code POST /tokenize},
- * {@code POST /detokenize}, {@code GET /metrics} and the chat page at {@code /}. With an API key every endpoint but
+ * {@code POST /detokenize}, {@code GET /metrics} and the chat page at {@code /}; over an embedding model
+ * ({@link #ready(ServedEmbedder)}) {@code POST /v1/embeddings} instead of the generating endpoints, which then
+ * answer 400. With an API key every endpoint but
  * {@code /health} and the page needs {@code Authorization: Bearer KEY}. Errors are OpenAI's JSON error objects;
  * nothing answers with a stack trace.
  */
@@ -41,6 +43,7 @@ final class OpenAiServer implements AutoCloseable {
     private final ServerMetrics metrics = new ServerMetrics();
     private final Completions completions;
     private volatile ServedModel model;
+    private volatile ServedEmbedder embedder;
     private volatile boolean closed;
 
     /**
@@ -75,6 +78,15 @@ final class OpenAiServer implements AutoCloseable {
         this.model = loaded;
     }
 
+    /** Starts serving the embedding model {@code loaded}; the server closes it when it closes. */
+    void ready(ServedEmbedder loaded) {
+        if (closed) {
+            loaded.close();
+            throw new IllegalStateException("the server is closed");
+        }
+        this.embedder = loaded;
+    }
+
     ServerMetrics metrics() { return metrics; }
 
     /** Stops listening, ends open exchanges, cancels running generations and closes the model. */
@@ -85,6 +97,9 @@ final class OpenAiServer implements AutoCloseable {
         ServedModel m = model;
         model = null;
         if (m != null) m.close();
+        ServedEmbedder em = embedder;
+        embedder = null;
+        if (em != null) em.close();
         executor.shutdownNow();
         try {
             executor.awaitTermination(5, TimeUnit.SECONDS);
@@ -122,7 +137,7 @@ final class OpenAiServer implements AutoCloseable {
             }
             case "/health", "/v1/health" -> {
                 requireMethod(method, "GET");
-                if (model == null) throw ApiError.unavailable("Loading model");
+                if (model == null && embedder == null) throw ApiError.unavailable("Loading model");
                 ObjectNode ok = Json.object().put("status", "ok");
                 return Exchanges.sendJson(ex, 200, ok);
             }
@@ -132,7 +147,8 @@ final class OpenAiServer implements AutoCloseable {
         switch (path) {
             case "/v1/models", "/models" -> {
                 requireMethod(method, "GET");
-                return Exchanges.sendJson(ex, 200, models(loaded()));
+                ServedEmbedder e = embedder;
+                return Exchanges.sendJson(ex, 200, e != null ? models(e) : models(loaded()));
             }
             case "/v1/chat/completions", "/chat/completions" -> {
                 requireMethod(method, "POST");
@@ -156,9 +172,15 @@ final class OpenAiServer implements AutoCloseable {
                 Json.Body body = Json.parseObject(Exchanges.readBody(ex, MAX_BODY_BYTES));
                 return Exchanges.sendJson(ex, 200, detokenize(body, loaded()));
             }
+            case "/v1/embeddings", "/embeddings" -> {
+                requireMethod(method, "POST");
+                Json.Body body = Json.parseObject(Exchanges.readBody(ex, MAX_BODY_BYTES));
+                return Exchanges.sendJson(ex, 200, Embeddings.answer(body, loadedEmbedder()));
+            }
             case "/metrics" -> {
                 requireMethod(method, "GET");
-                return Exchanges.sendText(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(model));
+                return Exchanges.sendText(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
+                        metrics.render(model, model != null || embedder != null));
             }
             default -> throw ApiError.notFound("no endpoint " + path);
         }
@@ -171,15 +193,33 @@ final class OpenAiServer implements AutoCloseable {
             case "/v1/models", "/models" -> "/v1/models";
             case "/v1/chat/completions", "/chat/completions" -> "/v1/chat/completions";
             case "/v1/completions", "/completions" -> "/v1/completions";
+            case "/v1/embeddings", "/embeddings" -> "/v1/embeddings";
             case "/tokenize", "/detokenize", "/metrics" -> path;
             default -> "other";
         };
     }
 
+    /** The generating model; a 400 when the server serves an embedding model. */
     private ServedModel loaded() {
         ServedModel m = model;
+        ServedEmbedder e = embedder;
+        if (m == null && e != null) {
+            throw ApiError.badRequest("model", "model '" + e.id() + "' is an embedding model and does not generate text; use /v1/embeddings");
+        }
         if (m == null) throw ApiError.unavailable(closed ? "the server is shutting down" : "Loading model");
         return m;
+    }
+
+    /** The embedding model; a 400 when the server serves a generating model. */
+    private ServedEmbedder loadedEmbedder() {
+        ServedEmbedder e = embedder;
+        ServedModel m = model;
+        if (e == null && m != null) {
+            throw ApiError.badRequest("model", "model '" + m.id() + "' generates text and does not make embeddings; "
+                    + "serve an embedding model (bert, nomic-bert) for /v1/embeddings");
+        }
+        if (e == null) throw ApiError.unavailable(closed ? "the server is shutting down" : "Loading model");
+        return e;
     }
 
     private static void requireMethod(String method, String allowed) {
@@ -202,6 +242,15 @@ final class OpenAiServer implements AutoCloseable {
         ObjectNode entry = root.putArray("data").addObject();
         entry.put("id", m.id()).put("object", "model").put("created", m.created()).put("owned_by", "sparse-infer");
         entry.putObject("meta").put("n_ctx", m.contextLength()).put("n_vocab", m.vocabSize()).put("slots", m.slots());
+        return root;
+    }
+
+    private static ObjectNode models(ServedEmbedder e) {
+        ObjectNode root = Json.object().put("object", "list");
+        ObjectNode entry = root.putArray("data").addObject();
+        entry.put("id", e.id()).put("object", "model").put("created", e.created()).put("owned_by", "sparse-infer");
+        entry.putObject("meta").put("n_ctx", e.maxTokens()).put("n_vocab", e.vocabSize()).put("n_embd", e.dimension())
+                .put("embedding", true);
         return root;
     }
 

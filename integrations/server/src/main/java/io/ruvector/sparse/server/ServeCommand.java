@@ -1,6 +1,9 @@
 package io.ruvector.sparse.server;
 
+import io.ruvector.sparse.embedding.EmbeddingModel;
+import io.ruvector.sparse.embedding.EmbeddingOptions;
 import io.ruvector.sparse.generation.ChatTemplate;
+import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.sparse.SparseModel;
 import io.ruvector.sparse.tokenizer.Tokenizer;
@@ -30,7 +33,8 @@ import java.util.concurrent.CountDownLatch;
  */
 @Command(name = "sparse-infer serve", mixinStandardHelpOptions = true, version = "sparse-infer 0.1.0",
         description = {"Serve a model over an OpenAI-compatible HTTP API: POST /v1/chat/completions, /v1/completions, "
-                + "GET /v1/models, /health, /metrics, POST /tokenize, /detokenize, and a chat page at /."})
+                + "GET /v1/models, /health, /metrics, POST /tokenize, /detokenize, and a chat page at /; "
+                + "with an embedding model (bert, nomic-bert) POST /v1/embeddings instead of the generating endpoints."})
 public final class ServeCommand implements Callable<Integer> {
 
     @Spec
@@ -110,6 +114,9 @@ public final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("chat template file not found: " + templateFile);
         }
         engine.validate();
+        boolean embedding = isEmbeddingModel(engine.model);
+        if (embedding && engine.sidecar != null) throw new IllegalArgumentException("--sparse does not apply to an embedding model");
+        if (embedding && templateFile != null) throw new IllegalArgumentException("--chat-template does not apply to an embedding model");
 
         OpenAiServer server;
         try {
@@ -128,9 +135,20 @@ public final class ServeCommand implements Callable<Integer> {
                 + "/ (loading " + engine.model.getFileName() + " ...)");
         err.flush();
 
+        String id = alias != null ? alias : engine.model.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
         ServedModel model;
         try {
-            model = load();
+            if (embedding) {
+                ServedEmbedder embedder = loadEmbedder(id);
+                server.ready(embedder);
+                err.println("sparse-infer serve: " + id + " ready: embedding model, " + embedder.dimension() + " dimensions, "
+                        + embedder.maxTokens() + " tokens per input at most; POST /v1/embeddings"
+                        + (apiKey != null ? "; API key required" : ""));
+                err.flush();
+                stopped.await();
+                return 0;
+            }
+            model = load(id);
         } catch (IOException | RuntimeException e) {
             Runtime.getRuntime().removeShutdownHook(shutdown);
             server.close();
@@ -145,13 +163,27 @@ public final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private ServedModel load() throws IOException {
+    /** Whether {@code gguf} is an encoder the engine's {@link EmbeddingModel} runs rather than a generating model. */
+    static boolean isEmbeddingModel(Path gguf) throws IOException {
+        try (GgufFile f = GgufFile.open(gguf)) {
+            return EmbeddingModel.supportsArchitecture(f.getString("general.architecture", ""));
+        }
+    }
+
+    /** The embedding model: threads as for generation, {@code -c} caps the tokens of an input, {@code -b} of a pass. */
+    private ServedEmbedder loadEmbedder(String id) throws IOException {
+        EmbeddingOptions o = EmbeddingOptions.defaults().withThreads(engine.options().threads());
+        if (engine.contextLength > 0) o = o.withMaxTokens(engine.contextLength);
+        if (engine.batchSize != null) o = o.withBatchTokens(engine.batchSize);
+        return new ServedEmbedder(EmbeddingModel.open(engine.model, o), id);
+    }
+
+    private ServedModel load(String id) throws IOException {
         LanguageModel model = engine.open();
         SparseModel sparse = null;
         try {
             sparse = engine.attachSparse(model);
             ChatTemplate template = template(model);
-            String id = alias != null ? alias : engine.model.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
             return new ServedModel(model, sparse, template, id, parallel, queue);
         } catch (IOException | RuntimeException e) {
             if (sparse != null) sparse.close();

@@ -60,8 +60,11 @@ final class ServerMetrics {
         return (double) sum / RATE_WINDOW_SECONDS;
     }
 
-    /** The Prometheus text exposition; {@code model} null while the model is loading. */
-    String render(ServedModel model) {
+    /**
+     * The Prometheus text exposition; {@code model} null while the model is loading or when the server serves an
+     * embedding model; {@code loaded} once either is loaded.
+     */
+    String render(ServedModel model, boolean loaded) {
         StringBuilder out = new StringBuilder(2048);
         out.append("# HELP sparse_infer_http_requests_total HTTP requests answered, by endpoint and status code.\n");
         out.append("# TYPE sparse_infer_http_requests_total counter\n");
@@ -83,7 +86,7 @@ final class ServerMetrics {
         gauge(out, "sparse_infer_slots_busy", "Slots decoding a request or evaluating its prompt.", Integer.toString(s.activeSlots()));
         gauge(out, "sparse_infer_slots_total", "Slots: requests decoded together at most.", Integer.toString(model != null ? model.slots() : 0));
         gauge(out, "sparse_infer_requests_queued", "Requests waiting for a slot.", Integer.toString(s.queuedRequests()));
-        gauge(out, "sparse_infer_model_loaded", "1 once the model is loaded and requests are served.", model != null ? "1" : "0");
+        gauge(out, "sparse_infer_model_loaded", "1 once the model is loaded and requests are served.", loaded ? "1" : "0");
         return out.toString();
     }
 

@@ -52,6 +52,13 @@ class ServeCommandTest {
     }
 
     @Test
+    void generationOnlyOptionsAreRefusedForAnEmbeddingModel() {
+        String minilm = io.ruvector.sparse.Fixtures.require(EmbeddingsTest.MODEL).toString();
+        oneLine(run("-m", minilm, "--port", "0", "--sparse", minilm), 2, "--sparse does not apply to an embedding model");
+        oneLine(run("-m", minilm, "--port", "0", "--chat-template", minilm), 2, "--chat-template does not apply to an embedding model");
+    }
+
+    @Test
     void portInUseIsNamed() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             oneLine(run("-m", TestServer.model().toString(), "--port", Integer.toString(taken.getLocalPort())), 2,
