@@ -1,5 +1,7 @@
 package io.ruvector.sparse.spark;
 
+import io.ruvector.sparse.embedding.EmbeddingModel;
+import io.ruvector.sparse.embedding.EmbeddingOptions;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.sparse.SparseModel;
 import org.apache.spark.SparkConf;
@@ -17,7 +19,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The models open in this JVM (an executor, or the driver in local mode): one per file and options, opened
+ * The models open in this JVM (an executor, or the driver in local mode): one per file, options and kind
+ * (a generating {@link LanguageModel} or an {@link EmbeddingModel}), opened
  * lazily by the first task that needs it and shared by every task after it, across partitions and jobs.
  *
  * <p>A task holds a {@link Lease} while it works. Models stay open when no task holds them (the next partition
@@ -33,8 +36,11 @@ public final class ExecutorModels {
 
     private ExecutorModels() {}
 
-    /** What identifies an open model: the local files and the resolved options. */
-    private record Key(Path model, Path sidecar, ModelSpec spec, int threads) {}
+    /** What a task runs: text generation, or sentence embeddings. */
+    enum Kind { GENERATION, EMBEDDING }
+
+    /** What identifies an open model: what it is opened as, the local files and the resolved options. */
+    private record Key(Kind kind, Path model, Path sidecar, ModelSpec spec, int threads) {}
 
     private static final Map<Key, Entry> OPEN = new HashMap<>();
 
@@ -52,6 +58,9 @@ public final class ExecutorModels {
 
         LanguageModel model() { return entry.model; }
 
+        /** The embedding model of a lease from {@link #leaseEmbeddings}; thread-safe, shared by the executor's tasks. */
+        EmbeddingModel embeddings() { return entry.embeddings; }
+
         @Override
         public void close() {
             synchronized (ExecutorModels.class) {
@@ -68,10 +77,23 @@ public final class ExecutorModels {
      * @throws ModelLoadException when the model or sidecar is missing or cannot be read, with the engine's message
      */
     static Lease lease(ModelSpec spec) {
+        return lease(Kind.GENERATION, spec);
+    }
+
+    /**
+     * Opens (or finds) {@code spec}'s model as an {@link EmbeddingModel} and holds it until the lease is closed.
+     *
+     * @throws ModelLoadException when the model is missing or not an embedding model, with the engine's message
+     */
+    static Lease leaseEmbeddings(ModelSpec spec) {
+        return lease(Kind.EMBEDDING, spec);
+    }
+
+    private static Lease lease(Kind kind, ModelSpec spec) {
         Path model = spec.model().resolve().toAbsolutePath().normalize();
         Path sidecar = spec.sidecar() == null ? null : spec.sidecar().resolve().toAbsolutePath().normalize();
         int threads = spec.threads() > 0 ? spec.threads() : executorCores();
-        Key key = new Key(model, sidecar, spec, threads);
+        Key key = new Key(kind, model, sidecar, spec, threads);
         Entry entry;
         synchronized (ExecutorModels.class) {
             entry = OPEN.computeIfAbsent(key, Entry::new);
@@ -106,7 +128,7 @@ public final class ExecutorModels {
     /** Models open in this JVM now (for tests and monitoring). */
     public static synchronized int openCount() {
         int n = 0;
-        for (Entry e : OPEN.values()) if (e.model != null) n++;
+        for (Entry e : OPEN.values()) if (e.model != null || e.embeddings != null) n++;
         return n;
     }
 
@@ -120,6 +142,23 @@ public final class ExecutorModels {
     static void check(Path model, Path sidecar, ModelSpec spec) {
         try (Opened o = openFiles(model, sidecar, spec, 1)) {
             // Opening is the check; the weights are mapped, not read.
+        }
+    }
+
+    /** {@link #check} for a model opened as an {@link EmbeddingModel}. */
+    static void checkEmbeddings(Path model, ModelSpec spec) {
+        try (EmbeddingModel m = openEmbeddings(model, spec, 1)) {
+            // Opening is the check: it reads the configuration and vocabulary and maps the weights.
+        }
+    }
+
+    private static EmbeddingModel openEmbeddings(Path model, ModelSpec spec, int threads) {
+        if (!Files.isRegularFile(model)) throw new ModelLoadException("model file not found: " + model);
+        EmbeddingOptions options = EmbeddingOptions.defaults().withThreads(threads).withMaxTokens(spec.contextLength());
+        try {
+            return EmbeddingModel.open(model, options);
+        } catch (IOException | RuntimeException e) {
+            throw new ModelLoadException("cannot open embedding model " + model + ": " + message(e), e);
         }
     }
 
@@ -182,12 +221,18 @@ public final class ExecutorModels {
         private boolean retired;
         private volatile LanguageModel model;
         private volatile CompletionEngine engine;
+        private volatile EmbeddingModel embeddings;
         private Opened opened;
 
         Entry(Key key) { this.key = key; }
 
         synchronized void open() {
-            if (engine != null) return;
+            if (engine != null || embeddings != null) return;
+            if (key.kind == Kind.EMBEDDING) {
+                embeddings = openEmbeddings(key.model, key.spec, key.threads);
+                OPENED.incrementAndGet();
+                return;
+            }
             Opened o = openFiles(key.model, key.sidecar, key.spec, key.threads);
             OPENED.incrementAndGet();
             opened = o;
@@ -212,6 +257,8 @@ public final class ExecutorModels {
         private synchronized void closeNow() {
             if (engine != null) engine.close();
             if (opened != null) opened.close();
+            if (embeddings != null) embeddings.close();
+            embeddings = null;
             engine = null;
             model = null;
             opened = null;

@@ -252,7 +252,7 @@ public final class TextGeneration implements Serializable {
     }
 
     /** The file to check on the driver, or null to leave the check to the executors. */
-    private static Path driverPath(ModelFile f, boolean local) {
+    static Path driverPath(ModelFile f, boolean local) {
         if (f.driverCopy() == null) return null;
         Path p = Path.of(f.driverCopy());
         // A path only the executors see is checked there; in local mode the driver is the executor.
