@@ -49,11 +49,7 @@ final class BatchForward {
     private int n;
     private final Runnable locked = this::compute;
 
-    // Arguments of the normalize call in flight.
-    private final Parallel.RangeBody normBody = this::normalizeRows;
-    private float[] normIn;
-    private float[] normWeight;
-    private float[] normOut;
+    private final RowNorms norms;
 
     BatchForward(LanguageModel model, int capacity) {
         this.model = model;
@@ -63,6 +59,7 @@ final class BatchForward {
         this.dense = model.denseFeedForward();
         this.outputNorm = model.outputNormVector();
         this.pool = model.pool();
+        this.norms = new RowNorms(pool, c);
         this.capacity = capacity;
         this.embeddingScale = c.block().scaledEmbedding() ? (float) Math.sqrt(c.dim()) : 1f;
         ModelOptions o = model.options();
@@ -177,12 +174,7 @@ final class BatchForward {
 
     /** x += the sub-block's output {@code delta}, RMS-normalized first when the block has a post norm (gemma). */
     private void addToResidual(float[] postNorm) {
-        if (postNorm == null) {
-            VectorMath.add(delta, 0, x, 0, n * c.dim());
-        } else {
-            normalize(delta, postNorm, xn);   // xn is free here: the sub-block has read it
-            VectorMath.add(xn, 0, x, 0, n * c.dim());
-        }
+        norms.addToResidual(delta, postNorm, xn, x, n);   // xn is free here: the sub-block has read it
     }
 
     /** Whether every session computes layer {@code l}'s block with the model's dense strategy, unobserved. */
@@ -194,26 +186,7 @@ final class BatchForward {
         return true;
     }
 
-    private void addBias(float[] rows, float[] bias) {
-        if (bias == null) return;
-        for (int t = 0; t < n; t++) VectorMath.add(bias, 0, rows, t * bias.length, bias.length);
-    }
+    private void addBias(float[] rows, float[] bias) { Forward.addBias(rows, bias, n); }
 
-    private void normalize(float[] in, float[] weight, float[] out) {
-        normIn = in;
-        normWeight = weight;
-        normOut = out;
-        try {
-            pool.forRange(n, (long) n * c.dim(), normBody);
-        } finally {
-            normIn = null;
-            normWeight = null;
-            normOut = null;
-        }
-    }
-
-    private void normalizeRows(int from, int to) {
-        int dim = c.dim();
-        for (int t = from; t < to; t++) VectorMath.rmsNorm(normIn, t * dim, normWeight, c.rmsEps(), normOut, t * dim, dim);
-    }
+    private void normalize(float[] in, float[] weight, float[] out) { norms.normalize(in, weight, out, n); }
 }

@@ -51,11 +51,7 @@ final class Forward implements AutoCloseable {
     private int attTokens;
     private int attWindow;   // 0: the layer in flight sees every earlier position
 
-    // Arguments of the normalize call in flight.
-    private final Parallel.RangeBody normBody = this::normalizeTokens;
-    private float[] normIn;
-    private float[] normWeight;
-    private float[] normOut;
+    private final RowNorms norms;
 
     Forward(LanguageModel model, List<? extends FeedForward> ffn, int capacity) {
         this.c = model.config();
@@ -81,6 +77,7 @@ final class Forward implements AutoCloseable {
         this.localRopeTable = localRope == null ? null : new float[maxBatch * localRope.tableWidth()];
         this.scores = new float[Math.multiplyExact(c.heads(), capacity)];
         this.pool = model.pool();
+        this.norms = new RowNorms(pool, c);
         this.mm = new MatMul(pool, o.newActivationRounding(), model.repacked());
         this.ffnContext = new FfnContext(c, maxBatch, mm);
         // Last: the only resource here that must be freed explicitly, so nothing after it can fail and leak it
@@ -150,12 +147,7 @@ final class Forward implements AutoCloseable {
 
     /** x += the sub-block's output {@code delta}, RMS-normalized first when the block has a post norm (gemma). */
     private void addToResidual(float[] delta, float[] postNorm, int n) {
-        if (postNorm == null) {
-            VectorMath.add(delta, 0, x, 0, n * c.dim());
-        } else {
-            normalize(delta, postNorm, xn, n);   // xn is free here: the sub-block has read it
-            VectorMath.add(xn, 0, x, 0, n * c.dim());
-        }
+        norms.addToResidual(delta, postNorm, xn, x, n);   // xn is free here: the sub-block has read it
     }
 
     /** {@code v = cap * tanh(v / cap)} over {@code [from, from + count)}; nothing when {@code cap} is 0. */
@@ -211,24 +203,7 @@ final class Forward implements AutoCloseable {
         System.arraycopy(delta, 0, out, i * dim, dim);
     }
 
-    /** RMS norm of each of n tokens, split by tokens over the pool: on one thread it idled the others ~2% of a prompt batch. */
-    private void normalize(float[] in, float[] weight, float[] out, int n) {
-        normIn = in;
-        normWeight = weight;
-        normOut = out;
-        try {
-            pool.forRange(n, (long) n * c.dim(), normBody);
-        } finally {
-            normIn = null;
-            normWeight = null;
-            normOut = null;
-        }
-    }
-
-    private void normalizeTokens(int from, int to) {
-        int dim = c.dim();
-        for (int t = from; t < to; t++) VectorMath.rmsNorm(normIn, t * dim, normWeight, c.rmsEps(), normOut, t * dim, dim);
-    }
+    private void normalize(float[] in, float[] weight, float[] out, int n) { norms.normalize(in, weight, out, n); }
 
     /** In-place RMS norm of each of {@code count} consecutive heads (qwen3's q/k norms); nothing when {@code weight} is null. */
     private void normalizeHeads(float[] rows, float[] weight, int count) {
@@ -237,7 +212,7 @@ final class Forward implements AutoCloseable {
         for (int h = 0; h < count; h++) VectorMath.rmsNorm(rows, h * headDim, weight, c.rmsEps(), rows, h * headDim, headDim);
     }
 
-    private static void addBias(float[] rows, float[] bias, int n) {
+    static void addBias(float[] rows, float[] bias, int n) {
         if (bias == null) return;
         for (int t = 0; t < n; t++) VectorMath.add(bias, 0, rows, t * bias.length, bias.length);
     }
