@@ -227,6 +227,9 @@ public final class MatMul {
                 pool.forRange(ws[0].cols(), work, packBody);
             }
             pool.forRange(total, work, body);
+            if (repacked != null && n > 1) {
+                for (int j = 0; j < jobs; j++) repacked.afterFileLayoutRead(ws[j]);
+            }
         } finally {
             for (int j = 0; j < 3; j++) {
                 ws[j] = null;

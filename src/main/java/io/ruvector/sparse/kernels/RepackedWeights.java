@@ -98,6 +98,17 @@ public final class RepackedWeights implements AutoCloseable {
         }
     }
 
+    /**
+     * Tells the owner that a batched product has just read {@code w} in the file's layout: when {@code w} has a
+     * copy, the pages that product faulted back in are released again (the {@code afterRepack} action), so a
+     * session that alternates prompts and decoding (a chat) does not end up holding the weights twice. Matrices
+     * without a copy are left alone. Allocates nothing.
+     */
+    public void afterFileLayoutRead(Tensor w) {
+        String name = w.name();
+        if (interleaved.containsKey(name) || interleavedK.containsKey(name)) afterRepack.accept(w);
+    }
+
     private static IllegalArgumentException sameName(Tensor w) {
         return new IllegalArgumentException("two different matrices named " + w.name());
     }

@@ -79,7 +79,8 @@ public final class LanguageModel implements AutoCloseable {
         this.localRope = a.localRopeDiffers(config.ropeBase(), config.ropeScale())
                 ? new Rope(config, weights.ropeFreqs(), a.localRopeBase(), a.localRopeScale()) : null;
         // The mapped pages of a repacked matrix are dropped from this process's resident set: decoding reads the
-        // copy, so keeping both would hold the weights twice (prompt batches fault back what they read).
+        // copy, so keeping both would hold the weights twice. Prompt batches still read the file's layout; they
+        // fault back what they read and release it again after each product (MatMul, RepackedWeights).
         this.repacked = options.repack() ? new RepackedWeights(LanguageModel::releaseMappedPages) : null;
     }
 
