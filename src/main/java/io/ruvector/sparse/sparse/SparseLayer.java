@@ -27,6 +27,10 @@ import java.util.Arrays;
  *   out    = sum of the stripes' parts, in stripe order
  * </pre>
  *
+ * <p>With gate selection ({@link GateMagnitudePredictor}, training-free, for SiLU/GeLU models) {@code z} is the
+ * exact gate product of every neuron, computed by the dense block's own product; the selected neurons' {@code g_i}
+ * are then read from it, and only their up and down rows are fetched.
+ *
  * <p>Results never depend on the thread count: a stripe is computed whole by whichever thread claims it, with
  * kernels whose per-element work does not depend on where a range starts (stripes are multiples of the vector
  * width and of every block size), and the parts are added in a fixed order. When every neuron is selected (or
