@@ -54,6 +54,11 @@ public final class CalibrateCommand implements Callable<Integer> {
             description = "for activations without exact zeros (SiLU, GeLU): fraction of neurons counted as firing (default ${DEFAULT-VALUE})")
     private double density;
 
+    @Option(names = "--swiglu-sparsity", split = ",", paramLabel = "S",
+            description = "also calibrate training-free gate selection (CATS) for these fractions of neurons skipped, "
+                    + "e.g. 0.25,0.4,0.5: per layer the quantile S of |act(gate)| over the calibration samples")
+    private float[] swigluSparsity;
+
     @Option(names = "--ranks", split = ",", paramLabel = "R", description = "candidate predictor ranks (default 16,32,64,96,128,192,256)")
     private int[] ranks;
 
@@ -118,12 +123,18 @@ public final class CalibrateCommand implements Callable<Integer> {
             Calibrator.Options o = Calibrator.Options.defaults().withFit(fit).withMaxSamples(maxSamples)
                     .withSampleBytes(sampleMemoryMb << 20).withSequenceLength(sequenceLength)
                     .withDownType(downType(downType, m.weights().layers().get(0).down().ggmlType()));
+            if (swigluSparsity != null) {
+                float[] levels = swigluSparsity.clone();
+                Arrays.sort(levels);
+                o = o.withGateSparsity(levels);
+            }
             err.printf(Locale.ROOT, "calibrating %s on %d tokens (%d layers, %d neurons per layer)%n",
                     model.getFileName(), tokens.length, m.config().layers(), m.config().ffnDim());
             long t0 = System.nanoTime();
             Calibrator.Result r = Calibrator.calibrate(m, tokens, bos, sidecar, o, new Bar(err));
             double seconds = (System.nanoTime() - t0) / 1e9;
             printReport(stdout, r.reports(), m.config().ffnDim());
+            if (r.gate() != null) printGateThresholds(stdout, r.gate());
             long bytes = Files.size(sidecar);
             err.printf(Locale.ROOT, "wrote %s (%.1f MB) in %.1f s%n", sidecar, bytes / 1e6, seconds);
         }
@@ -185,6 +196,18 @@ public final class CalibrateCommand implements Callable<Integer> {
         }
         int n = reports.size();
         out.printf(Locale.ROOT, "  all       %9s %8.4f %8.4f %8s %8.4f %10d%n", "", oracle / n, pred / n, "", recallTest / n, bytes);
+        out.flush();
+    }
+
+    static void printGateThresholds(PrintWriter out, io.ruvector.sparse.sparse.GateThresholds g) {
+        StringBuilder head = new StringBuilder("  layer  |act(gate)| threshold at sparsity");
+        for (float s : g.sparsity()) head.append(String.format(Locale.ROOT, " %9.3f", s));
+        out.println(head);
+        for (int l = 0; l < g.layers(); l++) {
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "  %5d %34s", l, ""));
+            for (float t : g.threshold()[l]) row.append(String.format(Locale.ROOT, " %9.5f", t));
+            out.println(row);
+        }
         out.flush();
     }
 

@@ -26,6 +26,11 @@ final class SparseArgs {
             description = "with --sparse: compute the F best-scored neurons of every layer instead of those above the calibrated threshold")
     double density;
 
+    @Option(names = "--swiglu-sparsity", paramLabel = "S",
+            description = "with --sparse: training-free selection (CATS): compute the gate densely and skip the up and down rows "
+                    + "of neurons with |act(gate)| below the sidecar's threshold for sparsity S (calibrate --swiglu-sparsity S)")
+    Double swigluSparsity;
+
     @Option(names = "--sparse-hot-mb", paramLabel = "MB",
             description = "with --sparse: pack the rows of the most frequently firing neurons into MB of memory; "
                     + "auto (default): the rows of a fifth of the neurons; 0: none")
@@ -69,6 +74,10 @@ final class SparseArgs {
         };
         SparseOptions o = SparseOptions.defaults().withHotBytes(hot).withColdCache(coldCacheMb << 20, policy)
                 .withDensity(density).withRetierEvery(retierEvery).withLockHot(lockHot);
+        if (swigluSparsity != null) {
+            if (!(swigluSparsity >= 0 && swigluSparsity < 1)) throw new IllegalArgumentException("--swiglu-sparsity must be in [0, 1), not " + swigluSparsity);
+            o = o.withGateSparsity(swigluSparsity);
+        }
         return SparseModel.attach(model, sidecar, o);
     }
 

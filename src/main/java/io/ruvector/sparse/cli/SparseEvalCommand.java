@@ -27,7 +27,8 @@ import java.util.concurrent.Callable;
  * {@code sparse-infer sparse-eval}: quality of sparse decoding against dense at several sparsity levels, as a
  * markdown table: teacher-forced top-1 agreement with the dense greedy continuation, the identical greedy
  * prefix, and the negative log-likelihood of a held-out text. Rows for the calibrated threshold, for the
- * predictor's top-K at each density, and (with {@code --oracle}) for the exact top-K.
+ * predictor's top-K at each density, for training-free gate selection where the sidecar has thresholds for
+ * that sparsity ({@code calibrate --swiglu-sparsity}), and (with {@code --oracle}) for the exact top-K.
  */
 @Command(name = "sparse-eval", mixinStandardHelpOptions = true,
         description = {"Quality of sparse decoding against dense at several sparsity levels (markdown table).",
@@ -86,6 +87,10 @@ public final class SparseEvalCommand implements Callable<Integer> {
                 String pct = String.format(Locale.ROOT, "%.0f%%", 100 * s);
                 rows.add(sparse(m, sc, "predictor, top-K at " + pct + " sparsity", SparseOptions.defaults().withDensity(1 - s),
                         promptIds, reference, heldOut, err));
+                if (s > 0 && sc.hasGateThresholds() && hasLevel(sc, s)) {
+                    rows.add(sparse(m, sc, "gate threshold (CATS) at " + pct + " sparsity",
+                            SparseOptions.defaults().withGateSparsity(s), promptIds, reference, heldOut, err));
+                }
                 if (oracle) {
                     rows.add(sparse(m, sc, "exact top-K at " + pct + " sparsity",
                             SparseOptions.defaults().withDensity(1 - s).withOracle(true), promptIds, reference, heldOut, err));
@@ -102,6 +107,12 @@ public final class SparseEvalCommand implements Callable<Integer> {
             out.flush();
         }
         return 0;
+    }
+
+    /** Whether the sidecar stores gate thresholds for sparsity {@code s}. */
+    private static boolean hasLevel(SparseSidecar sc, double s) {
+        for (float level : sc.gateThresholds().sparsity()) if (Math.abs(level - s) < 1e-6) return true;
+        return false;
     }
 
     private static SparseQuality.Row sparse(LanguageModel m, SparseSidecar sc, String label, SparseOptions o, int[] prompt,

@@ -32,10 +32,13 @@ public final class Calibrator {
      * @param fit            predictor fitting options
      * @param seed           seed of the reservoir
      * @param downType       stored type of {@code ffn_down_t}; null for {@link SidecarWriter#downTType(Tensor)}'s choice
+     * @param gateSparsity   sparsity levels of training-free gate selection to calibrate thresholds for (empty: none)
      */
     public record Options(long sampleBytes, int maxSamples, int sequenceLength, PredictorTrainer.Options fit, long seed,
-                          GgmlType downType) {
+                          GgmlType downType, float[] gateSparsity) {
         public Options {
+            gateSparsity = gateSparsity.clone();
+            if (gateSparsity.length > 0) GateThresholds.check(gateSparsity, new float[0][]);
             if (sampleBytes < 1 || maxSamples < 20 || sequenceLength < 2) {
                 throw new IllegalArgumentException("bad calibration options: sample bytes " + sampleBytes + ", max samples "
                         + maxSamples + " (>= 20), sequence length " + sequenceLength + " (>= 2)");
@@ -44,19 +47,22 @@ public final class Calibrator {
 
         /** 256 MiB of samples, at most 4096 per layer, sequences of 256 tokens, default fitting. */
         public static Options defaults() {
-            return new Options(256L << 20, 4096, 256, PredictorTrainer.Options.defaults(), 1234, null);
+            return new Options(256L << 20, 4096, 256, PredictorTrainer.Options.defaults(), 1234, null, new float[0]);
         }
 
-        public Options withFit(PredictorTrainer.Options f) { return new Options(sampleBytes, maxSamples, sequenceLength, f, seed, downType); }
+        public Options withFit(PredictorTrainer.Options f) { return new Options(sampleBytes, maxSamples, sequenceLength, f, seed, downType, gateSparsity); }
 
-        public Options withMaxSamples(int n) { return new Options(sampleBytes, n, sequenceLength, fit, seed, downType); }
+        public Options withMaxSamples(int n) { return new Options(sampleBytes, n, sequenceLength, fit, seed, downType, gateSparsity); }
 
-        public Options withSequenceLength(int n) { return new Options(sampleBytes, maxSamples, n, fit, seed, downType); }
+        public Options withSequenceLength(int n) { return new Options(sampleBytes, maxSamples, n, fit, seed, downType, gateSparsity); }
 
-        public Options withSampleBytes(long b) { return new Options(b, maxSamples, sequenceLength, fit, seed, downType); }
+        public Options withSampleBytes(long b) { return new Options(b, maxSamples, sequenceLength, fit, seed, downType, gateSparsity); }
 
         /** Stores {@code ffn_down_t} as {@code t} (when its rows fit; null: the default choice). */
-        public Options withDownType(GgmlType t) { return new Options(sampleBytes, maxSamples, sequenceLength, fit, seed, t); }
+        public Options withDownType(GgmlType t) { return new Options(sampleBytes, maxSamples, sequenceLength, fit, seed, t, gateSparsity); }
+
+        /** Also calibrates gate-selection thresholds for these sparsity levels (strictly ascending, in (0, 1)). */
+        public Options withGateSparsity(float... levels) { return new Options(sampleBytes, maxSamples, sequenceLength, fit, seed, downType, levels); }
     }
 
     /** Told how far a step is; {@code phase} is "record", "fit" or "write". */
@@ -73,8 +79,9 @@ public final class Calibrator {
      * @param fits    one per layer
      * @param tokens  calibration tokens observed
      * @param samples samples per layer
+     * @param gate    gate-selection thresholds, or null when none were asked for
      */
-    public record Result(List<PredictorTrainer.LayerFit> fits, long tokens, int samples) {
+    public record Result(List<PredictorTrainer.LayerFit> fits, long tokens, int samples, GateThresholds gate) {
         /** The per-layer reports. */
         public List<LayerReport> reports() { return fits.stream().map(PredictorTrainer.LayerFit::report).toList(); }
     }
@@ -128,8 +135,13 @@ public final class Calibrator {
         ActivationType act = SparseModel.activationOf(model);
         List<PredictorTrainer.LayerFit> fits = new ArrayList<>(c.layers());
         int samples = rec.sampleCount(0);
+        float[][] gateThresholds = new float[c.layers()][];
         for (int l = 0; l < c.layers(); l++) {
             LayerWeights w = model.weights().layers().get(l);
+            if (o.gateSparsity().length > 0) {
+                float[] g = PredictorTrainer.preActivations(w.gate(), rec.samples(l), rec.sampleCount(l), pool);
+                gateThresholds[l] = GateThresholds.layerThresholds(g, g.length, act, o.gateSparsity());
+            }
             GgmlType downT = downType(w.down(), o);
             long neuronBytes = w.gate().rowBytes() + w.up().rowBytes() + downT.bytesFor(c.dim());
             var weights = new PredictorTrainer.FfnWeights(w.gate(), w.up(), act, neuronBytes);
@@ -142,7 +154,8 @@ public final class Calibrator {
             rec.release(l);
             p.update("fit", l + 1, c.layers());
         }
-        return new Result(List.copyOf(fits), rec.tokens(), samples);
+        GateThresholds gate = o.gateSparsity().length > 0 ? new GateThresholds(o.gateSparsity(), gateThresholds) : null;
+        return new Result(List.copyOf(fits), rec.tokens(), samples, gate);
     }
 
     private static GgmlType downType(io.ruvector.sparse.tensor.Tensor down, Options o) {
@@ -160,7 +173,7 @@ public final class Calibrator {
             layers.add(new SidecarWriter.Layer(f.predictor(), f.frequency(), f.report(), w.down(), downType(w.down(), o)));
         }
         var header = new SidecarWriter.Header(c.architecture(), c.dim(), c.ffnDim(), SparseModel.fingerprint(model),
-                SparseModel.activationOf(model), o.fit().targetRecall(), o.fit().targetDensity(), r.tokens(), r.samples());
+                SparseModel.activationOf(model), o.fit().targetRecall(), o.fit().targetDensity(), r.tokens(), r.samples(), r.gate());
         SidecarWriter.write(out, header, layers, pool, (done, total) -> p.update("write", done, total));
     }
 }

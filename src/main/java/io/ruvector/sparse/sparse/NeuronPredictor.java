@@ -36,6 +36,14 @@ public interface NeuronPredictor {
     /** {@code hidden[0..hiddenDim)} from {@code x[0..inputDim)}. */
     default void project(float[] x, float[] hidden) { project(x, hidden, 0, hiddenDim()); }
 
+    /**
+     * The gate matrix when {@link #project} computes the gate pre-activations themselves ({@code hidden[i] =
+     * gate_i . x}, {@link #hiddenDim()} = {@link #neurons()}), else null. The sparse layer then computes that
+     * product as the dense block does (same kernel, same activation rounding) and takes the selected neurons'
+     * gate values from it instead of reading their gate rows a second time.
+     */
+    default io.ruvector.sparse.tensor.Tensor gateMatrix() { return null; }
+
     /** {@code scores[i]} for every neuron {@code i} in {@code [from, to)}, from the hidden vector. */
     void scores(float[] hidden, int from, int to, float[] scores);
 }

@@ -37,9 +37,10 @@ public final class SidecarWriter {
      * @param targetDensity density counted as firing for activations without exact zeros
      * @param tokens        calibration tokens observed
      * @param samples       samples per layer the predictors were fitted on (train + validation + test)
+     * @param gate          thresholds of training-free gate selection, or null for none
      */
     public record Header(String architecture, int dim, int ffnDim, String fingerprint, ActivationType activation,
-                         double targetRecall, double targetDensity, long tokens, int samples) {}
+                         double targetRecall, double targetDensity, long tokens, int samples, GateThresholds gate) {}
 
     /**
      * One layer.
@@ -88,7 +89,8 @@ public final class SidecarWriter {
         GgufWriter w = new GgufWriter().progress(progress);
         w.putString("general.architecture", "sparse-sidecar");
         w.putString("general.name", "sparse predictors for " + h.architecture());
-        w.putU32(SparseSidecar.KEY_FORMAT, SparseSidecar.FORMAT_VERSION);
+        // Version 1 when there is nothing a version-1 reader would miss, so older readers still open the file.
+        w.putU32(SparseSidecar.KEY_FORMAT, h.gate() != null ? SparseSidecar.FORMAT_VERSION : 1);
         w.putString(SparseSidecar.KEY_MODEL_ARCH, h.architecture());
         w.putU32(SparseSidecar.KEY_LAYERS, layers.size());
         w.putU32(SparseSidecar.KEY_DIM, h.dim());
@@ -130,6 +132,15 @@ public final class SidecarWriter {
         w.putArray(SparseSidecar.KEY_PRED_BYTES, GgufArray.of(GgufValueType.UINT64, bytes));
         w.putArray(SparseSidecar.KEY_TRAIN_SAMPLES, GgufArray.ofInts(train));
         w.putArray(SparseSidecar.KEY_TEST_SAMPLES, GgufArray.ofInts(test));
+        if (h.gate() != null) {
+            GateThresholds g = h.gate();
+            if (g.layers() != n) throw new IllegalArgumentException("gate thresholds for " + g.layers() + " layers, sidecar of " + n);
+            int levels = g.sparsity().length;
+            float[] flat = new float[n * levels];
+            for (int l = 0; l < n; l++) System.arraycopy(g.threshold()[l], 0, flat, l * levels, levels);
+            w.putArray(SparseSidecar.KEY_GATE_SPARSITY, GgufArray.ofFloats(g.sparsity().clone()));
+            w.putArray(SparseSidecar.KEY_GATE_THRESHOLD, GgufArray.ofFloats(flat));
+        }
 
         for (int l = 0; l < n; l++) {
             Layer layer = layers.get(l);

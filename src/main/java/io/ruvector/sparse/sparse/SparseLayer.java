@@ -4,6 +4,7 @@ import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.cpu.VectorMath;
 import io.ruvector.sparse.kernels.ActivationRounding;
 import io.ruvector.sparse.kernels.ActivationType;
+import io.ruvector.sparse.kernels.MatMul;
 import io.ruvector.sparse.memory.LayerRows;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.Q8Activation;
@@ -25,6 +26,10 @@ import java.util.Arrays;
  *     part = sum over i in S, ascending, of h_i * down_t[i]
  *   out    = sum of the stripes' parts, in stripe order
  * </pre>
+ *
+ * <p>With gate selection ({@link GateMagnitudePredictor}, training-free, for SiLU/GeLU models) {@code z} is the
+ * exact gate product of every neuron, computed by the dense block's own product; the selected neurons' {@code g_i}
+ * are then read from it, and only their up and down rows are fetched.
  *
  * <p>Results never depend on the thread count: a stripe is computed whole by whichever thread claims it, with
  * kernels whose per-element work does not depend on where a range starts (stripes are multiples of the vector
@@ -122,14 +127,26 @@ public final class SparseLayer {
      * @param topK select the {@code topK} highest-scoring neurons instead of thresholding (0 = threshold)
      */
     public void forward(float[] x, float[] out, LayerRows rows, int topK, SparseScratch s, Parallel pool) {
+        forward(x, out, rows, topK, s, pool, null);
+    }
+
+    /**
+     * As {@link #forward(float[], float[], LayerRows, int, SparseScratch, Parallel)}; when the predictor scores
+     * the exact gate ({@link NeuronPredictor#gateMatrix()}) and {@code dense} is given, the gate product is
+     * {@code dense}'s own (the dense block's kernel, copies and rounding: the same bits as the dense block).
+     */
+    public void forward(float[] x, float[] out, LayerRows rows, int topK, SparseScratch s, Parallel pool, MatMul dense) {
         if (rows.neurons() != neurons || rows.gate().cols() != dim || rows.downT().cols() != dim) {
             throw new IllegalArgumentException("layer " + layer + ": rows do not match the predictor's shape");
         }
         s.begin(this, x, out, rows);
         try {
-            // 1. Predictor projection.
+            // 1. Predictor projection (with gate selection: the whole gate product, kept for step 3).
             int hidden = predictor.hiddenDim();
-            if ((long) hidden * dim >= PARALLEL_PROJECT_WORK) pool.forRange(hidden, s.projectBody);
+            Tensor gateMatrix = predictor.gateMatrix();
+            s.gateKnown = gateMatrix != null;
+            if (gateMatrix != null && dense != null) dense.multiply(gateMatrix, x, s.z);
+            else if ((long) hidden * dim >= PARALLEL_PROJECT_WORK) pool.forRange(hidden, s.projectBody);
             else predictor.project(x, s.z, 0, hidden);
 
             // 2. The cut on the scores: the calibrated threshold, or the K-th best score (all scores first).
@@ -157,6 +174,7 @@ public final class SparseLayer {
                 upRows += s.stripeUpRows[st];
             }
             boolean denseDown = down != null && count >= denseCutoff;
+            long gateRowBytes = s.gateKnown ? 0 : rows.gate().rowBytes();   // known gates were counted as the predictor's
             if (denseDown) {
                 float[] hFull = s.hFull;
                 Arrays.fill(hFull, 0, neurons, 0f);
@@ -166,10 +184,10 @@ public final class SparseLayer {
                 s.prepareHidden(down, neurons);
                 pool.forRange(dim, s.denseDownBody);
                 s.stats.record(layer, count, count, true, predictor.bytes(),
-                        count * (rows.gate().rowBytes() + rows.up().rowBytes()) + down.rowBytes() * dim);
+                        count * (gateRowBytes + rows.up().rowBytes()) + down.rowBytes() * dim);
             } else {
                 sumStripes(s, stripes);
-                s.stats.record(layer, count, nonZero, false, predictor.bytes(), count * rows.gate().rowBytes()
+                s.stats.record(layer, count, nonZero, false, predictor.bytes(), count * gateRowBytes
                         + upRows * rows.up().rowBytes() + nonZero * rows.downT().rowBytes());
             }
             // The selected neurons listed in ascending order from index[0].
@@ -236,7 +254,12 @@ public final class SparseLayer {
         int[] index = s.index;
         float[] gc = s.gc, uc = s.uc, hc = s.hc;
         int sink = 0, upRows = 0;
-        for (int part = 0; part < 2; part++) {
+        if (s.gateKnown) {
+            // The gate product was computed whole before the selection: its selected values, no row read again.
+            float[] z = s.z;
+            for (int k = from; k < to; k++) gc[k] = z[index[k]];
+        }
+        for (int part = s.gateKnown ? 1 : 0; part < 2; part++) {
             boolean isUp = part == 1;
             Tensor t = isUp ? rows.up() : rows.gate();
             long rowBytes = t.rowBytes();

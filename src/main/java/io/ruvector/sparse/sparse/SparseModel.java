@@ -108,8 +108,15 @@ public final class SparseModel implements AutoCloseable {
             MemoryHints.advise(downT.data(), Advice.RANDOM);
             Tensor gate = coldMapping != null ? coldMapping.coldView(w.gate()) : w.gate();
             Tensor up = coldMapping != null ? coldMapping.coldView(w.up()) : w.up();
-            NeuronPredictor predictor = o.oracle() ? new OraclePredictor(w.gate(), act, act.hasExactZeros() ? Math.ulp(0f) : sidecar.tau(l))
-                    : sidecar.predictor(l);
+            NeuronPredictor predictor;
+            if (o.gateSelection()) {
+                float threshold = o.gateSparsity() == 0 ? 0f : sidecar.gateThresholds().threshold(l, o.gateSparsity(), sidecarName(sidecar));
+                predictor = new GateMagnitudePredictor(w.gate(), act, threshold);
+            } else if (o.oracle()) {
+                predictor = new OraclePredictor(w.gate(), act, act.hasExactZeros() ? Math.ulp(0f) : sidecar.tau(l));
+            } else {
+                predictor = sidecar.predictor(l);
+            }
             layers[l] = new SparseLayer(l, predictor, act, w.down(), o.denseAbove(), sidecar.tau(l));
             coldRows[l] = LayerRows.inPlace(gate, up, downT);
             tierLayers.add(new HotColdTiers.Layer(gate, up, downT));
@@ -170,6 +177,8 @@ public final class SparseModel implements AutoCloseable {
             throw e;
         }
     }
+
+    private static String sidecarName(SparseSidecar s) { return s.file().path().getFileName().toString(); }
 
     /** The model's activation as an {@link ActivationType}. */
     static ActivationType activationOf(LanguageModel model) {
@@ -378,7 +387,7 @@ public final class SparseModel implements AutoCloseable {
         try {
             LayerRows base = snap != null ? snap.layer(l) : coldRows[l];
             LayerRows rows = st.cache != null ? st.cache.view(l, base) : base;
-            layers[l].forward(x, out, rows, topK[l], scratch, ctx.pool());
+            layers[l].forward(x, out, rows, topK[l], scratch, ctx.pool(), ctx.matmul());
             if (st.cache != null) st.cache.admit(l, base, scratch.index, scratch.count);
             int[] counts = st.counts[l];
             for (int k = 0, n = scratch.count; k < n; k++) counts[scratch.index[k]]++;

@@ -32,6 +32,8 @@ public final class SparseScratch {
     /** The cut on scores, and whether {@link #scores} are already computed (top-K) or made per stripe. */
     float cut;
     boolean scored;
+    /** Whether {@link #z} holds the exact gate product of every neuron (gate selection), read instead of gate rows. */
+    boolean gateKnown;
     // Per stripe: selected neurons (listed from index[stripe start]), up rows read, down rows added.
     final int[] stripeSelected;
     final int[] stripeUpRows;

@@ -38,7 +38,10 @@ import java.util.Optional;
 public final class SparseSidecar implements AutoCloseable {
 
     public static final String KEY_FORMAT = "sparse.format_version";
-    public static final int FORMAT_VERSION = 1;
+    /** Version written: 2 when the file holds SwiGLU gate thresholds (an addition a version-1 reader would miss), else 1. */
+    public static final int FORMAT_VERSION = 2;
+    /** Oldest version read: version 1 is version 2 without gate thresholds. */
+    public static final int OLDEST_FORMAT_VERSION = 1;
     public static final String KEY_MODEL_ARCH = "sparse.model.architecture";
     public static final String KEY_LAYERS = "sparse.model.block_count";
     public static final String KEY_DIM = "sparse.model.embedding_length";
@@ -61,6 +64,10 @@ public final class SparseSidecar implements AutoCloseable {
     public static final String KEY_TRAIN_SAMPLES = "sparse.report.train_samples";
     public static final String KEY_TEST_SAMPLES = "sparse.report.test_samples";
     public static final String KEY_SCORE = "sparse.predictor_score";
+    /** SwiGLU gate selection: the sparsity levels calibrated (F32 array, ascending). */
+    public static final String KEY_GATE_SPARSITY = "sparse.gate.sparsity";
+    /** SwiGLU gate selection: per layer, one |act(gate)| threshold per level (F32 array, layer-major). */
+    public static final String KEY_GATE_THRESHOLD = "sparse.gate.threshold";
     public static final String KEY_POWERINFER_THRESHOLD = "powerinfer.sparse_threshold";
 
     static String predPName(int l) { return "blk." + l + ".pred_p.weight"; }
@@ -94,6 +101,7 @@ public final class SparseSidecar implements AutoCloseable {
     private final List<Tensor> downT;
     private final ActivationType activation;
     private final String fingerprint;
+    private final GateThresholds gateThresholds;   // null when the file has none
 
     private SparseSidecar(GgufFile file, boolean owned) {
         this.file = file;
@@ -101,7 +109,10 @@ public final class SparseSidecar implements AutoCloseable {
         String name = file.path().getFileName().toString();
         if (file.has(KEY_FORMAT)) {
             int v = file.getInt(KEY_FORMAT);
-            if (v != FORMAT_VERSION) throw new IllegalArgumentException(name + ": sparse sidecar format " + v + " is not supported (expected " + FORMAT_VERSION + ")");
+            if (v < OLDEST_FORMAT_VERSION || v > FORMAT_VERSION) {
+                throw new IllegalArgumentException(name + ": sparse sidecar format " + v + " is not supported (expected "
+                        + OLDEST_FORMAT_VERSION + " to " + FORMAT_VERSION + ")");
+            }
             powerInferLayout = false;
             layers = file.getInt(KEY_LAYERS);
             activation = ActivationType.fromName(file.getString(KEY_ACTIVATION));
@@ -149,6 +160,7 @@ public final class SparseSidecar implements AutoCloseable {
             preds.add(p);
             downs.add(dt);
         }
+        this.gateThresholds = powerInferLayout ? null : readGateThresholds(file, name, layers);
         this.predictors = List.copyOf(preds);
         this.downT = List.copyOf(downs);
     }
@@ -187,6 +199,49 @@ public final class SparseSidecar implements AutoCloseable {
     public NeuronPredictor predictor(int layer) { return predictors.get(layer); }
 
     public Tensor downT(int layer) { return downT.get(layer); }
+
+    /**
+     * The SwiGLU gate thresholds (training-free selection on the exact gate).
+     *
+     * @throws IllegalArgumentException naming the file when it has none
+     */
+    public GateThresholds gateThresholds() {
+        if (gateThresholds == null) {
+            throw new IllegalArgumentException(file.path().getFileName() + " has no SwiGLU gate thresholds (calibrate with --swiglu-sparsity S)");
+        }
+        return gateThresholds;
+    }
+
+    /** Whether the file holds SwiGLU gate thresholds. */
+    public boolean hasGateThresholds() { return gateThresholds != null; }
+
+    /** The gate thresholds of our layout, checked; null when the file has neither key. */
+    private static GateThresholds readGateThresholds(GgufFile file, String name, int layers) {
+        boolean hasLevels = file.has(KEY_GATE_SPARSITY), hasValues = file.has(KEY_GATE_THRESHOLD);
+        if (!hasLevels && !hasValues) return null;
+        if (hasLevels != hasValues) {
+            throw new IllegalArgumentException(name + ": has " + (hasLevels ? KEY_GATE_SPARSITY : KEY_GATE_THRESHOLD)
+                    + " without " + (hasLevels ? KEY_GATE_THRESHOLD : KEY_GATE_SPARSITY));
+        }
+        float[] levels, flat;
+        try {
+            levels = file.getArray(KEY_GATE_SPARSITY).toFloatArray();
+            flat = file.getArray(KEY_GATE_THRESHOLD).toFloatArray();
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(name + ": " + KEY_GATE_SPARSITY + " and " + KEY_GATE_THRESHOLD + " must be float arrays (" + e.getMessage() + ")");
+        }
+        if ((long) levels.length * layers != flat.length) {
+            throw new IllegalArgumentException(name + ": " + KEY_GATE_THRESHOLD + " has " + flat.length + " entries, expected "
+                    + layers + " layers x " + levels.length + " levels");
+        }
+        float[][] t = new float[layers][];
+        for (int l = 0; l < layers; l++) t[l] = java.util.Arrays.copyOfRange(flat, l * levels.length, (l + 1) * levels.length);
+        try {
+            return new GateThresholds(levels, t);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + ": " + e.getMessage());
+        }
+    }
 
     /** Firing threshold on |h| used as ground truth for layer {@code l} (0: non-zero means firing). */
     public float tau(int layer) {
