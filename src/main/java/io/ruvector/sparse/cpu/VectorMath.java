@@ -14,10 +14,12 @@ public final class VectorMath {
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(Simd.LE);
 
     // Rotations by half, a quarter, ... of the lanes: the steps of a fixed-order tree sum (unused ones null).
-    static final VectorShuffle<Float> ROTATE_1 = rotation(1);
-    static final VectorShuffle<Float> ROTATE_2 = rotation(2);
-    static final VectorShuffle<Float> ROTATE_3 = rotation(3);
-    static final VectorShuffle<Float> ROTATE_4 = rotation(4);
+    // Public for kernels that write the steps of sum() out in their own body: a call taking a vector that C2
+    // leaves out of line (a big caller is past its inlining budget) boxes the vector, on every call.
+    public static final VectorShuffle<Float> ROTATE_1 = rotation(1);
+    public static final VectorShuffle<Float> ROTATE_2 = rotation(2);
+    public static final VectorShuffle<Float> ROTATE_3 = rotation(3);
+    public static final VectorShuffle<Float> ROTATE_4 = rotation(4);
 
     private VectorMath() {}
 

@@ -62,6 +62,7 @@ public final class MatMul {
     private final int[] aloneKind = new int[3];
     private static final int FLOAT = 0, INT8 = 1, Q8K = 2;
     private Q8Activation[] aloneQ8 = new Q8Activation[0];
+    private float[][] aloneCodes = new float[0][];      // aloneQ8[t]'s codes as floats, for Int8DotProduct.dotQ8Columns
     private Q8KActivation[] aloneQ8K = new Q8KActivation[0];
 
     /** Products with float activations: the exact product of the stored weights with {@code x}. */
@@ -379,10 +380,17 @@ public final class MatMul {
                 aloneKind[j] = INT8;
                 interleaved[j] = repacked != null ? repacked.interleavedQ4_0(w, pool) : null;
                 if (!q8Done) {
-                    if (aloneQ8.length < n) aloneQ8 = Arrays.copyOf(aloneQ8, n);
+                    if (aloneQ8.length < n) {
+                        aloneQ8 = Arrays.copyOf(aloneQ8, n);
+                        aloneCodes = Arrays.copyOf(aloneCodes, n);
+                    }
                     for (int t = 0; t < n; t++) {
-                        if (aloneQ8[t] == null || aloneQ8[t].capacity() < cols) aloneQ8[t] = new Q8Activation(cols);
+                        if (aloneQ8[t] == null || aloneQ8[t].capacity() < cols) {
+                            aloneQ8[t] = new Q8Activation(cols);
+                            aloneCodes[t] = new float[cols];
+                        }
                         aloneQ8[t].quantize(x, xOffset + t * cols, cols);
+                        aloneQ8[t].codesTo(aloneCodes[t], 0);
                     }
                     q8Done = true;
                 }
@@ -451,14 +459,15 @@ public final class MatMul {
             tail = Math.max(lo, m.groups() * g);
         }
         Int8DotProduct int8 = (Int8DotProduct) w.type();
-        boolean asCopy = repacked != null && InterleavedQ4_0.supports(w.ggmlType(), rows, cols);   // as int8Rows
-        for (int r = tail; r < hi; r++) {
-            long offset = w.rowOffset(r);
-            for (int t = 0; t < n; t++) {
-                out[outOffset + t * rows + r] = asCopy ? Q4_0.dotQ8InBlockOrder(w.data(), offset, aloneQ8[t], 0, cols)
-                        : int8.dotQ8(w.data(), offset, aloneQ8[t], 0, cols);
+        if (repacked != null && InterleavedQ4_0.supports(w.ggmlType(), rows, cols)) {
+            // rows of a matrix that has (or will have) an interleaved copy: computed as the copy computes them
+            for (int r = tail; r < hi; r++) {
+                long offset = w.rowOffset(r);
+                for (int t = 0; t < n; t++) out[outOffset + t * rows + r] = Q4_0.dotQ8InBlockOrder(w.data(), offset, aloneQ8[t], 0, cols);
             }
+            return;
         }
+        for (int r = tail; r < hi; r++) int8.dotQ8Columns(w.data(), w.rowOffset(r), aloneQ8, aloneCodes, n, cols, out, outOffset + r, rows);
     }
 
     private void aloneFloatRows(Tensor w, float[] in, int io, float[] out, int lo, int hi) {

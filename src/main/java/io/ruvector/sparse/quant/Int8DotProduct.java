@@ -24,6 +24,18 @@ public interface Int8DotProduct {
     float dotQ8(MemorySegment src, long offset, Q8Activation x, int xOffset, int n);
 
     /**
+     * One row times several activations, each whole from value 0: {@code out[outIndex + t * outStride] =
+     * dotQ8(src, offset, xs[t], 0, n)} for {@code t < count}, the same bits. Types that override it read and
+     * decode each weight block once for several columns; each column's arithmetic stays that of {@link #dotQ8}.
+     * {@code codes[t]} holds {@code xs[t]}'s codes as floats ({@link Q8Activation#codesTo}), for kernels that
+     * multiply in float lanes; others ignore it.
+     */
+    default void dotQ8Columns(MemorySegment src, long offset, Q8Activation[] xs, float[][] codes, int count, int n,
+                              float[] out, int outIndex, int outStride) {
+        for (int t = 0; t < count; t++) out[outIndex + t * outStride] = dotQ8(src, offset, xs[t], 0, n);
+    }
+
+    /**
      * Whether single-vector products (decoding) of this type run faster through {@link #dotQ8} than through the
      * float kernel, end to end: what {@code ActivationPrecision.AUTO} goes by. False unless measured.
      */

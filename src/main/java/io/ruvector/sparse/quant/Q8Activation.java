@@ -160,6 +160,17 @@ public final class Q8Activation {
         for (int i = 0; i < length; i++) dst[dstOffset + i] = q[i] * d[i / BLOCK];
     }
 
+    /**
+     * The integer codes as floats (exact) into {@code dst[dstOffset ..]}, {@link #length()} of them: for kernels
+     * that multiply codes in float lanes, where integer products and sums below 2^24 are exact as well.
+     */
+    public void codesTo(float[] dst, int dstOffset) {
+        if (dstOffset < 0 || dst.length - dstOffset < length) {
+            throw new IllegalArgumentException("codes of " + length + " values into float[" + dst.length + "] from " + dstOffset);
+        }
+        for (int i = 0; i < length; i++) dst[dstOffset + i] = q[i];
+    }
+
     /** Writes the quantized values as ggml {@code block_q8_0} (fp16 d, 32 int8 codes: 34 bytes a block). */
     public void writeQ8_0(MemorySegment dst, long offset) {
         for (int b = 0; b < length / BLOCK; b++) {
