@@ -6,7 +6,6 @@ import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.InterleavedKQuant;
 import io.ruvector.sparse.quant.InterleavedQ4_0;
-import io.ruvector.sparse.quant.Q4_0;
 import io.ruvector.sparse.quant.Q8Activation;
 import io.ruvector.sparse.quant.Q8KActivation;
 import io.ruvector.sparse.tensor.Tensor;
@@ -298,11 +297,6 @@ public final class MatMul {
         Q8Activation q8 = rounding.q8();
         int cols = w.cols();
         int rows = w.rows();
-        if (n == 1 && repacked != null && InterleavedQ4_0.supports(w.ggmlType(), rows, cols)) {
-            // rows of a matrix that has (or will have) an interleaved copy: computed as the copy computes them
-            for (int r = from; r < to; r++) out[outOffset + r] = Q4_0.dotQ8InBlockOrder(w.data(), w.rowOffset(r), q8, 0, cols);
-            return;
-        }
         for (int r = from; r < to; r++) {
             long offset = w.rowOffset(r);
             for (int t = 0; t < n; t++) out[outOffset + t * rows + r] = int8.dotQ8(w.data(), offset, q8, t * cols, cols);
@@ -459,14 +453,6 @@ public final class MatMul {
             tail = Math.max(lo, m.groups() * g);
         }
         Int8DotProduct int8 = (Int8DotProduct) w.type();
-        if (repacked != null && InterleavedQ4_0.supports(w.ggmlType(), rows, cols)) {
-            // rows of a matrix that has (or will have) an interleaved copy: computed as the copy computes them
-            for (int r = tail; r < hi; r++) {
-                long offset = w.rowOffset(r);
-                for (int t = 0; t < n; t++) out[outOffset + t * rows + r] = Q4_0.dotQ8InBlockOrder(w.data(), offset, aloneQ8[t], 0, cols);
-            }
-            return;
-        }
         for (int r = tail; r < hi; r++) int8.dotQ8Columns(w.data(), w.rowOffset(r), aloneQ8, aloneCodes, n, cols, out, outOffset + r, rows);
     }
 

@@ -8,9 +8,6 @@ import io.ruvector.sparse.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 
@@ -31,20 +28,15 @@ public final class RepackedWeights implements AutoCloseable {
     private final ConcurrentHashMap<String, InterleavedQ4_0> interleaved = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, InterleavedKQuant> interleavedK = new ConcurrentHashMap<>();
     private final Set<String> refused = ConcurrentHashMap.newKeySet();   // looked at, and not repackable
-    private volatile boolean closed;
+    private boolean closed;
     private final Consumer<Tensor> afterRepack;
-    // Lazy Q4_0 copies: single-vector products per matrix so far, and the matrices handed to the copier thread.
-    private final int q4_0CopyAfter;
-    private final ConcurrentHashMap<String, int[]> q4_0Uses = new ConcurrentHashMap<>();
-    private final Set<String> q4_0Requested = ConcurrentHashMap.newKeySet();
-    private final ExecutorService copier;
     // Fields, not lambdas at the call: a capturing lambda would allocate on every product.
     private final BiFunction<Tensor, Parallel, InterleavedQ4_0> q4_0Copier =
             (w, pool) -> InterleavedQ4_0.repack(w.name(), w.rows(), w.cols(), w.data(), arena, pool);
     private final BiFunction<Tensor, Parallel, InterleavedKQuant> kQuantCopier =
             (w, pool) -> InterleavedKQuant.repack(w.matrix(), arena, pool);
 
-    /** Copies only, each made at once on first use: the original matrices stay as they are. */
+    /** Copies only: the original matrices stay as they are. */
     public RepackedWeights() { this(w -> { }); }
 
     /**
@@ -52,27 +44,7 @@ public final class RepackedWeights implements AutoCloseable {
      *                    drop the matrix's mapped file pages, which decoding no longer reads (they are read
      *                    back from the file if a batched product needs them)
      */
-    public RepackedWeights(Consumer<Tensor> afterRepack) { this(afterRepack, 0); }
-
-    /**
-     * @param afterRepack   as in {@link #RepackedWeights(Consumer)}
-     * @param q4_0CopyAfter 0: a Q4_0 matrix is copied at its first single-vector product, by the caller. {@code > 0}:
-     *                      its first {@code q4_0CopyAfter} products read the file's layout (int8 products there
-     *                      give the copy's results bit for bit: {@link InterleavedQ4_0}), then one background
-     *                      thread copies it while products go on from the file, and later products read the copy.
-     *                      A short run (a one-shot generation of a few tokens, where the JIT has not compiled
-     *                      the copying code yet) never pays for copies it would not live to use.
-     */
-    public RepackedWeights(Consumer<Tensor> afterRepack, int q4_0CopyAfter) {
-        if (q4_0CopyAfter < 0) throw new IllegalArgumentException("q4_0CopyAfter must be >= 0, not " + q4_0CopyAfter);
-        this.afterRepack = afterRepack;
-        this.q4_0CopyAfter = q4_0CopyAfter;
-        this.copier = q4_0CopyAfter == 0 ? null : Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "sparse-infer-repack");
-            t.setDaemon(true);
-            return t;
-        });
-    }
+    public RepackedWeights(Consumer<Tensor> afterRepack) { this.afterRepack = afterRepack; }
 
     /**
      * The interleaved copy of {@code w}, repacked now (on {@code pool}) if this is its first use; null when
@@ -83,7 +55,6 @@ public final class RepackedWeights implements AutoCloseable {
      */
     public InterleavedQ4_0 interleavedQ4_0(Tensor w, Parallel pool) {
         if (!InterleavedQ4_0.supports(w.ggmlType(), w.rows(), w.cols())) return null;
-        if (copier != null) return lazyQ4_0(w);
         InterleavedQ4_0 copy = copyOf(w, pool, interleaved, q4_0Copier);
         if (copy != null && (copy.rows() != w.rows() || copy.cols() != w.cols())) throw sameName(w);
         return copy;
@@ -101,64 +72,6 @@ public final class RepackedWeights implements AutoCloseable {
         InterleavedKQuant copy = copyOf(w, pool, interleavedK, kQuantCopier);
         if (copy != null && (copy.rows() != w.rows() || copy.cols() != w.cols())) throw sameName(w);
         return copy;
-    }
-
-    /** The Q4_0 copy of {@code w} when the copier thread has made it; else counts a use, and may ask for it. */
-    private InterleavedQ4_0 lazyQ4_0(Tensor w) {
-        String name = w.name();
-        InterleavedQ4_0 copy = interleaved.get(name);
-        if (copy != null) {
-            if (copy.rows() != w.rows() || copy.cols() != w.cols()) throw sameName(w);
-            return copy;
-        }
-        if (closed) throw new IllegalStateException("the repacked weights are closed");
-        if (refused.contains(name) || q4_0Requested.contains(name)) return null;
-        int[] uses = q4_0Uses.get(name);
-        if (uses == null) {
-            q4_0Uses.putIfAbsent(name, new int[1]);
-            uses = q4_0Uses.get(name);
-        }
-        // Racy counting is fine: the count only decides when the copy is asked for, never a result.
-        if (++uses[0] >= q4_0CopyAfter && q4_0Requested.add(name)) {
-            try {
-                copier.execute(() -> copyInBackground(w));
-            } catch (java.util.concurrent.RejectedExecutionException closing) {
-                // closed meanwhile: the file's layout serves until the end
-            }
-        }
-        return null;
-    }
-
-    private void copyInBackground(Tensor w) {
-        if (closed) return;
-        InterleavedQ4_0 copy;
-        try (Parallel alone = new Parallel(1)) {
-            copy = InterleavedQ4_0.repack(w.name(), w.rows(), w.cols(), w.data(), arena, alone);
-        } catch (IllegalStateException closedMeanwhile) {
-            return;
-        }
-        if (copy == null) {
-            refused.add(w.name());
-            return;
-        }
-        interleaved.put(w.name(), copy);
-        afterRepack.accept(w);
-    }
-
-    /**
-     * Waits until every copy asked of the background thread so far is made (for tests and measurements).
-     *
-     * @throws InterruptedException when interrupted while waiting
-     */
-    public void awaitBackgroundCopies() throws InterruptedException {
-        if (copier == null) return;
-        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-        try {
-            copier.execute(done::countDown);
-        } catch (java.util.concurrent.RejectedExecutionException closing) {
-            return;
-        }
-        done.await();
     }
 
     /**
@@ -213,16 +126,6 @@ public final class RepackedWeights implements AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
-        if (copier != null) {
-            // The copier writes into the arena: let a copy under way finish before the arena goes.
-            copier.shutdownNow();
-            try {
-                while (!copier.awaitTermination(10, TimeUnit.SECONDS)) { /* a large copy is still running */ }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;   // the arena stays open (leaked) rather than freed under a running copy
-            }
-        }
         interleaved.clear();
         interleavedK.clear();
         arena.close();

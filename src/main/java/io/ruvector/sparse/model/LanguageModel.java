@@ -81,16 +81,8 @@ public final class LanguageModel implements AutoCloseable {
         // The mapped pages of a repacked matrix are dropped from this process's resident set: decoding reads the
         // copy, so keeping both would hold the weights twice. Prompt batches still read the file's layout; they
         // fault back what they read and release it again after each product (MatMul, RepackedWeights).
-        this.repacked = options.repack() ? new RepackedWeights(LanguageModel::releaseMappedPages, Q4_0_COPY_AFTER) : null;
+        this.repacked = options.repack() ? new RepackedWeights(LanguageModel::releaseMappedPages) : null;
     }
-
-    /**
-     * Single-vector products a Q4_0 matrix takes from the file's layout before its interleaved copy is made in the
-     * background (same results either way). A one-shot run of a few tokens spends more time copying than the copy
-     * saves, most of it in copying code the JIT has not compiled yet (docs/cold-start.md); a longer one pays for
-     * the copies once and then decodes about twice as fast.
-     */
-    static final int Q4_0_COPY_AFTER = 24;
 
     private static void releaseMappedPages(Tensor w) {
         if (w.data().isMapped() && MemoryHints.supported()) MemoryHints.advise(w.data(), Advice.DONTNEED);

@@ -224,36 +224,6 @@ public final class Q4_0 implements TensorType, Int8DotProduct {
         return sum;
     }
 
-    /**
-     * {@link #dotQ8Scalar}'s result bit for bit, so also {@link InterleavedQ4_0}'s: each block's integer sum in
-     * vector lanes (exact), then one float step per block in block order. Slower than {@link #dotQ8}, whose
-     * float sums run in lanes; it serves the rows a repacked matrix computes from the file's layout (its last
-     * partial group, and all of it while its copy is not made yet), which must agree with the copy's rows.
-     */
-    public static float dotQ8InBlockOrder(MemorySegment src, long offset, Q8Activation x, int xOffset, int n) {
-        int nb = Blocks.count(n, QK, "Q4_0");
-        x.checkRange(xOffset, n);
-        short[] q = x.q;
-        float[] dx = x.d;
-        int xb0 = xOffset / QK;
-        float sum = 0f;
-        for (int b = 0; b < nb; b++) {
-            long bo = offset + (long) b * BYTES;
-            int qb = xOffset + b * QK;
-            ByteVector qs = ByteVector.fromMemorySegment(B16, src, bo + 2, Simd.LE);
-            IntVector sumi = IntVector.zero(I);
-            for (int p = 0; p < PARTS; p++) {
-                ShortVector v = (ShortVector) qs.convertShape(VectorOperators.ZERO_EXTEND_B2S, SH, p);
-                ShortVector lo = v.and((short) 0xF).sub((short) 8).mul(ShortVector.fromArray(SH, q, qb + p * L));
-                ShortVector hi = v.lanewise(VectorOperators.LSHR, 4).sub((short) 8)
-                        .mul(ShortVector.fromArray(SH, q, qb + 16 + p * L));
-                sumi = sumi.add((IntVector) lo.add(hi).convertShape(VectorOperators.S2I, I, 0));
-            }
-            sum += sumi.reduceLanes(VectorOperators.ADD) * (Fp16.read(src, bo) * dx[xb0 + b]);
-        }
-        return sum;
-    }
-
     @Override
     public float dotQ8(MemorySegment src, long offset, Q8Activation x, int xOffset, int n) {
         int nb = Blocks.count(n, QK, "Q4_0");
