@@ -349,6 +349,7 @@ public final class MatMul {
         int cols = ws[0].cols();
         boolean q8Done = false;
         boolean q8kDone = false;
+        boolean codesDone = false;
         rounding.reset();
         for (int j = 0; j < jobs; j++) {
             Tensor w = ws[j];
@@ -384,9 +385,12 @@ public final class MatMul {
                             aloneCodes[t] = new float[cols];
                         }
                         aloneQ8[t].quantize(x, xOffset + t * cols, cols);
-                        aloneQ8[t].codesTo(aloneCodes[t], 0);
                     }
                     q8Done = true;
+                }
+                if (interleaved[j] == null && !codesDone) {   // only the file-layout kernels take float codes
+                    for (int t = 0; t < n; t++) aloneQ8[t].codesTo(aloneCodes[t], 0);
+                    codesDone = true;
                 }
             } else {
                 aloneKind[j] = FLOAT;
