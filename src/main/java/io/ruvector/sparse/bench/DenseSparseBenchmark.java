@@ -150,7 +150,7 @@ public final class DenseSparseBenchmark {
     /** Bytes of the feed-forward matrices a dense step reads. */
     static long ffnBytes(ModelWeights w) {
         long ffn = 0;
-        for (LayerWeights l : w.layers()) ffn += bytes(l.gate()) + bytes(l.up()) + bytes(l.down());
+        for (LayerWeights l : w.layers()) ffn += bytes(l.gate()) + bytes(l.up()) + bytes(l.down()) + bytes(l.downT());
         return ffn;
     }
 

@@ -120,6 +120,7 @@ public final class CalibrateCommand implements Callable<Integer> {
             PredictorTrainer.Options fit = PredictorTrainer.Options.defaults().withTargetRecall(recall).withTargetDensity(density)
                     .withPredictorTypes(predictorTypes(predictorType));
             if (ranks != null) fit = fit.withRanks(ranks);
+            Calibrator.requireDown(m);
             Calibrator.Options o = Calibrator.Options.defaults().withFit(fit).withMaxSamples(maxSamples)
                     .withSampleBytes(sampleMemoryMb << 20).withSequenceLength(sequenceLength)
                     .withDownType(downType(downType, m.weights().layers().get(0).down().ggmlType()));

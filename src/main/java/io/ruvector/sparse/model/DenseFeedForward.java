@@ -3,10 +3,12 @@ package io.ruvector.sparse.model;
 import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.kernels.ActivationType;
 import io.ruvector.sparse.kernels.MatMul;
+import io.ruvector.sparse.kernels.TransposedProduct;
 
 /**
  * The feed-forward block computed in full:
- * {@code out = down . (act(gate . x) * (up . x))}, or {@code down . act(up . x)} without a gate.
+ * {@code out = down . (act(gate . x) * (up . x))}, or {@code down . act(up . x)} without a gate; with the down
+ * projection stored transposed ({@link LayerWeights#downT()}), by {@link TransposedProduct}.
  *
  * <p>The hidden activation goes through {@link ActivationType#gated(float[], float[], float[], int)}, the one
  * path the sparse feed-forward block also takes, so a neuron's value is the same bits in both.
@@ -35,7 +37,11 @@ public final class DenseFeedForward implements FeedForward {
             for (int i = 0; i < size; i++) h[i] = activation.apply(h[i]);
         }
         for (int t = 0; t < n; t++) ctx.observe(layer, t, x, h);
-        mm.multiply(weights.down(), h, 0, n, out, 0);
+        if (weights.down() != null) {
+            mm.multiply(weights.down(), h, 0, n, out, 0);
+        } else {   // stored transposed only (PowerInfer's files): every neuron's row, scaled, summed
+            ctx.local(TransposedProduct.class, c -> new TransposedProduct()).multiply(weights.downT(), h, 0, n, out, 0, ctx.pool());
+        }
     }
 
     /**

@@ -69,6 +69,13 @@ public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor outp
                 gate = c.gatedFfn() ? l.matrix(p + "ffn_gate.weight", c.ffnDim(), c.dim()) : null;
                 up = l.matrix(p + "ffn_up.weight", c.ffnDim(), c.dim());
             }
+            // PowerInfer's files store the down projection only transposed (one row per neuron, what its sparse
+            // kernels read), next to its MLP neuron predictors: the block reads the transpose, and the predictors,
+            // which do not change what the model computes, are left to the sparse feed-forward block.
+            Tensor downT = file.tensor(p + "ffn_down.weight").isEmpty() && file.tensor(p + "ffn_down_t.weight").isPresent()
+                    ? l.matrix(p + "ffn_down_t.weight", c.ffnDim(), c.dim()) : null;
+            l.allow(p + "fc1.weight");
+            l.allow(p + "fc2.weight");
             layers.add(new LayerWeights(
                     l.vector(p + "attn_norm.weight", c.dim()),
                     wq, wk, wv,
@@ -80,9 +87,10 @@ public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor outp
                     c.block().qkNorm() ? l.vector(p + "attn_k_norm.weight", c.headDim()) : null,
                     l.vector(p + "ffn_norm.weight", c.dim()),
                     gate, up,
-                    l.matrix(p + "ffn_down.weight", c.dim(), c.ffnDim()),
+                    downT == null ? l.matrix(p + "ffn_down.weight", c.dim(), c.ffnDim()) : null,
                     c.block().postNorms() ? l.vector(p + "post_attention_norm.weight", c.dim()) : null,
-                    c.block().postNorms() ? l.vector(p + "post_ffw_norm.weight", c.dim()) : null));
+                    c.block().postNorms() ? l.vector(p + "post_ffw_norm.weight", c.dim()) : null,
+                    downT));
         }
         l.refuseUnusedTensors();
         return new ModelWeights(embd, outNorm, output, ropeFreqs, ropeLong, ropeShort, layers);
@@ -104,6 +112,9 @@ public record ModelWeights(Tensor tokenEmbedding, Tensor outputNorm, Tensor outp
                         + " layout (it would be ignored, giving wrong results)");
             }
         }
+
+        /** Lets tensor {@code name} be in the file without being read here (when present). */
+        void allow(String name) { used.add(name); }
 
         Tensor matrix(String name, int rows, int cols) {
             TensorInfo info = file.requireTensor(name);

@@ -88,9 +88,26 @@ public final class Calibrator {
 
     private Calibrator() {}
 
+    /**
+     * Calibration transposes the model's {@code ffn_down} into the sidecar: a file that stores it transposed only
+     * is PowerInfer's layout, which carries its own predictors and is its own sidecar.
+     *
+     * @throws UnsupportedOperationException naming the first layer without {@code ffn_down}
+     */
+    public static void requireDown(LanguageModel model) {
+        List<LayerWeights> layers = model.weights().layers();
+        for (int l = 0; l < layers.size(); l++) {
+            if (layers.get(l).down() == null) {
+                throw new UnsupportedOperationException("layer " + l + " has no ffn_down, only ffn_down_t (PowerInfer's"
+                        + " layout): such a file carries its own predictors; give it as the --sparse sidecar instead of calibrating");
+            }
+        }
+    }
+
     /** Records, fits and writes the sidecar to {@code out}; returns the fit. */
     public static Result calibrate(LanguageModel model, int[] tokens, int bos, Path out, Options o, Progress p)
             throws IOException {
+        requireDown(model);
         ActivationRecorder rec = record(model, tokens, bos, o, p);
         try (Parallel pool = new Parallel(model.options().threads())) {
             Result r = fit(model, rec, o, pool, p);
@@ -130,6 +147,7 @@ public final class Calibrator {
 
     /** Fits every layer's predictor from the recorded samples (freeing each layer's samples once fitted). */
     public static Result fit(LanguageModel model, ActivationRecorder rec, Options o, Parallel pool, Progress p) {
+        requireDown(model);
         ModelConfig c = model.config();
         if (!c.gatedFfn()) throw new UnsupportedOperationException("sparse calibration needs a gated feed-forward block (ffn_gate)");
         ActivationType act = SparseModel.activationOf(model);

@@ -191,7 +191,7 @@ public final class SparseModel implements AutoCloseable {
         for (LayerWeights w : model.weights().layers()) {
             ts.add(w.gate());
             ts.add(w.up());
-            ts.add(w.down());
+            ts.add(w.down() != null ? w.down() : w.downT());
         }
         return ModelFingerprint.of(ts);
     }
