@@ -3,6 +3,8 @@ package io.ruvector.sparse.sparse;
 import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.kernels.ActivationRounding;
 import io.ruvector.sparse.memory.LayerRows;
+import io.ruvector.sparse.quant.Q8KActivation;
+import io.ruvector.sparse.quant.Q8KDotProduct;
 import io.ruvector.sparse.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -24,6 +26,8 @@ public final class SparseScratch {
     final float[] uc;
     final float[] hc;
     final float[] hFull;
+    /** h rounded as a dense Q8_K down product would see it, for the down rows (hc itself stays exact). */
+    final float[] hq;
     /** The rows a stripe pass is about to read, listed from the stripe's start (see SparseLayer.touchRows). */
     final MemorySegment[] rowSegment;
     final long[] rowOffset;
@@ -47,6 +51,14 @@ public final class SparseScratch {
     boolean gateInt8, upInt8, hiddenInt8;
     /** Whether the stripes round h to int8 blocks, as the dense down product would (set per layer). */
     boolean hiddenRoundedToQ8;
+    /** Whether the stripes round h to Q8_K blocks (into {@link #hq}), as the dense K-quant down product would. */
+    boolean hiddenRoundedToQ8K;
+    /**
+     * Whether the gate and up rows multiply {@link #q8k}, the input's Q8_K codes, one row at a time
+     * ({@link Q8KDotProduct}): where the dense products multiply those codes with the matrices' interleaved copies.
+     */
+    boolean gateQ8K, upQ8K;
+    Q8KActivation q8k;
     float[] gateInput, upInput, hiddenInput;
     int gateInputOffset, upInputOffset, hiddenInputOffset;
     /** Sum of prefetch touches, kept so the JIT cannot drop them. */
@@ -89,6 +101,7 @@ public final class SparseScratch {
         this.uc = new float[neurons];
         this.hc = new float[neurons];
         this.hFull = new float[neurons];
+        this.hq = new float[neurons];
         this.rowSegment = new MemorySegment[neurons];
         this.rowOffset = new long[neurons];
         this.stats = new SparseStats(layers);
@@ -135,10 +148,14 @@ public final class SparseScratch {
         LayerRows r = rows;
         rounding.reset();
         hiddenRoundedToQ8 = down != null && rounding.usesInt8(down, 1);
-        gateInt8 = rounding.prepare(r.gate(), x, 0, dim);
+        hiddenRoundedToQ8K = down != null && !hiddenRoundedToQ8 && rounding.usesQ8K(down, 1);
+        gateQ8K = rounding.usesQ8K(r.gate(), 1) && r.gate().type() instanceof Q8KDotProduct;
+        upQ8K = rounding.usesQ8K(r.up(), 1) && r.up().type() instanceof Q8KDotProduct;
+        q8k = gateQ8K || upQ8K ? rounding.prepareQ8K(x, 0, dim) : null;
+        gateInt8 = !gateQ8K && rounding.prepare(r.gate(), x, 0, dim);
         gateInput = rounding.input();
         gateInputOffset = rounding.inputOffset();
-        upInt8 = rounding.prepare(r.up(), x, 0, dim);
+        upInt8 = !upQ8K && rounding.prepare(r.up(), x, 0, dim);
         upInput = rounding.input();
         upInputOffset = rounding.inputOffset();
     }
@@ -165,5 +182,6 @@ public final class SparseScratch {
         this.gateInput = null;
         this.upInput = null;
         this.hiddenInput = null;
+        this.q8k = null;
     }
 }
