@@ -71,8 +71,11 @@ final class KQuantRowsQ8K {
                     lo = lo.add(v.and((short) 0xF).mul(ShortVector.fromArray(S, q, xb + k)));
                     hi = hi.add(v.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S, q, xb + 32 + k)));
                 }
-                IntVector sLo = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) lo.convertShape(VectorOperators.S2I, I, 1));
-                IntVector sHi = ((IntVector) hi.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) hi.convertShape(VectorOperators.S2I, I, 1));
+                // Pairs of 16-bit lanes summed in int lanes: the low short sign-extended plus the high one.
+                IntVector wLo = lo.reinterpretAsInts();
+                IntVector wHi = hi.reinterpretAsInts();
+                IntVector sLo = wLo.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(wLo.lanewise(VectorOperators.ASHR, 16));
+                IntVector sHi = wHi.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(wHi.lanewise(VectorOperators.ASHR, 16));
                 acc = acc.add(sLo.mul(KQuants.scaleK4(low, high, 2 * p))).add(sHi.mul(KQuants.scaleK4(low, high, 2 * p + 1)));
                 int r = b * 16 + 4 * p;
                 summ += KQuants.minK4(low, high, 2 * p) * (runs[r] + runs[r + 1])
@@ -134,8 +137,11 @@ final class KQuantRowsQ8K {
                     lo = lo.add(cLo.mul(ShortVector.fromArray(S, q, xb + k)));
                     hi = hi.add(cHi.mul(ShortVector.fromArray(S, q, xb + 32 + k)));
                 }
-                IntVector sLo = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) lo.convertShape(VectorOperators.S2I, I, 1));
-                IntVector sHi = ((IntVector) hi.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) hi.convertShape(VectorOperators.S2I, I, 1));
+                // Pairs of 16-bit lanes summed in int lanes: the low short sign-extended plus the high one.
+                IntVector wLo = lo.reinterpretAsInts();
+                IntVector wHi = hi.reinterpretAsInts();
+                IntVector sLo = wLo.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(wLo.lanewise(VectorOperators.ASHR, 16));
+                IntVector sHi = wHi.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(wHi.lanewise(VectorOperators.ASHR, 16));
                 acc = acc.add(sLo.mul(KQuants.scaleK4(low, high, 2 * p))).add(sHi.mul(KQuants.scaleK4(low, high, 2 * p + 1)));
                 int r = b * 16 + 4 * p;
                 summ += KQuants.minK4(low, high, 2 * p) * (runs[r] + runs[r + 1])

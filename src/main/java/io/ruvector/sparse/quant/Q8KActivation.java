@@ -97,35 +97,6 @@ public final class Q8KActivation {
         length = n;
     }
 
-    /**
-     * Rounds {@code values[from, to)}, the values of ascending positions {@code index[from, to)} of a vector whose
-     * other values are zero, to what their Q8_K codes stand for ({@code d * q}, as {@link #quantize} would make
-     * them): each run of positions in one 256-value block is quantized as that block. For sparse sums that
-     * should see the activation a dense Q8_K product multiplies.
-     */
-    public static void roundSparse(int[] index, float[] values, int from, int to) {
-        for (int k = from; k < to; ) {
-            int block = index[k] / BLOCK;
-            int end = k;
-            float max = 0f;
-            float amax = 0f;
-            for (; end < to && index[end] / BLOCK == block; end++) {
-                float a = Math.abs(values[end]);
-                if (a > amax) {
-                    amax = a;
-                    max = values[end];
-                }
-            }
-            if (amax == 0f) {
-                for (; k < end; k++) values[k] = 0f;
-                continue;
-            }
-            float iscale = -127f / max;
-            float d = 1f / iscale;
-            for (; k < end; k++) values[k] = Math.min(127, Rounding.nearestInt(iscale * values[k])) * d;
-        }
-    }
-
     /** The quantized values as floats ({@code d * q}) into {@code dst[dstOffset ..]}: what the int8 kernels multiply. */
     public void dequantize(float[] dst, int dstOffset) {
         for (int i = 0; i < length; i++) dst[dstOffset + i] = d[i / BLOCK] * q[i];

@@ -8,7 +8,6 @@ import io.ruvector.sparse.kernels.MatMul;
 import io.ruvector.sparse.memory.LayerRows;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.Q8Activation;
-import io.ruvector.sparse.quant.Q8KActivation;
 import io.ruvector.sparse.quant.Q8KDotProduct;
 import io.ruvector.sparse.tensor.Tensor;
 
@@ -247,11 +246,8 @@ public final class SparseLayer {
         // The dense down product multiplies int8 codes of h when activations are int8 for its type: sum the
         // down rows with the same rounded h, so sparse decoding tracks dense instead of a more exact variant.
         if (s.hiddenRoundedToQ8) Q8Activation.roundSparse(index, s.hc, from, end);
-        if (s.hiddenRoundedToQ8K) {
-            // Rounded into hq, not in place: a dense down product (near full density) re-quantizes exact h itself.
-            System.arraycopy(s.hc, from, s.hq, from, end - from);
-            Q8KActivation.roundSparse(index, s.hq, from, end);
-        }
+        // Not so for a K-quant down (Q8_K codes of 256 h values): rounding the selected h to Q8_K blocks made
+        // greedy decoding of a Q4_K_M model leave dense's tokens after 27 of 64 (64 of 64 without).
         s.stripeNonZero[st] = downRows(s, st, from, end);
     }
 
@@ -330,7 +326,7 @@ public final class SparseLayer {
         LayerRows rows = s.rows;
         Tensor downT = rows.downT();
         int[] index = s.index;
-        float[] hc = s.hiddenRoundedToQ8K ? s.hq : s.hc, partial = s.partial;
+        float[] hc = s.hc, partial = s.partial;
         long rowBytes = downT.rowBytes();
         MemorySegment[] rowSeg = s.rowSegment;
         long[] rowOff = s.rowOffset;

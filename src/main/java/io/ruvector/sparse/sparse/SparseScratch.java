@@ -26,8 +26,6 @@ public final class SparseScratch {
     final float[] uc;
     final float[] hc;
     final float[] hFull;
-    /** h rounded as a dense Q8_K down product would see it, for the down rows (hc itself stays exact). */
-    final float[] hq;
     /** The rows a stripe pass is about to read, listed from the stripe's start (see SparseLayer.touchRows). */
     final MemorySegment[] rowSegment;
     final long[] rowOffset;
@@ -51,8 +49,6 @@ public final class SparseScratch {
     boolean gateInt8, upInt8, hiddenInt8;
     /** Whether the stripes round h to int8 blocks, as the dense down product would (set per layer). */
     boolean hiddenRoundedToQ8;
-    /** Whether the stripes round h to Q8_K blocks (into {@link #hq}), as the dense K-quant down product would. */
-    boolean hiddenRoundedToQ8K;
     /**
      * Whether the gate and up rows multiply {@link #q8k}, the input's Q8_K codes, one row at a time
      * ({@link Q8KDotProduct}): where the dense products multiply those codes with the matrices' interleaved copies.
@@ -101,7 +97,6 @@ public final class SparseScratch {
         this.uc = new float[neurons];
         this.hc = new float[neurons];
         this.hFull = new float[neurons];
-        this.hq = new float[neurons];
         this.rowSegment = new MemorySegment[neurons];
         this.rowOffset = new long[neurons];
         this.stats = new SparseStats(layers);
@@ -148,7 +143,6 @@ public final class SparseScratch {
         LayerRows r = rows;
         rounding.reset();
         hiddenRoundedToQ8 = down != null && rounding.usesInt8(down, 1);
-        hiddenRoundedToQ8K = down != null && !hiddenRoundedToQ8 && rounding.usesQ8K(down, 1);
         gateQ8K = rounding.usesQ8K(r.gate(), 1) && r.gate().type() instanceof Q8KDotProduct;
         upQ8K = rounding.usesQ8K(r.up(), 1) && r.up().type() instanceof Q8KDotProduct;
         q8k = gateQ8K || upQ8K ? rounding.prepareQ8K(x, 0, dim) : null;
