@@ -33,7 +33,7 @@ import static io.ruvector.sparse.quant.KQuants.widen16;
  * to 6 bits against the block maxima and every value is re-rounded to the final grid: the bytes of ggml's
  * {@code quantize_row_q4_K_ref}.
  */
-public final class Q4_K implements TensorType {
+public final class Q4_K implements TensorType, Q8KDotProduct {
 
     public static final Q4_K INSTANCE = new Q4_K();
 
@@ -181,4 +181,10 @@ public final class Q4_K implements TensorType {
             }
         }
     }
+
+    @Override
+    public float dotQ8K(MemorySegment src, long offset, Q8KActivation x, int n) { return KQuantRowsQ8K.q4K(src, offset, x, n); }
+
+    @Override
+    public float dotQ8KScalar(MemorySegment src, long offset, Q8KActivation x, int n) { return KQuantRowsQ8K.q4KScalar(src, offset, x, n); }
 }

@@ -33,7 +33,7 @@ import static io.ruvector.sparse.quant.KQuants.widen16;
  * <p>Quantizer: as Q4_K ({@link KQuantFit#encodeScalesK4}) with 31 levels and 16 further grids: the bytes
  * of ggml's {@code quantize_row_q5_K_ref}.
  */
-public final class Q5_K implements TensorType {
+public final class Q5_K implements TensorType, Q8KDotProduct {
 
     public static final Q5_K INSTANCE = new Q5_K();
 
@@ -166,4 +166,10 @@ public final class Q5_K implements TensorType {
             MemorySegment.copy(qh, 0, dst, ValueLayout.JAVA_BYTE, blk + QH, 32);
         }
     }
+
+    @Override
+    public float dotQ8K(MemorySegment src, long offset, Q8KActivation x, int n) { return KQuantRowsQ8K.q5K(src, offset, x, n); }
+
+    @Override
+    public float dotQ8KScalar(MemorySegment src, long offset, Q8KActivation x, int n) { return KQuantRowsQ8K.q5KScalar(src, offset, x, n); }
 }

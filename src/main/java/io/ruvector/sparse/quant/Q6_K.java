@@ -36,7 +36,7 @@ import static io.ruvector.sparse.quant.KQuants.widen16;
  * ({@link KQuantFit#symmetric}), sub-block scales rounded to int8 against the block's largest one, then
  * every value re-rounded to the final grid: the bytes of ggml's {@code quantize_row_q6_K_ref}.
  */
-public final class Q6_K implements TensorType {
+public final class Q6_K implements TensorType, Q8KDotProduct {
 
     public static final Q6_K INSTANCE = new Q6_K();
 
@@ -212,4 +212,10 @@ public final class Q6_K implements TensorType {
             }
         }
     }
+
+    @Override
+    public float dotQ8K(MemorySegment src, long offset, Q8KActivation x, int n) { return KQuantRowsQ8K.q6K(src, offset, x, n); }
+
+    @Override
+    public float dotQ8KScalar(MemorySegment src, long offset, Q8KActivation x, int n) { return KQuantRowsQ8K.q6KScalar(src, offset, x, n); }
 }

@@ -8,6 +8,7 @@ import io.ruvector.sparse.kernels.MatMul;
 import io.ruvector.sparse.memory.LayerRows;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.Q8Activation;
+import io.ruvector.sparse.quant.Q8KDotProduct;
 import io.ruvector.sparse.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -181,8 +182,13 @@ public final class SparseLayer {
                 for (int st = 0; st < stripes; st++) {
                     for (int k = st * STRIPE_NEURONS, end = k + s.stripeSelected[st]; k < end; k++) hFull[s.index[k]] = s.hc[k];
                 }
-                s.prepareHidden(down, neurons);
-                pool.forRange(dim, s.denseDownBody);
+                if (dense != null && s.rounding.usesQ8K(down, 1)) {
+                    // The dense block multiplies Q8_K codes of h with down's interleaved copy: its own product.
+                    dense.multiply(down, hFull, s.out);
+                } else {
+                    s.prepareHidden(down, neurons);
+                    pool.forRange(dim, s.denseDownBody);
+                }
                 s.stats.record(layer, count, count, true, predictor.bytes(),
                         count * (gateRowBytes + rows.up().rowBytes()) + down.rowBytes() * dim);
             } else {
@@ -240,6 +246,8 @@ public final class SparseLayer {
         // The dense down product multiplies int8 codes of h when activations are int8 for its type: sum the
         // down rows with the same rounded h, so sparse decoding tracks dense instead of a more exact variant.
         if (s.hiddenRoundedToQ8) Q8Activation.roundSparse(index, s.hc, from, end);
+        // Not so for a K-quant down (Q8_K codes of 256 h values): rounding the selected h to Q8_K blocks made
+        // greedy decoding of a Q4_K_M model leave dense's tokens after 27 of 64 (64 of 64 without).
         s.stripeNonZero[st] = downRows(s, st, from, end);
     }
 
@@ -274,6 +282,7 @@ public final class SparseLayer {
             }
             sink += touchRows(rowSeg, rowOff, from, listed, rowBytes);
             boolean int8 = isUp ? s.upInt8 : s.gateInt8;
+            boolean q8k = isUp ? s.upQ8K : s.gateQ8K;
             float[] in = isUp ? s.upInput : s.gateInput;
             int inOffset = isUp ? s.upInputOffset : s.gateInputOffset;
             for (int k = from; k < to; k++) {
@@ -284,7 +293,8 @@ public final class SparseLayer {
                 int i = index[k];
                 MemorySegment seg = isUp ? rows.upSegment(i) : rows.gateSegment(i);
                 long off = isUp ? rows.upOffset(i) : rows.gateOffset(i);
-                float v = int8 ? ((Int8DotProduct) t.type()).dotQ8(seg, off, s.rounding.q8(), 0, dim)
+                float v = q8k ? ((Q8KDotProduct) t.type()).dotQ8K(seg, off, s.q8k, dim)
+                        : int8 ? ((Int8DotProduct) t.type()).dotQ8(seg, off, s.rounding.q8(), 0, dim)
                         : t.type().dot(seg, off, in, inOffset, dim);
                 if (isUp) {
                     uc[k] = v;

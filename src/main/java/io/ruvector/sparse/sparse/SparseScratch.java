@@ -3,6 +3,8 @@ package io.ruvector.sparse.sparse;
 import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.kernels.ActivationRounding;
 import io.ruvector.sparse.memory.LayerRows;
+import io.ruvector.sparse.quant.Q8KActivation;
+import io.ruvector.sparse.quant.Q8KDotProduct;
 import io.ruvector.sparse.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -47,6 +49,12 @@ public final class SparseScratch {
     boolean gateInt8, upInt8, hiddenInt8;
     /** Whether the stripes round h to int8 blocks, as the dense down product would (set per layer). */
     boolean hiddenRoundedToQ8;
+    /**
+     * Whether the gate and up rows multiply {@link #q8k}, the input's Q8_K codes, one row at a time
+     * ({@link Q8KDotProduct}): where the dense products multiply those codes with the matrices' interleaved copies.
+     */
+    boolean gateQ8K, upQ8K;
+    Q8KActivation q8k;
     float[] gateInput, upInput, hiddenInput;
     int gateInputOffset, upInputOffset, hiddenInputOffset;
     /** Sum of prefetch touches, kept so the JIT cannot drop them. */
@@ -135,10 +143,13 @@ public final class SparseScratch {
         LayerRows r = rows;
         rounding.reset();
         hiddenRoundedToQ8 = down != null && rounding.usesInt8(down, 1);
-        gateInt8 = rounding.prepare(r.gate(), x, 0, dim);
+        gateQ8K = rounding.usesQ8K(r.gate(), 1) && r.gate().type() instanceof Q8KDotProduct;
+        upQ8K = rounding.usesQ8K(r.up(), 1) && r.up().type() instanceof Q8KDotProduct;
+        q8k = gateQ8K || upQ8K ? rounding.prepareQ8K(x, 0, dim) : null;
+        gateInt8 = !gateQ8K && rounding.prepare(r.gate(), x, 0, dim);
         gateInput = rounding.input();
         gateInputOffset = rounding.inputOffset();
-        upInt8 = rounding.prepare(r.up(), x, 0, dim);
+        upInt8 = !upQ8K && rounding.prepare(r.up(), x, 0, dim);
         upInput = rounding.input();
         upInputOffset = rounding.inputOffset();
     }
@@ -165,5 +176,6 @@ public final class SparseScratch {
         this.gateInput = null;
         this.upInput = null;
         this.hiddenInput = null;
+        this.q8k = null;
     }
 }

@@ -35,7 +35,7 @@ class InterleavedKQuantKernelTest {
      * Raw rows of random bytes with random fp16 super-block scales (some zero, some tiny); some rows with every
      * code and scale byte at 0x00 or 0xFF, the extremes of the 16-bit sums.
      */
-    private static MemorySegment rawRows(Arena arena, Random rnd, TensorType type, int rows, int cols) {
+    static MemorySegment rawRows(Arena arena, Random rnd, TensorType type, int rows, int cols) {
         int blocks = cols / 256;
         int bytes = type.blockBytes();
         MemorySegment seg = arena.allocate((long) rows * blocks * bytes, 1);
@@ -62,7 +62,7 @@ class InterleavedKQuantKernelTest {
     }
 
     /** Activations: random, or all of one sign and size so every code is +-127 (the largest products). */
-    private static float[] values(Random rnd, int cols, int kind) {
+    static float[] values(Random rnd, int cols, int kind) {
         float[] x = new float[cols];
         for (int i = 0; i < cols; i++) {
             x[i] = switch (kind) {
@@ -74,7 +74,7 @@ class InterleavedKQuantKernelTest {
         return x;
     }
 
-    private static Q8KActivation activation(float[] x) {
+    static Q8KActivation activation(float[] x) {
         Q8KActivation q = new Q8KActivation(x.length);
         q.quantize(x, 0, x.length);
         return q;
