@@ -51,7 +51,8 @@ public final class ActivationRounding {
      * @param ggml              round as ggml-cpu does, for every product
      * @param auto when {@code ggml} is false: still quantize to int8 blocks where the int8 kernel is the faster
      *             one ({@code ActivationPrecision.AUTO}: single vectors with weights whose
-     *             {@link Int8DotProduct#preferredForSingleVectors()}, batches of Q4_0); every other product
+     *             {@link Int8DotProduct#preferredForSingleVectors()}, batches of Q4_0, and Q8_K codes for
+     *             batches of Q2_K, Q3_K and Q4_K, {@link #usesQ8KBatch}); every other product
      *             takes the float32 vector as it is
      */
     public ActivationRounding(boolean ggml, boolean auto) { this(ggml, auto, false); }

@@ -21,7 +21,7 @@ import java.util.Arrays;
  * vectors each weight row is decoded once into a per-thread buffer and multiplied with every vector, so the
  * weights are read once per batch instead of once per token: cache-blocked matrix-matrix products,
  * {@link TokenLanesGemm} for prompt-sized batches (in 16-bit integers for Q4_0 with int8 activations,
- * {@link Q4_0TokenLanesGemm}), {@link ColumnLanesGemm} for a few tokens. Each output element is computed whole
+ * {@link Q4_0TokenLanesGemm}, and for Q2_K, Q3_K and Q4_K with Q8_K activations, {@link KQuantTokenLanesGemm}), {@link ColumnLanesGemm} for a few tokens. Each output element is computed whole
  * by one thread, so results never depend on the thread count.
  */
 public final class MatMul {
@@ -86,7 +86,8 @@ public final class MatMul {
      * @param auto          when true (and {@code ggmlActivations} false), products whose int8 kernel is the
      *                        faster one quantize the activations to Q8_0 blocks and multiply in integers: single
      *                        vectors with a type that {@link Int8DotProduct#preferredForSingleVectors() prefers} it,
-     *                        batches of Q4_0 ({@link Q4_0TokenLanesGemm}); see {@link #usesInt8}
+     *                        batches of Q4_0 ({@link Q4_0TokenLanesGemm}); batches of Q2_K, Q3_K and Q4_K
+     *                        multiply Q8_K codes ({@link KQuantTokenLanesGemm}); see {@link #usesInt8}
      */
     public MatMul(Parallel pool, boolean ggmlActivations, boolean auto) {
         this(pool, ggmlActivations, auto, null);
