@@ -34,6 +34,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.zip.CRC32C;
 
 /**
@@ -152,13 +153,15 @@ public final class RepackCache {
      * there. Where the file can be neither read nor written (e.g. a read-only folder) the copies are made on first
      * use instead, as without a cache, after a one-line warning. Never throws for a bad or missing cache.
      *
-     * @param afterRepack called with each matrix right after it has been copied (see {@link RepackedWeights})
+     * @param afterRepack called with each matrix right after it has been copied, and with each matrix whose copy is
+     *                    mapped from the file (its mapped pages are not needed; see {@link RepackedWeights})
+     * @param memory      where copies made in memory go (matrices the file does not hold, or no file)
      */
     public static RepackedWeights open(Path file, Fingerprint fingerprint, List<Tensor> matrices, int threads,
-                                       Consumer<Tensor> afterRepack) {
+                                       Consumer<Tensor> afterRepack, Function<Arena, SegmentAllocator> memory) {
         if (Files.exists(file)) {
             try {
-                return map(file, fingerprint, matrices, afterRepack);
+                return map(file, fingerprint, matrices, afterRepack, memory);
             } catch (StaleCache e) {
                 LOG.log(System.Logger.Level.WARNING, "ignoring the repacked-weights cache " + file + " (" + e.getMessage() + "); rebuilding it");
             } catch (IOException | RuntimeException e) {
@@ -167,11 +170,11 @@ public final class RepackCache {
         }
         try {
             write(file, fingerprint, matrices, threads, afterRepack);
-            return map(file, fingerprint, matrices, afterRepack);
+            return map(file, fingerprint, matrices, afterRepack, memory);
         } catch (IOException | StaleCache | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "cannot write the repacked-weights cache " + file + " (" + e
                     + "); repacking in memory instead");
-            return new RepackedWeights(afterRepack);
+            return new RepackedWeights(afterRepack, memory);
         }
     }
 
@@ -185,8 +188,8 @@ public final class RepackCache {
      *
      * @throws StaleCache when the file is not a complete cache of these matrices for this fingerprint
      */
-    static RepackedWeights map(Path file, Fingerprint fp, List<Tensor> matrices, Consumer<Tensor> afterRepack)
-            throws IOException, StaleCache {
+    static RepackedWeights map(Path file, Fingerprint fp, List<Tensor> matrices, Consumer<Tensor> afterRepack,
+                               Function<Arena, SegmentAllocator> memory) throws IOException, StaleCache {
         Arena arena = Arena.ofShared();
         try {
             MemorySegment m;
@@ -206,7 +209,11 @@ public final class RepackCache {
                     k.put(e.name, InterleavedKQuant.wrap(e.type, e.name, e.rows, e.cols, m.asSlice(e.offset, e.length)));
                 }
             }
-            return new RepackedWeights(afterRepack, arena, q4, k, refused, file);
+            RepackedWeights copies = new RepackedWeights(afterRepack, memory, arena, q4, k, refused, file);
+            // Pages of the copied matrices that reading the model mapped (fault-around of nearby small tensors)
+            // are dropped as after a copy: decoding reads the cache file.
+            for (Tensor w : matrices) if (!refused.contains(w.name())) afterRepack.accept(w);
+            return copies;
         } catch (IOException | StaleCache | RuntimeException e) {
             arena.close();
             throw e;

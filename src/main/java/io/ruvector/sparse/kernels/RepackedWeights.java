@@ -1,7 +1,6 @@
 package io.ruvector.sparse.kernels;
 
 import io.ruvector.sparse.cpu.Parallel;
-import io.ruvector.sparse.memory.MappedRam;
 import io.ruvector.sparse.quant.InterleavedKQuant;
 import io.ruvector.sparse.quant.InterleavedQ4_0;
 import io.ruvector.sparse.tensor.Tensor;
@@ -15,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * Copies of weight matrices in layouts faster than the file's for some products, made on first use and kept
@@ -23,7 +23,7 @@ import java.util.function.Consumer;
  * ({@link InterleavedKQuant}) for single-vector products with Q8_K activations. Only the matrices a session
  * actually multiplies that way get copied: with a sparse feed-forward block the dense FFN matrices never are.
  *
- * <p>The copies are either made here, on first use, in memory that is a mapped file in RAM ({@link MappedRam}), or
+ * <p>The copies are either made here, on first use, in memory the owner chooses (the model: mapped files in RAM), or
  * mapped from a cache file that holds them all ({@link RepackCache}): either way the interleaved kernels read one
  * kind of segment, a mapped file (C2 compiles a kernel's loads for each kind it sees, and decoding got slower with
  * two; see {@code memory/RamSegments}).
@@ -53,41 +53,45 @@ public final class RepackedWeights implements AutoCloseable {
     public RepackedWeights() { this(w -> { }); }
 
     /**
-     * Copies made on first use.
+     * Copies made on first use, in memory of an arena of their own.
      *
      * @param afterRepack called with each matrix right after its copy is made, e.g. to let the operating system
      *                    drop the matrix's mapped file pages, which decoding no longer reads (they are read
      *                    back from the file if a batched product needs them)
      */
-    public RepackedWeights(Consumer<Tensor> afterRepack) {
-        this.afterRepack = afterRepack;
-        this.arena = Arena.ofShared();
-        this.memory = MappedRam.allocator(arena);
-        this.cacheFile = null;
+    public RepackedWeights(Consumer<Tensor> afterRepack) { this(afterRepack, arena -> arena); }
+
+    /**
+     * Copies made on first use, each in memory {@code memory} gives out of this object's arena: e.g. mapped files in
+     * RAM, so that the kernels see the same kind of segment as copies mapped from a cache file ({@link RepackCache}).
+     */
+    public RepackedWeights(Consumer<Tensor> afterRepack, Function<Arena, SegmentAllocator> memory) {
+        this(afterRepack, memory, Arena.ofShared(), Map.of(), Map.of(), Set.of(), null);
     }
 
     /**
      * Copies already made ({@link RepackCache}): {@code q4} and {@code k} by matrix name, {@code refused} the names
-     * of matrices that have none; {@code arena} owns their memory (closed with this object).
+     * of matrices that have none; {@code arena} owns their memory (closed with this object); others are made on
+     * first use in {@code memory}.
      */
-    RepackedWeights(Consumer<Tensor> afterRepack, Arena arena, Map<String, InterleavedQ4_0> q4,
-                    Map<String, InterleavedKQuant> k, Set<String> refused, Path cacheFile) {
+    RepackedWeights(Consumer<Tensor> afterRepack, Function<Arena, SegmentAllocator> memory, Arena arena,
+                    Map<String, InterleavedQ4_0> q4, Map<String, InterleavedKQuant> k, Set<String> refused, Path cacheFile) {
         this.afterRepack = afterRepack;
         this.arena = arena;
-        this.memory = MappedRam.allocator(arena);
+        this.memory = memory.apply(arena);
         this.cacheFile = cacheFile;
         interleaved.putAll(q4);
         interleavedK.putAll(k);
         this.refused.addAll(refused);
     }
 
-    private SegmentAllocator memory() { return memory; }
-
     /** The cache file the copies are mapped from, or null when they are made in memory on first use. */
     public Path cacheFile() { return cacheFile; }
 
     /** Copies this object has made (not counting those mapped from a cache file). */
     public int repackCount() { return repacks.get(); }
+
+    private SegmentAllocator memory() { return memory; }
 
     /**
      * The interleaved copy of {@code w}, repacked now (on {@code pool}) if this is its first use; null when

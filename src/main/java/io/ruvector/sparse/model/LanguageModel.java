@@ -5,6 +5,7 @@ import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.kernels.RepackCache;
 import io.ruvector.sparse.kernels.RepackedWeights;
 import io.ruvector.sparse.memory.Advice;
+import io.ruvector.sparse.memory.MappedRam;
 import io.ruvector.sparse.memory.MemoryHints;
 import io.ruvector.sparse.tensor.Tensor;
 import io.ruvector.sparse.tokenizer.Tokenizer;
@@ -94,10 +95,10 @@ public final class LanguageModel implements AutoCloseable {
      */
     private static RepackedWeights repackedWeights(GgufFile file, ModelOptions options, ModelWeights weights) {
         if (options.repackCache() == null || file.path() == null || options.activations() == ActivationPrecision.F32) {
-            return new RepackedWeights(LanguageModel::releaseMappedPages);
+            return new RepackedWeights(LanguageModel::releaseMappedPages, MappedRam::allocator);
         }
         List<Tensor> matrices = decodingMatrices(weights);
-        if (matrices.isEmpty()) return new RepackedWeights(LanguageModel::releaseMappedPages);
+        if (matrices.isEmpty()) return new RepackedWeights(LanguageModel::releaseMappedPages, MappedRam::allocator);
         RepackCache.Fingerprint fingerprint;
         try {
             long[] starts = new long[matrices.size()];
@@ -105,10 +106,10 @@ public final class LanguageModel implements AutoCloseable {
             for (int i = 0; i < starts.length; i++) starts[i] = file.dataOffset() + matrices.get(i).data().address() - base;
             fingerprint = RepackCache.Fingerprint.of(file.path(), file.dataOffset(), starts);
         } catch (IOException e) {
-            return new RepackedWeights(LanguageModel::releaseMappedPages);
+            return new RepackedWeights(LanguageModel::releaseMappedPages, MappedRam::allocator);
         }
         return RepackCache.open(RepackCache.fileFor(options.repackCache(), file.path()), fingerprint, matrices,
-                options.threads(), LanguageModel::releaseMappedPages);
+                options.threads(), LanguageModel::releaseMappedPages, MappedRam::allocator);
     }
 
     /**
