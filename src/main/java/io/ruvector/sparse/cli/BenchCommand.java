@@ -122,6 +122,7 @@ public final class BenchCommand implements Callable<Integer> {
         List<String> generate = new ArrayList<>(List.of("generate", "-m", model.toString(), "-p", coldPrompt,
                 "-n", Integer.toString(genTokens), "-t", Integer.toString(threads), "--temp", "0", "--timings"));
         if (modelArgs.noRepack) generate.add("--no-repack");
+        if (modelArgs.noRepackCache) generate.add("--no-repack-cache");
         if (modelArgs.warmUpMillis != null) generate.add("--warm-up=" + modelArgs.warmUpMillis);
         List<ColdBench.Variant> variants = new ArrayList<>();
         variants.add(new ColdBench.Variant("ours", ColdBench.sameJvm(List.of(), List.of(), generate), true));

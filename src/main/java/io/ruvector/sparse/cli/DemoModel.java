@@ -1,5 +1,7 @@
 package io.ruvector.sparse.cli;
 
+import io.ruvector.sparse.memory.CacheDirectory;
+
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -43,15 +45,7 @@ final class DemoModel {
          * {@code true} or {@code 1}.
          */
         static Locations from(Map<String, String> env, Properties props, Path codeLocation) {
-            String cache = props.getProperty("sparse.infer.cache", env.get("SPARSE_INFER_CACHE"));
-            Path cacheDir;
-            if (cache != null && !cache.isBlank()) {
-                cacheDir = Path.of(cache);
-            } else if (env.get("XDG_CACHE_HOME") != null && !env.get("XDG_CACHE_HOME").isBlank()) {
-                cacheDir = Path.of(env.get("XDG_CACHE_HOME"), "sparse-infer");
-            } else {
-                cacheDir = Path.of(props.getProperty("user.home", "."), ".cache", "sparse-infer");
-            }
+            Path cacheDir = CacheDirectory.resolve(env, props);
             List<Path> fixtures = new ArrayList<>();
             String fixturesEnv = env.get("SPARSE_INFER_FIXTURES");
             if (fixturesEnv != null && !fixturesEnv.isBlank()) fixtures.add(Path.of(fixturesEnv, "models"));

@@ -33,6 +33,10 @@ public final class Main {
     InputStream stdin() { return stdin; }
 
     public static void main(String[] args) {
+        // The library's warnings (System.Logger, to java.util.logging) as one line each, not JUL's two.
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "sparse-infer: %4$s: %5$s%6$s%n");
+        }
         System.exit(run(args));
     }
 

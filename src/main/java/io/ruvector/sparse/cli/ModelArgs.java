@@ -11,7 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The options that choose and open a model: {@code --model}, {@code --threads}, {@code --ctx-size},
- * {@code --batch-size}, {@code --activations}, {@code --no-repack}, {@code --warm-up}. */
+ * {@code --batch-size}, {@code --activations}, {@code --no-repack}, {@code --no-repack-cache}, {@code --warm-up}. */
 final class ModelArgs {
 
     @Option(names = {"-m", "--model"}, paramLabel = "FILE",
@@ -42,6 +42,12 @@ final class ModelArgs {
                     + "with rows interleaved by 32 (the copy is two to three times as fast; the copied matrices' mapped "
                     + "pages are released, so it costs about their size only while prompts also read the file)")
     boolean noRepack;
+
+    @Option(names = "--no-repack-cache",
+            description = "do not keep the repacked copies in a cache file (default: the first start of a model writes them to "
+                    + "$SPARSE_INFER_CACHE/repacked/, default ~/.cache/sparse-infer/repacked/, and later starts map that file "
+                    + "instead of repacking); with this flag they are made in memory on first use")
+    boolean noRepackCache;
 
     @Option(names = "--warm-up", paramLabel = "MS",
             description = "run the kernels on a small synthetic model on a background thread for up to MS ms while the "
@@ -80,6 +86,7 @@ final class ModelArgs {
             if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be >= 1, not " + batchSize);
             o = o.withBatchSize(batchSize);
         }
+        if (noRepackCache) o = o.withRepackCache(null);
         return o.withContextLength(contextLength).withRepack(!noRepack);
     }
 

@@ -6,10 +6,15 @@ import io.ruvector.sparse.quant.InterleavedQ4_0;
 import io.ruvector.sparse.tensor.Tensor;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.SegmentAllocator;
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * Copies of weight matrices in layouts faster than the file's for some products, made on first use and kept
@@ -18,11 +23,19 @@ import java.util.function.Consumer;
  * ({@link InterleavedKQuant}) for single-vector products with Q8_K activations. Only the matrices a session
  * actually multiplies that way get copied: with a sparse feed-forward block the dense FFN matrices never are.
  *
+ * <p>The copies are either made here, on first use, in memory the owner chooses (the model: mapped files in RAM), or
+ * mapped from a cache file that holds them all ({@link RepackCache}): either way the interleaved kernels read one
+ * kind of segment, a mapped file (C2 compiles a kernel's loads for each kind it sees, and decoding got slower with
+ * two; see {@code memory/RamSegments}).
+ *
  * <p>Thread-safe: sessions on several threads may ask for the same matrix; it is repacked once.
  */
 public final class RepackedWeights implements AutoCloseable {
 
-    private final Arena arena = Arena.ofShared();
+    private final Arena arena;
+    private final SegmentAllocator memory;
+    private final Path cacheFile;   // the file the copies are mapped from, or null: made on first use
+    private final AtomicInteger repacks = new AtomicInteger();
     // Keyed by tensor name (unique in a model; its hash is cached): a record's hash would hash its memory
     // segment, which allocates on every lookup.
     private final ConcurrentHashMap<String, InterleavedQ4_0> interleaved = new ConcurrentHashMap<>();
@@ -32,19 +45,53 @@ public final class RepackedWeights implements AutoCloseable {
     private final Consumer<Tensor> afterRepack;
     // Fields, not lambdas at the call: a capturing lambda would allocate on every product.
     private final BiFunction<Tensor, Parallel, InterleavedQ4_0> q4_0Copier =
-            (w, pool) -> InterleavedQ4_0.repack(w.name(), w.rows(), w.cols(), w.data(), arena, pool);
+            (w, pool) -> InterleavedQ4_0.repack(w.name(), w.rows(), w.cols(), w.data(), memory(), pool);
     private final BiFunction<Tensor, Parallel, InterleavedKQuant> kQuantCopier =
-            (w, pool) -> InterleavedKQuant.repack(w.matrix(), arena, pool);
+            (w, pool) -> InterleavedKQuant.repack(w.matrix(), memory(), pool);
 
     /** Copies only: the original matrices stay as they are. */
     public RepackedWeights() { this(w -> { }); }
 
     /**
+     * Copies made on first use, in memory of an arena of their own.
+     *
      * @param afterRepack called with each matrix right after its copy is made, e.g. to let the operating system
      *                    drop the matrix's mapped file pages, which decoding no longer reads (they are read
      *                    back from the file if a batched product needs them)
      */
-    public RepackedWeights(Consumer<Tensor> afterRepack) { this.afterRepack = afterRepack; }
+    public RepackedWeights(Consumer<Tensor> afterRepack) { this(afterRepack, arena -> arena); }
+
+    /**
+     * Copies made on first use, each in memory {@code memory} gives out of this object's arena: e.g. mapped files in
+     * RAM, so that the kernels see the same kind of segment as copies mapped from a cache file ({@link RepackCache}).
+     */
+    public RepackedWeights(Consumer<Tensor> afterRepack, Function<Arena, SegmentAllocator> memory) {
+        this(afterRepack, memory, Arena.ofShared(), Map.of(), Map.of(), Set.of(), null);
+    }
+
+    /**
+     * Copies already made ({@link RepackCache}): {@code q4} and {@code k} by matrix name, {@code refused} the names
+     * of matrices that have none; {@code arena} owns their memory (closed with this object); others are made on
+     * first use in {@code memory}.
+     */
+    RepackedWeights(Consumer<Tensor> afterRepack, Function<Arena, SegmentAllocator> memory, Arena arena,
+                    Map<String, InterleavedQ4_0> q4, Map<String, InterleavedKQuant> k, Set<String> refused, Path cacheFile) {
+        this.afterRepack = afterRepack;
+        this.arena = arena;
+        this.memory = memory.apply(arena);
+        this.cacheFile = cacheFile;
+        interleaved.putAll(q4);
+        interleavedK.putAll(k);
+        this.refused.addAll(refused);
+    }
+
+    /** The cache file the copies are mapped from, or null when they are made in memory on first use. */
+    public Path cacheFile() { return cacheFile; }
+
+    /** Copies this object has made (not counting those mapped from a cache file). */
+    public int repackCount() { return repacks.get(); }
+
+    private SegmentAllocator memory() { return memory; }
 
     /**
      * The interleaved copy of {@code w}, repacked now (on {@code pool}) if this is its first use; null when
@@ -92,6 +139,7 @@ public final class RepackedWeights implements AutoCloseable {
                     return null;
                 }
                 copies.put(w.name(), copy);
+                repacks.incrementAndGet();
                 afterRepack.accept(w);
             }
             return copy;

@@ -40,7 +40,7 @@ final class KernelWarmUp implements AutoCloseable {
 
     private KernelWarmUp(List<GgmlType> types, ModelOptions options) {
         long deadline = System.nanoTime() + options.warmUpMillis() * 1_000_000L;
-        ModelOptions tinyOptions = options.withWarmUp(0).withContextLength(PROMPT + STEPS + 1);
+        ModelOptions tinyOptions = options.withWarmUp(0).withContextLength(PROMPT + STEPS + 1).withRepackCache(null);
         this.thread = Thread.ofPlatform().daemon().name("sparse-infer-warm-up").unstarted(() -> run(types, tinyOptions, deadline));
     }
 

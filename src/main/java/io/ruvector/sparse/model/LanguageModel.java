@@ -2,8 +2,10 @@ package io.ruvector.sparse.model;
 
 import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.gguf.GgufFile;
+import io.ruvector.sparse.kernels.RepackCache;
 import io.ruvector.sparse.kernels.RepackedWeights;
 import io.ruvector.sparse.memory.Advice;
+import io.ruvector.sparse.memory.MappedRam;
 import io.ruvector.sparse.memory.MemoryHints;
 import io.ruvector.sparse.tensor.Tensor;
 import io.ruvector.sparse.tokenizer.Tokenizer;
@@ -11,7 +13,9 @@ import io.ruvector.sparse.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -81,7 +85,48 @@ public final class LanguageModel implements AutoCloseable {
         // The mapped pages of a repacked matrix are dropped from this process's resident set: decoding reads the
         // copy, so keeping both would hold the weights twice. Prompt batches still read the file's layout; they
         // fault back what they read and release it again after each product (MatMul, RepackedWeights).
-        this.repacked = options.repack() ? new RepackedWeights(LanguageModel::releaseMappedPages) : null;
+        this.repacked = options.repack() ? repackedWeights(file, options, weights) : null;
+    }
+
+    /**
+     * The repacked copies: mapped from (or, the first time, written to) the model's cache file when the options
+     * name a cache folder, the model was opened from a file and decoding takes int8 activations (f32 activations
+     * never read a copy); else made in memory on first use.
+     */
+    private static RepackedWeights repackedWeights(GgufFile file, ModelOptions options, ModelWeights weights) {
+        if (options.repackCache() == null || file.path() == null || options.activations() == ActivationPrecision.F32) {
+            return new RepackedWeights(LanguageModel::releaseMappedPages, MappedRam::allocator);
+        }
+        List<Tensor> matrices = decodingMatrices(weights);
+        if (matrices.isEmpty()) return new RepackedWeights(LanguageModel::releaseMappedPages, MappedRam::allocator);
+        RepackCache.Fingerprint fingerprint;
+        try {
+            long[] starts = new long[matrices.size()];
+            long base = file.data().address();
+            for (int i = 0; i < starts.length; i++) starts[i] = file.dataOffset() + matrices.get(i).data().address() - base;
+            fingerprint = RepackCache.Fingerprint.of(file.path(), file.dataOffset(), starts);
+        } catch (IOException e) {
+            return new RepackedWeights(LanguageModel::releaseMappedPages, MappedRam::allocator);
+        }
+        return RepackCache.open(RepackCache.fileFor(options.repackCache(), file.path()), fingerprint, matrices,
+                options.threads(), LanguageModel::releaseMappedPages, MappedRam::allocator);
+    }
+
+    /**
+     * The matrices single-token decoding multiplies that have an interleaved layout, each once, in a fixed order:
+     * every layer's attention and feed-forward matrices, then the output matrix. All of them, also the dense
+     * feed-forward ones a sparse session never multiplies: the cache is written once for every kind of session.
+     */
+    static List<Tensor> decodingMatrices(ModelWeights weights) {
+        Map<String, Tensor> byName = new LinkedHashMap<>();
+        for (LayerWeights l : weights.layers()) {
+            for (Tensor w : new Tensor[] {l.wq(), l.wk(), l.wv(), l.wo(), l.gate(), l.up(), l.down()}) {
+                if (w != null && RepackCache.interleavable(w)) byName.putIfAbsent(w.name(), w);
+            }
+        }
+        Tensor out = weights.output();
+        if (out != null && RepackCache.interleavable(out)) byName.putIfAbsent(out.name(), out);
+        return List.copyOf(byName.values());
     }
 
     private static void releaseMappedPages(Tensor w) {

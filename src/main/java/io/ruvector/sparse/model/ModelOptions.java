@@ -1,6 +1,9 @@
 package io.ruvector.sparse.model;
 
 import io.ruvector.sparse.kernels.ActivationRounding;
+import io.ruvector.sparse.memory.CacheDirectory;
+
+import java.nio.file.Path;
 
 /**
  * How a model is run. Immutable; start from {@link #defaults()} and change what you need:
@@ -27,9 +30,18 @@ import io.ruvector.sparse.kernels.ActivationRounding;
  *                      CPU time that competes with the real work while it runs, and stops when the model is closed.
  *                      Worth it for short-lived processes (the CLI turns it on for generate and chat); a
  *                      long-running server gains little
+ * @param repackCache   with {@code repack}: the folder where the repacked copies of each model are kept in a file
+ *                      (one per model, named after it; {@link io.ruvector.sparse.kernels.RepackCache}), so that only
+ *                      the first start repacks (all the model's Q4_0 and K-quant matrices at once, at open) and later
+ *                      starts map the file instead; null: no cache file, copies made in memory on first use. Default:
+ *                      {@code repacked/} in the cache folder ({@code $SPARSE_INFER_CACHE}, property
+ *                      {@code sparse.infer.cache}, else {@code $XDG_CACHE_HOME/sparse-infer} or
+ *                      {@code ~/.cache/sparse-infer}). A cache that cannot be read or written costs a one-line
+ *                      warning and falls back to copies in memory, never an error
  */
 public record ModelOptions(int threads, KvCacheType kvCacheType, int contextLength,
-                           ActivationPrecision activations, int batchSize, boolean repack, int warmUpMillis) {
+                           ActivationPrecision activations, int batchSize, boolean repack, int warmUpMillis,
+                           Path repackCache) {
 
     /** Default prompt batch: large enough to amortize reading each weight row, small enough for cache. */
     public static final int DEFAULT_BATCH_SIZE = 64;
@@ -45,11 +57,20 @@ public record ModelOptions(int threads, KvCacheType kvCacheType, int contextLeng
         if (warmUpMillis < 0) throw new IllegalArgumentException("warm-up must be >= 0 ms, not " + warmUpMillis);
     }
 
-    /** Options without a warm-up. */
+    /** Options without a warm-up, with the default {@link #repackCache}. */
     public ModelOptions(int threads, KvCacheType kvCacheType, int contextLength, ActivationPrecision activations,
                         int batchSize, boolean repack) {
         this(threads, kvCacheType, contextLength, activations, batchSize, repack, 0);
     }
+
+    /** Options with the default {@link #repackCache}. */
+    public ModelOptions(int threads, KvCacheType kvCacheType, int contextLength, ActivationPrecision activations,
+                        int batchSize, boolean repack, int warmUpMillis) {
+        this(threads, kvCacheType, contextLength, activations, batchSize, repack, warmUpMillis, defaultRepackCache());
+    }
+
+    /** {@code repacked/} in the process's cache folder ({@link CacheDirectory#forProcess()}). */
+    public static Path defaultRepackCache() { return CacheDirectory.forProcess().resolve("repacked"); }
 
     /**
      * All processors, F32 KV cache, the model's context length (at most 4096), {@link ActivationPrecision#AUTO}
@@ -58,23 +79,26 @@ public record ModelOptions(int threads, KvCacheType kvCacheType, int contextLeng
      */
     public static ModelOptions defaults() {
         return new ModelOptions(Runtime.getRuntime().availableProcessors(), KvCacheType.F32, 0,
-                ActivationPrecision.AUTO, DEFAULT_BATCH_SIZE, true, 0);
+                ActivationPrecision.AUTO, DEFAULT_BATCH_SIZE, true, 0, defaultRepackCache());
     }
 
-    public ModelOptions withThreads(int t) { return new ModelOptions(t, kvCacheType, contextLength, activations, batchSize, repack, warmUpMillis); }
+    public ModelOptions withThreads(int t) { return new ModelOptions(t, kvCacheType, contextLength, activations, batchSize, repack, warmUpMillis, repackCache); }
 
-    public ModelOptions withKvCacheType(KvCacheType t) { return new ModelOptions(threads, t, contextLength, activations, batchSize, repack, warmUpMillis); }
+    public ModelOptions withKvCacheType(KvCacheType t) { return new ModelOptions(threads, t, contextLength, activations, batchSize, repack, warmUpMillis, repackCache); }
 
-    public ModelOptions withContextLength(int n) { return new ModelOptions(threads, kvCacheType, n, activations, batchSize, repack, warmUpMillis); }
+    public ModelOptions withContextLength(int n) { return new ModelOptions(threads, kvCacheType, n, activations, batchSize, repack, warmUpMillis, repackCache); }
 
-    public ModelOptions withActivations(ActivationPrecision p) { return new ModelOptions(threads, kvCacheType, contextLength, p, batchSize, repack, warmUpMillis); }
+    public ModelOptions withActivations(ActivationPrecision p) { return new ModelOptions(threads, kvCacheType, contextLength, p, batchSize, repack, warmUpMillis, repackCache); }
 
-    public ModelOptions withBatchSize(int n) { return new ModelOptions(threads, kvCacheType, contextLength, activations, n, repack, warmUpMillis); }
+    public ModelOptions withBatchSize(int n) { return new ModelOptions(threads, kvCacheType, contextLength, activations, n, repack, warmUpMillis, repackCache); }
 
-    public ModelOptions withRepack(boolean r) { return new ModelOptions(threads, kvCacheType, contextLength, activations, batchSize, r, warmUpMillis); }
+    public ModelOptions withRepack(boolean r) { return new ModelOptions(threads, kvCacheType, contextLength, activations, batchSize, r, warmUpMillis, repackCache); }
+
+    /** These options with the repacked copies kept in folder {@code dir}, or (null) in memory only; see {@link #repackCache}. */
+    public ModelOptions withRepackCache(Path dir) { return new ModelOptions(threads, kvCacheType, contextLength, activations, batchSize, repack, warmUpMillis, dir); }
 
     /** These options with a warm-up of up to {@code millis} ms after open (0: none); see {@link #warmUpMillis}. */
-    public ModelOptions withWarmUp(int millis) { return new ModelOptions(threads, kvCacheType, contextLength, activations, batchSize, repack, millis); }
+    public ModelOptions withWarmUp(int millis) { return new ModelOptions(threads, kvCacheType, contextLength, activations, batchSize, repack, millis, repackCache); }
 
     /**
      * A new rounding policy for these options' activations (one per session: it holds the session's rounded

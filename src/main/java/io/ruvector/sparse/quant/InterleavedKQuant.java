@@ -6,8 +6,8 @@ import io.ruvector.sparse.gguf.GgmlType;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.ValueLayout;
 
 /**
@@ -56,6 +56,58 @@ public abstract sealed class InterleavedKQuant permits InterleavedQ2_K, Interlea
         this.data = data;
     }
 
+    /** Bytes of one super-block of a group (32 rows) in the layout of {@code t}, a K-quant {@link #supports supported}. */
+    private static int packedBytes(GgmlType t) {
+        return switch (t) {
+            case Q2_K -> InterleavedQ2_K.SB;
+            case Q3_K -> InterleavedQ3_K.SB;
+            case Q4_K -> InterleavedQ4_K.SB;
+            case Q5_K -> InterleavedQ5_K.SB;
+            case Q6_K -> InterleavedQ6_K.SB;
+            default -> throw new IllegalArgumentException(t + " has no interleaved layout");
+        };
+    }
+
+    /** Bytes of the copy of a {@code rows x cols} matrix of {@code t} ({@link #supports supported}), padding rows included. */
+    public static long byteSize(GgmlType t, int rows, int cols) {
+        return (long) ((rows + GROUP - 1) / GROUP) * (cols / Q8KActivation.BLOCK) * packedBytes(t);
+    }
+
+    /**
+     * The interleaved copy of {@code t} matrix {@code name} whose bytes {@code data} already hold (zero-copy: e.g.
+     * a slice of a mapped cache file written from {@link #bytes()} of an earlier copy).
+     *
+     * @throws IllegalArgumentException when the type and shape are not {@link #supports supported} or {@code data}
+     *                                  is not {@link #byteSize(GgmlType, int, int)} bytes
+     */
+    public static InterleavedKQuant wrap(GgmlType t, String name, int rows, int cols, MemorySegment data) {
+        if (!supports(t, rows, cols) || cols <= 0) {
+            throw new IllegalArgumentException(name + ": " + t + " " + rows + "x" + cols + " has no interleaved layout");
+        }
+        long size = byteSize(t, rows, cols);
+        if (data.byteSize() != size) {
+            throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes, not the " + size
+                    + " of an interleaved " + rows + "x" + cols + " " + t + " matrix");
+        }
+        return switch (t) {
+            case Q2_K -> new InterleavedQ2_K(name, rows, cols, data);
+            case Q3_K -> new InterleavedQ3_K(name, rows, cols, data);
+            case Q4_K -> new InterleavedQ4_K(name, rows, cols, data);
+            case Q5_K -> new InterleavedQ5_K(name, rows, cols, data);
+            case Q6_K -> new InterleavedQ6_K(name, rows, cols, data);
+            default -> throw new AssertionError(t);
+        };
+    }
+
+    /** The K-quant type this copy holds. */
+    public abstract GgmlType ggmlType();
+
+    /** The copy's bytes, read-only (to store them, e.g. in a cache file). */
+    public final MemorySegment bytes() { return data.asReadOnly(); }
+
+    /** Whether the copy lives in a mapped file (a cache file, or a file in RAM) rather than anonymous memory. */
+    public final boolean isMapped() { return data.isMapped(); }
+
     public final String name() { return name; }
 
     public final int rows() { return rows; }
@@ -95,23 +147,23 @@ public abstract sealed class InterleavedKQuant permits InterleavedQ2_K, Interlea
     }
 
     /**
-     * Repacks {@code w} into memory of {@code arena}, groups spread over {@code pool}; null when a super-block
+     * Repacks {@code w} into memory from {@code memory}, groups spread over {@code pool}; null when a super-block
      * scale is infinite or NaN (the kernels' fp16 widening assumes finite ones; such a matrix is left to the
      * per-row kernels, which handle any value).
      *
      * @throws IllegalArgumentException when {@code w} is not {@link #supports supported}
      */
-    public static InterleavedKQuant repack(QuantMatrix w, Arena arena, Parallel pool) {
+    public static InterleavedKQuant repack(QuantMatrix w, SegmentAllocator memory, Parallel pool) {
         if (!supports(w)) {
             throw new IllegalArgumentException("cannot interleave " + w.name() + " (" + w.ggmlType() + ", "
                     + w.rows() + "x" + w.cols() + "): needs K-quant (Q2_K..Q6_K) rows of whole 256-value blocks");
         }
         return switch (w.ggmlType()) {
-            case Q2_K -> InterleavedQ2_K.copyOf(w, arena, pool);
-            case Q3_K -> InterleavedQ3_K.copyOf(w, arena, pool);
-            case Q4_K -> InterleavedQ4_K.copyOf(w, arena, pool);
-            case Q5_K -> InterleavedQ5_K.copyOf(w, arena, pool);
-            case Q6_K -> InterleavedQ6_K.copyOf(w, arena, pool);
+            case Q2_K -> InterleavedQ2_K.copyOf(w, memory, pool);
+            case Q3_K -> InterleavedQ3_K.copyOf(w, memory, pool);
+            case Q4_K -> InterleavedQ4_K.copyOf(w, memory, pool);
+            case Q5_K -> InterleavedQ5_K.copyOf(w, memory, pool);
+            case Q6_K -> InterleavedQ6_K.copyOf(w, memory, pool);
             default -> throw new AssertionError(w.ggmlType());
         };
     }
@@ -127,7 +179,7 @@ public abstract sealed class InterleavedKQuant permits InterleavedQ2_K, Interlea
      * super-block is infinite or NaN; else the groups of {@link #GROUP} rows (the last padded with zero rows),
      * each super-block of {@code packedBytes} filled row by row by {@code packer}, groups spread over {@code pool}.
      */
-    static MemorySegment interleave(QuantMatrix w, Arena arena, Parallel pool, int blockBytes, int packedBytes,
+    static MemorySegment interleave(QuantMatrix w, SegmentAllocator memory, Parallel pool, int blockBytes, int packedBytes,
                                     int[] scaleOffsets, RowPacker packer) {
         MemorySegment src = w.data();
         long rowBytes = w.rowBytes();
@@ -139,7 +191,7 @@ public abstract sealed class InterleavedKQuant permits InterleavedQ2_K, Interlea
             }
         }
         int groups = (w.rows() + GROUP - 1) / GROUP;
-        MemorySegment dst = arena.allocate((long) groups * blocks * packedBytes, 64);
+        MemorySegment dst = memory.allocate((long) groups * blocks * packedBytes, 64);
         pool.forRange(groups, (long) groups * GROUP * w.cols(), (from, to) -> {
             byte[] in = new byte[blockBytes];
             byte[] out = new byte[packedBytes];

@@ -2,14 +2,15 @@ package io.ruvector.sparse.quant;
 
 import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.cpu.Simd;
+import io.ruvector.sparse.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.ValueLayout;
 
 /**
@@ -33,12 +34,15 @@ public final class InterleavedQ2_K extends InterleavedKQuant {
     private static final int DMIN = D + 2 * GROUP;
     static final int SB = DMIN + 2 * GROUP;
 
-    private InterleavedQ2_K(String name, int rows, int cols, MemorySegment data) {
+    InterleavedQ2_K(String name, int rows, int cols, MemorySegment data) {
         super(name, rows, cols, data);
     }
 
-    static InterleavedQ2_K copyOf(QuantMatrix w, Arena arena, Parallel pool) {
-        MemorySegment dst = interleave(w, arena, pool, ROW_BYTES, SB, new int[] {80, 82}, InterleavedQ2_K::pack);
+    @Override
+    public GgmlType ggmlType() { return GgmlType.Q2_K; }
+
+    static InterleavedQ2_K copyOf(QuantMatrix w, SegmentAllocator memory, Parallel pool) {
+        MemorySegment dst = interleave(w, memory, pool, ROW_BYTES, SB, new int[] {80, 82}, InterleavedQ2_K::pack);
         return dst == null ? null : new InterleavedQ2_K(w.name(), w.rows(), w.cols(), dst);
     }
 

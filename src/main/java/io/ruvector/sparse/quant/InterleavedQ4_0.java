@@ -11,8 +11,8 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.ValueLayout;
 
 /**
@@ -86,12 +86,12 @@ public final class InterleavedQ4_0 {
     }
 
     /**
-     * Repacks the whole groups of the Q4_0 matrix {@code src} into memory of {@code arena}, groups spread over {@code pool}; null
+     * Repacks the whole groups of the Q4_0 matrix {@code src} into memory from {@code memory}, groups spread over {@code pool}; null
      * when a scale is infinite or NaN (such a matrix is left to the per-row kernel, which handles any value).
      *
      * @throws IllegalArgumentException when the shape is not {@link #supports supported} or {@code src} is too small
      */
-    public static InterleavedQ4_0 repack(String name, int rows, int cols, MemorySegment src, Arena arena, Parallel pool) {
+    public static InterleavedQ4_0 repack(String name, int rows, int cols, MemorySegment src, SegmentAllocator memory, Parallel pool) {
         if (rows < GROUP || cols % QK != 0) {
             throw new IllegalArgumentException("cannot interleave " + name + " (" + rows + "x" + cols
                     + "): needs at least " + GROUP + " rows of whole Q4_0 blocks");
@@ -102,7 +102,7 @@ public final class InterleavedQ4_0 {
         if (!finiteScales(rows, cols, src)) return null;
         int groups = rows / GROUP;
         int blocks = cols / QK;
-        MemorySegment dst = arena.allocate((long) groups * blocks * BLOCK_BYTES, 64);
+        MemorySegment dst = memory.allocate((long) groups * blocks * BLOCK_BYTES, 64);
         long rowBytes = (long) blocks * 18;
         pool.forRange(groups, (long) groups * GROUP * cols, (from, to) -> {
             // A 32 x 16 byte transposition per group and block, eight bytes at a time: each row's 16 code bytes
@@ -132,6 +132,33 @@ public final class InterleavedQ4_0 {
         });
         return new InterleavedQ4_0(name, rows, cols, dst);
     }
+
+    /** Bytes of the copy of a {@code rows x cols} matrix ({@link #supports supported} shape): its whole groups. */
+    public static long byteSize(int rows, int cols) { return (long) (rows / GROUP) * (cols / QK) * BLOCK_BYTES; }
+
+    /**
+     * The interleaved copy of matrix {@code name} whose bytes {@code data} already hold (zero-copy: e.g. a slice
+     * of a mapped cache file written from {@link #bytes()} of an earlier copy).
+     *
+     * @throws IllegalArgumentException when the shape is not {@link #supports supported} or {@code data} is not
+     *                                  {@link #byteSize(int, int)} bytes
+     */
+    public static InterleavedQ4_0 wrap(String name, int rows, int cols, MemorySegment data) {
+        if (rows < GROUP || cols % QK != 0 || cols <= 0) {
+            throw new IllegalArgumentException(name + ": " + rows + "x" + cols + " has no interleaved Q4_0 layout");
+        }
+        if (data.byteSize() != byteSize(rows, cols)) {
+            throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes, not the " + byteSize(rows, cols)
+                    + " of an interleaved " + rows + "x" + cols + " Q4_0 matrix");
+        }
+        return new InterleavedQ4_0(name, rows, cols, data);
+    }
+
+    /** The copy's bytes, read-only (to store them, e.g. in a cache file). */
+    public MemorySegment bytes() { return data.asReadOnly(); }
+
+    /** Whether the copy lives in a mapped file (a cache file, or a file in RAM) rather than anonymous memory. */
+    public boolean isMapped() { return data.isMapped(); }
 
     public String name() { return name; }
 

@@ -2,14 +2,15 @@ package io.ruvector.sparse.quant;
 
 import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.cpu.Simd;
+import io.ruvector.sparse.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.ValueLayout;
 
 /**
@@ -35,12 +36,15 @@ public final class InterleavedQ6_K extends InterleavedKQuant {
     private static final int D = 4 * PART;
     static final int SB = D + 2 * GROUP;
 
-    private InterleavedQ6_K(String name, int rows, int cols, MemorySegment data) {
+    InterleavedQ6_K(String name, int rows, int cols, MemorySegment data) {
         super(name, rows, cols, data);
     }
 
-    static InterleavedQ6_K copyOf(QuantMatrix w, Arena arena, Parallel pool) {
-        MemorySegment dst = interleave(w, arena, pool, ROW_BYTES, SB, new int[] {208}, InterleavedQ6_K::pack);
+    @Override
+    public GgmlType ggmlType() { return GgmlType.Q6_K; }
+
+    static InterleavedQ6_K copyOf(QuantMatrix w, SegmentAllocator memory, Parallel pool) {
+        MemorySegment dst = interleave(w, memory, pool, ROW_BYTES, SB, new int[] {208}, InterleavedQ6_K::pack);
         return dst == null ? null : new InterleavedQ6_K(w.name(), w.rows(), w.cols(), dst);
     }
 

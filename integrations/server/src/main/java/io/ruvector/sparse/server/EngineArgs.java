@@ -43,6 +43,11 @@ final class EngineArgs {
             description = "decode Q4_0 and K-quant matrices from the mapped file's layout instead of an interleaved off-heap copy")
     boolean noRepack;
 
+    @Option(names = "--no-repack-cache",
+            description = "make the interleaved copies in memory at first use instead of mapping them from a cache file "
+                    + "($SPARSE_INFER_CACHE/repacked/, written by the first start of each model)")
+    boolean noRepackCache;
+
     @Option(names = "--sparse", paramLabel = "SIDECAR",
             description = "compute single-token steps sparsely with the predictors of this sidecar (from calibrate)")
     Path sidecar;
@@ -92,6 +97,7 @@ final class EngineArgs {
             if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be >= 1, not " + batchSize);
             o = o.withBatchSize(batchSize);
         }
+        if (noRepackCache) o = o.withRepackCache(null);
         return o.withContextLength(contextLength).withRepack(!noRepack);
     }
 
