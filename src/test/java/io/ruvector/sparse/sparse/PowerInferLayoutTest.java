@@ -43,22 +43,7 @@ class PowerInferLayoutTest {
         int d = m.config().dim(), n = m.config().ffnDim();
         for (int l = 0; l < m.config().layers(); l++) {
             LayerWeights lw = m.weights().layers().get(l);
-            float[] gate = lw.gate().toFloatArray(); // n x d
-            // P: the first `rank` gate rows scaled (any fixed directions do for a layout test); Q: picks them back.
-            float[] fc1 = new float[2 * rank * d], fc2 = new float[n * 2 * rank];
-            for (int j = 0; j < rank; j++) {
-                for (int c = 0; c < d; c++) {
-                    fc1[j * d + c] = gate[j * d + c];
-                    fc1[(rank + j) * d + c] = -gate[j * d + c];
-                }
-            }
-            for (int i = 0; i < n; i++) {
-                int j = i % rank;
-                fc2[i * 2 * rank + j] = 1f;
-                fc2[i * 2 * rank + rank + j] = -1f;
-            }
-            w.addTensor(SparseSidecar.fc1Name(l), GgmlType.F32, new long[]{d, 2L * rank}, TensorTypes.encoded(GgmlType.F32, new long[]{d, 2L * rank}, fc1));
-            w.addTensor(SparseSidecar.fc2Name(l), GgmlType.F32, new long[]{2L * rank, n}, TensorTypes.encoded(GgmlType.F32, new long[]{2L * rank, n}, fc2));
+            addPredictors(w, l, lw.gate(), d, n, rank);
             Tensor down = lw.down();
             GgmlType type = down.ggmlType();
             w.addTensor(SparseSidecar.downTName(l), type, new long[]{d, n},
@@ -66,6 +51,38 @@ class PowerInferLayoutTest {
         }
         w.write(path);
         return path;
+    }
+
+    /**
+     * Layer {@code l}'s PowerInfer predictor: fc1 = [P; -P] and fc2 = [Q, -Q], with P the first {@code rank} gate
+     * rows and Q picking them back, so neuron i scores gate row (i mod rank) . x.
+     */
+    static void addPredictors(GgufWriter w, int l, Tensor gateTensor, int d, int n, int rank) {
+        float[] gate = gateTensor.toFloatArray(); // n x d
+        float[] fc1 = new float[2 * rank * d], fc2 = new float[n * 2 * rank];
+        for (int j = 0; j < rank; j++) {
+            for (int c = 0; c < d; c++) {
+                fc1[j * d + c] = gate[j * d + c];
+                fc1[(rank + j) * d + c] = -gate[j * d + c];
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            int j = i % rank;
+            fc2[i * 2 * rank + j] = 1f;
+            fc2[i * 2 * rank + rank + j] = -1f;
+        }
+        w.addTensor(SparseSidecar.fc1Name(l), GgmlType.F32, new long[]{d, 2L * rank}, TensorTypes.encoded(GgmlType.F32, new long[]{d, 2L * rank}, fc1));
+        w.addTensor(SparseSidecar.fc2Name(l), GgmlType.F32, new long[]{2L * rank, n}, TensorTypes.encoded(GgmlType.F32, new long[]{2L * rank, n}, fc2));
+    }
+
+    /** Decodes a few steps with the sidecar's own threshold and checks it selected some neurons but not all. */
+    static void assertThresholdSelectsSome(LanguageModel m, SparseSidecar s) {
+        try (SparseModel sm = SparseModel.attach(m, s, SparseOptions.defaults()); Session ss = sm.newSession()) {
+            ss.evaluate(SparseModelTest.PROMPT);
+            for (int i = 0; i < 4; i++) ss.evaluate(3 + i);
+            double density = sm.stats().density(0, 512);
+            assertTrue(density > 0 && density < 1, "the threshold selects some neurons: " + density);
+        }
     }
 
     @Test
@@ -105,12 +122,7 @@ class PowerInferLayoutTest {
                     float[][] sparse = SparseModelTest.decode(sm.newSession(), 4);
                     for (int i = 0; i < dense.length; i++) assertArrayEquals(dense[i], sparse[i]);
                 }
-                try (SparseModel sm = SparseModel.attach(m, s, SparseOptions.defaults()); Session ss = sm.newSession()) {
-                    ss.evaluate(SparseModelTest.PROMPT);
-                    for (int i = 0; i < 4; i++) ss.evaluate(3 + i);
-                    double density = sm.stats().density(0, 512);
-                    assertTrue(density > 0 && density < 1, "threshold 0.25 selects some neurons: " + density);
-                }
+                assertThresholdSelectsSome(m, s);
             }
         }
     }

@@ -8,7 +8,6 @@ import io.ruvector.sparse.gguf.TensorInfo;
 import io.ruvector.sparse.model.LanguageModel;
 import io.ruvector.sparse.model.LayerWeights;
 import io.ruvector.sparse.model.ModelOptions;
-import io.ruvector.sparse.quant.TensorTypes;
 import io.ruvector.sparse.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,20 +49,7 @@ class PowerInferModelFileTest {
             int d = m.config().dim(), n = m.config().ffnDim();
             for (int l = 0; l < m.config().layers(); l++) {
                 LayerWeights lw = m.weights().layers().get(l);
-                float[] gate = lw.gate().toFloatArray();
-                float[] fc1 = new float[2 * rank * d], fc2 = new float[n * 2 * rank];
-                for (int j = 0; j < rank; j++) {
-                    for (int c = 0; c < d; c++) {
-                        fc1[j * d + c] = gate[j * d + c];
-                        fc1[(rank + j) * d + c] = -gate[j * d + c];
-                    }
-                }
-                for (int i = 0; i < n; i++) {
-                    fc2[i * 2 * rank + i % rank] = 1f;
-                    fc2[i * 2 * rank + rank + i % rank] = -1f;
-                }
-                w.addTensor(SparseSidecar.fc1Name(l), GgmlType.F32, new long[]{d, 2L * rank}, TensorTypes.encoded(GgmlType.F32, new long[]{d, 2L * rank}, fc1));
-                w.addTensor(SparseSidecar.fc2Name(l), GgmlType.F32, new long[]{2L * rank, n}, TensorTypes.encoded(GgmlType.F32, new long[]{2L * rank, n}, fc2));
+                PowerInferLayoutTest.addPredictors(w, l, lw.gate(), d, n, rank);
                 Tensor down = lw.down();
                 w.addTensor(SparseSidecar.downTName(l), down.ggmlType(), new long[]{d, n},
                         dst -> SidecarWriter.transposeInto(down, down.ggmlType(), dst, pool));
@@ -147,12 +133,7 @@ class PowerInferModelFileTest {
                 float[][] sparse = SparseModelTest.decode(sm.newSession(), 4);
                 for (int i = 0; i < dense.length; i++) assertClose(dense[i], sparse[i], "full-density step " + i);
             }
-            try (SparseModel sm = SparseModel.attach(m, s, SparseOptions.defaults()); var ss = sm.newSession()) {
-                ss.evaluate(SparseModelTest.PROMPT);
-                for (int i = 0; i < 4; i++) ss.evaluate(3 + i);
-                double density = sm.stats().density(0, 512);
-                assertTrue(density > 0 && density < 1, "the file's threshold selects some neurons: " + density);
-            }
+            PowerInferLayoutTest.assertThresholdSelectsSome(m, s);
         }
     }
 
