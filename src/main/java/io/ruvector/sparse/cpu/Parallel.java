@@ -191,7 +191,8 @@ public final class Parallel implements AutoCloseable {
     /**
      * Stops the workers once the job in flight, if any, is done: a call already running completes, calls
      * waiting for the pool and later calls throw {@link IllegalStateException}. Idempotent. Called from inside a
-     * running body it only marks the pool closed (waiting for the job would wait for itself).
+     * running body it only marks the pool closed (waiting for the job would wait for itself); otherwise it also
+     * waits for the worker threads to end.
      */
     @Override
     public void close() {
@@ -211,6 +212,23 @@ public final class Parallel implements AutoCloseable {
             }
         }
         for (Worker w : workers) LockSupport.unpark(w.thread);
+        if (!insideJob) awaitExit();
+    }
+
+    /**
+     * Waits (up to a second each) for the workers to end, so that a closed pool leaves no threads behind: callers
+     * that count or dump threads right after closing one pool and opening another see only the live one.
+     */
+    private void awaitExit() {
+        boolean interrupted = false;
+        for (Worker w : workers) {
+            try {
+                w.thread.join(1000);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
     }
 
     /** Calls that found another caller's job running and computed on their own thread (for tests and tuning). */
