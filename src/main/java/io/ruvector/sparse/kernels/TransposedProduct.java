@@ -1,6 +1,7 @@
 package io.ruvector.sparse.kernels;
 
 import io.ruvector.sparse.cpu.Parallel;
+import io.ruvector.sparse.cpu.VectorMath;
 import io.ruvector.sparse.quant.TensorType;
 import io.ruvector.sparse.tensor.Tensor;
 
@@ -15,7 +16,8 @@ import java.util.Arrays;
  * <p>Per vector, two parallel passes. First the rows are cut into fixed stripes of {@link #STRIPE}; each stripe,
  * whole on one thread, sums its rows' scaled copies into a partial output of its own, a whole row per
  * {@link TensorType#axpy} call (per-call overhead made 256-column pieces of rows 1.5-3x slower in a scratch
- * benchmark). Then each output value is the sum of the stripes' partials in stripe order. Stripes and order are
+ * benchmark). Then each output value is the sum of the stripes' partials in stripe order, as the sparse layer
+ * sums its stripes (there over the selected neurons only). Stripes and order are
  * fixed, so results do not depend on the thread count. Per session (it holds the call in flight and the
  * partials); allocates only when a larger matrix comes along.
  */
@@ -84,9 +86,6 @@ public final class TransposedProduct {
         int stripes = (wT.rows() + STRIPE - 1) / STRIPE;
         int c0 = from * COLUMNS, c1 = Math.min(cols, to * COLUMNS);
         System.arraycopy(partials, c0, out, outAt + c0, c1 - c0);
-        for (int s = 1; s < stripes; s++) {
-            int p = s * cols;
-            for (int c = c0; c < c1; c++) out[outAt + c] += partials[p + c];
-        }
+        for (int s = 1; s < stripes; s++) VectorMath.add(partials, s * cols + c0, out, outAt + c0, c1 - c0);
     }
 }
