@@ -22,6 +22,13 @@ import java.lang.foreign.ValueLayout;
  * bit, at every vector width and thread count. The arithmetic is ggml-cpu's {@code vec_dot_qX_K_q8_K}
  * (integer sub-block sums scaled by the integer sub-block scales, one float product per super-block), up to the
  * float summation order.
+ *
+ * <p>The kernels widen bytes with sign-extending conversions ({@code B2S}, {@code B2I}) and mask what they need,
+ * never with {@code ZERO_EXTEND_*}, and name the target species of every conversion ({@code convertShape(op,
+ * species, part)}, not {@code convert} or {@code viewAsFloatingLanes}): those forms run through checks and type
+ * profiles in JDK code shared by every kernel, and after a prompt batch's kernels had used them with other shapes
+ * C2 compiled the decode kernels with their vectors boxed, intermittently, at two thirds of the speed
+ * (docs/PERFORMANCE.md, "Decode after a prompt"; {@code DecodeKernelConversionsTest} keeps the rule).
  */
 public abstract sealed class InterleavedKQuant permits InterleavedQ2_K, InterleavedQ3_K, InterleavedQ4_K, InterleavedQ5_K, InterleavedQ6_K {
 

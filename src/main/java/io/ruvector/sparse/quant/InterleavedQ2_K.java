@@ -120,11 +120,11 @@ public final class InterleavedQ2_K extends InterleavedKQuant {
                 ShortVector a0 = ShortVector.zero(S), a1 = ShortVector.zero(S), a2 = ShortVector.zero(S), a3 = ShortVector.zero(S);
                 for (int l = 0; l < 16; l++) {
                     ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, codes + (long) l * GROUP, Simd.LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                            .convertShape(VectorOperators.B2S, S, 0);
                     a0 = a0.add(v.and((short) 3).mul(q[xb + l]));
                     a1 = a1.add(v.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(q[xb + 32 + l]));
                     a2 = a2.add(v.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(q[xb + 64 + l]));
-                    a3 = a3.add(v.lanewise(VectorOperators.LSHR, 6).mul(q[xb + 96 + l]));
+                    a3 = a3.add(v.lanewise(VectorOperators.LSHR, 6).and((short) 3).mul(q[xb + 96 + l]));
                 }
                 long sc = codes + 16 * GROUP;   // sub-block j of this part at sc + j * GROUP
                 int run = b * 16 + 8 * (part >> 1) + (part & 1);   // its q sums at run + 2j
@@ -132,14 +132,14 @@ public final class InterleavedQ2_K extends InterleavedKQuant {
                 ByteVector s1 = ByteVector.fromMemorySegment(BYTES, data, sc + GROUP, Simd.LE);
                 ByteVector s2 = ByteVector.fromMemorySegment(BYTES, data, sc + 2 * GROUP, Simd.LE);
                 ByteVector s3 = ByteVector.fromMemorySegment(BYTES, data, sc + 3 * GROUP, Simd.LE);
-                IntVector w00 = (IntVector) s0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                IntVector w01 = (IntVector) s0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 1);
-                IntVector w10 = (IntVector) s1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                IntVector w11 = (IntVector) s1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 1);
-                IntVector w20 = (IntVector) s2.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                IntVector w21 = (IntVector) s2.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 1);
-                IntVector w30 = (IntVector) s3.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                IntVector w31 = (IntVector) s3.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 1);
+                IntVector w00 = (IntVector) s0.convertShape(VectorOperators.B2I, I, 0);
+                IntVector w01 = (IntVector) s0.convertShape(VectorOperators.B2I, I, 1);
+                IntVector w10 = (IntVector) s1.convertShape(VectorOperators.B2I, I, 0);
+                IntVector w11 = (IntVector) s1.convertShape(VectorOperators.B2I, I, 1);
+                IntVector w20 = (IntVector) s2.convertShape(VectorOperators.B2I, I, 0);
+                IntVector w21 = (IntVector) s2.convertShape(VectorOperators.B2I, I, 1);
+                IntVector w30 = (IntVector) s3.convertShape(VectorOperators.B2I, I, 0);
+                IntVector w31 = (IntVector) s3.convertShape(VectorOperators.B2I, I, 1);
                 sumi0 = sumi0.add(((IntVector) a0.convertShape(VectorOperators.S2I, I, 0)).mul(w00.and(0xF)))
                         .add(((IntVector) a1.convertShape(VectorOperators.S2I, I, 0)).mul(w10.and(0xF)))
                         .add(((IntVector) a2.convertShape(VectorOperators.S2I, I, 0)).mul(w20.and(0xF)))
@@ -148,14 +148,14 @@ public final class InterleavedQ2_K extends InterleavedKQuant {
                         .add(((IntVector) a1.convertShape(VectorOperators.S2I, I, 1)).mul(w11.and(0xF)))
                         .add(((IntVector) a2.convertShape(VectorOperators.S2I, I, 1)).mul(w21.and(0xF)))
                         .add(((IntVector) a3.convertShape(VectorOperators.S2I, I, 1)).mul(w31.and(0xF)));
-                summ0 = summ0.add(w00.lanewise(VectorOperators.LSHR, 4).mul(runs[run]))
-                        .add(w10.lanewise(VectorOperators.LSHR, 4).mul(runs[run + 2]))
-                        .add(w20.lanewise(VectorOperators.LSHR, 4).mul(runs[run + 4]))
-                        .add(w30.lanewise(VectorOperators.LSHR, 4).mul(runs[run + 6]));
-                summ1 = summ1.add(w01.lanewise(VectorOperators.LSHR, 4).mul(runs[run]))
-                        .add(w11.lanewise(VectorOperators.LSHR, 4).mul(runs[run + 2]))
-                        .add(w21.lanewise(VectorOperators.LSHR, 4).mul(runs[run + 4]))
-                        .add(w31.lanewise(VectorOperators.LSHR, 4).mul(runs[run + 6]));
+                summ0 = summ0.add(w00.lanewise(VectorOperators.LSHR, 4).and(0xF).mul(runs[run]))
+                        .add(w10.lanewise(VectorOperators.LSHR, 4).and(0xF).mul(runs[run + 2]))
+                        .add(w20.lanewise(VectorOperators.LSHR, 4).and(0xF).mul(runs[run + 4]))
+                        .add(w30.lanewise(VectorOperators.LSHR, 4).and(0xF).mul(runs[run + 6]));
+                summ1 = summ1.add(w01.lanewise(VectorOperators.LSHR, 4).and(0xF).mul(runs[run]))
+                        .add(w11.lanewise(VectorOperators.LSHR, 4).and(0xF).mul(runs[run + 2]))
+                        .add(w21.lanewise(VectorOperators.LSHR, 4).and(0xF).mul(runs[run + 4]))
+                        .add(w31.lanewise(VectorOperators.LSHR, 4).and(0xF).mul(runs[run + 6]));
             }
             float d = dx[b];
             ShortVector dh = ShortVector.fromMemorySegment(S, data, base + D + 2 * lane, Simd.LE);
@@ -165,18 +165,18 @@ public final class InterleavedQ2_K extends InterleavedKQuant {
             IntVector m0 = (IntVector) mh.convertShape(VectorOperators.S2I, I, 0);
             IntVector m1 = (IntVector) mh.convertShape(VectorOperators.S2I, I, 1);
             // Written out, not in a helper: see Q4_0.dot on helpers that take and return vectors.
-            FloatVector fd0 = d0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d0.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            FloatVector fd1 = d1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d1.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            FloatVector fm0 = m0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(m0.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            FloatVector fm1 = m1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(m1.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            acc0 = acc0.add(((FloatVector) sumi0.convert(VectorOperators.I2F, 0)).mul(fd0))
-                    .sub(((FloatVector) summ0.convert(VectorOperators.I2F, 0)).mul(fm0));
-            acc1 = acc1.add(((FloatVector) sumi1.convert(VectorOperators.I2F, 0)).mul(fd1))
-                    .sub(((FloatVector) summ1.convert(VectorOperators.I2F, 0)).mul(fm1));
+            FloatVector fd0 = ((FloatVector) d0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d0.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            FloatVector fd1 = ((FloatVector) d1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d1.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            FloatVector fm0 = ((FloatVector) m0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(m0.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            FloatVector fm1 = ((FloatVector) m1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(m1.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            acc0 = acc0.add(((FloatVector) sumi0.convertShape(VectorOperators.I2F, F, 0)).mul(fd0))
+                    .sub(((FloatVector) summ0.convertShape(VectorOperators.I2F, F, 0)).mul(fm0));
+            acc1 = acc1.add(((FloatVector) sumi1.convertShape(VectorOperators.I2F, F, 0)).mul(fd1))
+                    .sub(((FloatVector) summ1.convertShape(VectorOperators.I2F, F, 0)).mul(fm1));
         }
         int r = g * GROUP + c * LS;
         if (r + 2 * LF <= rows) {

@@ -121,11 +121,11 @@ public final class InterleavedQ3_K extends InterleavedKQuant {
                 ShortVector a0 = ShortVector.zero(S), a1 = ShortVector.zero(S), a2 = ShortVector.zero(S), a3 = ShortVector.zero(S);
                 for (int t = 0; t < 8; t++) {
                     ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, codes + (long) t * GROUP, Simd.LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                            .convertShape(VectorOperators.B2S, S, 0);
                     ShortVector w = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, codes + (long) (t + 8) * GROUP, Simd.LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                            .convertShape(VectorOperators.B2S, S, 0);
                     ShortVector h = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, codes + (long) (16 + t) * GROUP, Simd.LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                            .convertShape(VectorOperators.B2S, S, 0);
                     // position t: third bit j of h moved to bit 2; position t + 8: bit 4 + j moved to bit 2
                     a0 = a0.add(v.and((short) 3).or(h.lanewise(VectorOperators.LSHL, 2).and((short) 4)).mul(q[xb + t]))
                             .add(w.and((short) 3).or(h.lanewise(VectorOperators.LSHR, 2).and((short) 4)).mul(q[xb + t + 8]));
@@ -136,8 +136,8 @@ public final class InterleavedQ3_K extends InterleavedKQuant {
                     a2 = a2.add(v.lanewise(VectorOperators.LSHR, 4).and((short) 3).or(h.and((short) 4)).mul(q[xb + 64 + t]))
                             .add(w.lanewise(VectorOperators.LSHR, 4).and((short) 3).or(h.lanewise(VectorOperators.LSHR, 4).and((short) 4))
                                     .mul(q[xb + 64 + t + 8]));
-                    a3 = a3.add(v.lanewise(VectorOperators.LSHR, 6).or(h.lanewise(VectorOperators.LSHR, 1).and((short) 4)).mul(q[xb + 96 + t]))
-                            .add(w.lanewise(VectorOperators.LSHR, 6).or(h.lanewise(VectorOperators.LSHR, 5).and((short) 4))
+                    a3 = a3.add(v.lanewise(VectorOperators.LSHR, 6).and((short) 3).or(h.lanewise(VectorOperators.LSHR, 1).and((short) 4)).mul(q[xb + 96 + t]))
+                            .add(w.lanewise(VectorOperators.LSHR, 6).and((short) 3).or(h.lanewise(VectorOperators.LSHR, 5).and((short) 4))
                                     .mul(q[xb + 96 + t + 8]));
                 }
                 long sc = codes + 24 * GROUP;   // sub-block j of this part at sc + j * GROUP
@@ -161,12 +161,12 @@ public final class InterleavedQ3_K extends InterleavedKQuant {
             IntVector d0 = (IntVector) dh.convertShape(VectorOperators.S2I, I, 0);
             IntVector d1 = (IntVector) dh.convertShape(VectorOperators.S2I, I, 1);
             // Written out, not in a helper: see Q4_0.dot on helpers that take and return vectors.
-            FloatVector fd0 = d0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d0.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            FloatVector fd1 = d1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d1.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            acc0 = acc0.add(((FloatVector) sumi0.convert(VectorOperators.I2F, 0)).mul(fd0));
-            acc1 = acc1.add(((FloatVector) sumi1.convert(VectorOperators.I2F, 0)).mul(fd1));
+            FloatVector fd0 = ((FloatVector) d0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d0.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            FloatVector fd1 = ((FloatVector) d1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d1.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            acc0 = acc0.add(((FloatVector) sumi0.convertShape(VectorOperators.I2F, F, 0)).mul(fd0));
+            acc1 = acc1.add(((FloatVector) sumi1.convertShape(VectorOperators.I2F, F, 0)).mul(fd1));
         }
         int r = g * GROUP + c * LS;
         if (r + 2 * LF <= rows) {

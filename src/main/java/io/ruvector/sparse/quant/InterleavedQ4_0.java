@@ -240,9 +240,9 @@ public final class InterleavedQ4_0 {
             ShortVector hi = ShortVector.zero(S);
             for (int k = 0; k < 16; k++) {
                 ShortVector v = (ShortVector) ByteVector.fromMemorySegment(CODES, data, codes + (long) k * GROUP, Simd.LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                        .convertShape(VectorOperators.B2S, S, 0);
                 lo = lo.add(v.and((short) 0xF).mul(q[xb + k]));
-                hi = hi.add(v.lanewise(VectorOperators.LSHR, 4).mul(q[xb + k + 16]));
+                hi = hi.add(v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).mul(q[xb + k + 16]));
             }
             int offset = -8 * codeSums[b];
             float d = dx[b] * 0x1p112f;
@@ -254,12 +254,12 @@ public final class InterleavedQ4_0 {
             IntVector s1 = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 1))
                     .add((IntVector) hi.convertShape(VectorOperators.S2I, I, 1)).add(offset);
             // Written out, not in a helper: see Q4_0.dot on helpers that take and return vectors.
-            FloatVector d0 = h0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(h0.and(0x80000000))
-                    .viewAsFloatingLanes().mul(d);
-            FloatVector d1 = h1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(h1.and(0x80000000))
-                    .viewAsFloatingLanes().mul(d);
-            acc0 = acc0.add(((FloatVector) s0.convert(VectorOperators.I2F, 0)).mul(d0));
-            acc1 = acc1.add(((FloatVector) s1.convert(VectorOperators.I2F, 0)).mul(d1));
+            FloatVector d0 = ((FloatVector) h0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(h0.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(d);
+            FloatVector d1 = ((FloatVector) h1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(h1.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(d);
+            acc0 = acc0.add(((FloatVector) s0.convertShape(VectorOperators.I2F, F, 0)).mul(d0));
+            acc1 = acc1.add(((FloatVector) s1.convertShape(VectorOperators.I2F, F, 0)).mul(d1));
         }
         int r = outOffset + g * GROUP + c * LS;
         acc0.intoArray(out, r);

@@ -138,15 +138,15 @@ public final class InterleavedQ4_K extends InterleavedKQuant {
                 ShortVector hi1 = ShortVector.zero(S);
                 for (int k = 0; k < 16; k++) {
                     ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, codes + (long) k * GROUP, Simd.LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                            .convertShape(VectorOperators.B2S, S, 0);
                     lo0 = lo0.add(v.and((short) 0xF).mul(q[xb + k]));
-                    hi0 = hi0.add(v.lanewise(VectorOperators.LSHR, 4).mul(q[xb + 32 + k]));
+                    hi0 = hi0.add(v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).mul(q[xb + 32 + k]));
                 }
                 for (int k = 16; k < 32; k++) {
                     ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, codes + (long) k * GROUP, Simd.LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                            .convertShape(VectorOperators.B2S, S, 0);
                     lo1 = lo1.add(v.and((short) 0xF).mul(q[xb + k]));
-                    hi1 = hi1.add(v.lanewise(VectorOperators.LSHR, 4).mul(q[xb + 32 + k]));
+                    hi1 = hi1.add(v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).mul(q[xb + 32 + k]));
                 }
                 ByteVector scLo = ByteVector.fromMemorySegment(BYTES, data, base + scaleAt(2 * p) + lane, Simd.LE);
                 ByteVector scHi = ByteVector.fromMemorySegment(BYTES, data, base + scaleAt(2 * p + 1) + lane, Simd.LE);
@@ -158,14 +158,14 @@ public final class InterleavedQ4_K extends InterleavedKQuant {
                 IntVector sLo1 = ((IntVector) lo0.convertShape(VectorOperators.S2I, I, 1)).add((IntVector) lo1.convertShape(VectorOperators.S2I, I, 1));
                 IntVector sHi0 = ((IntVector) hi0.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) hi1.convertShape(VectorOperators.S2I, I, 0));
                 IntVector sHi1 = ((IntVector) hi0.convertShape(VectorOperators.S2I, I, 1)).add((IntVector) hi1.convertShape(VectorOperators.S2I, I, 1));
-                sumi0 = sumi0.add(sLo0.mul((IntVector) scLo.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)))
-                        .add(sHi0.mul((IntVector) scHi.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)));
-                sumi1 = sumi1.add(sLo1.mul((IntVector) scLo.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 1)))
-                        .add(sHi1.mul((IntVector) scHi.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 1)));
-                summ0 = summ0.add(((IntVector) mLo.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).mul(rLo))
-                        .add(((IntVector) mHi.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).mul(rHi));
-                summ1 = summ1.add(((IntVector) mLo.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 1)).mul(rLo))
-                        .add(((IntVector) mHi.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 1)).mul(rHi));
+                sumi0 = sumi0.add(sLo0.mul((IntVector) scLo.convertShape(VectorOperators.B2I, I, 0)))
+                        .add(sHi0.mul((IntVector) scHi.convertShape(VectorOperators.B2I, I, 0)));
+                sumi1 = sumi1.add(sLo1.mul((IntVector) scLo.convertShape(VectorOperators.B2I, I, 1)))
+                        .add(sHi1.mul((IntVector) scHi.convertShape(VectorOperators.B2I, I, 1)));
+                summ0 = summ0.add(((IntVector) mLo.convertShape(VectorOperators.B2I, I, 0)).mul(rLo))
+                        .add(((IntVector) mHi.convertShape(VectorOperators.B2I, I, 0)).mul(rHi));
+                summ1 = summ1.add(((IntVector) mLo.convertShape(VectorOperators.B2I, I, 1)).mul(rLo))
+                        .add(((IntVector) mHi.convertShape(VectorOperators.B2I, I, 1)).mul(rHi));
             }
             float d = dx[b];
             ShortVector dh = ShortVector.fromMemorySegment(S, data, base + D + 2 * lane, Simd.LE);
@@ -175,18 +175,18 @@ public final class InterleavedQ4_K extends InterleavedKQuant {
             IntVector m0 = (IntVector) mh.convertShape(VectorOperators.S2I, I, 0);
             IntVector m1 = (IntVector) mh.convertShape(VectorOperators.S2I, I, 1);
             // Written out, not in a helper: see Q4_0.dot on helpers that take and return vectors.
-            FloatVector fd0 = d0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d0.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            FloatVector fd1 = d1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d1.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            FloatVector fm0 = m0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(m0.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            FloatVector fm1 = m1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(m1.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            acc0 = acc0.add(((FloatVector) sumi0.convert(VectorOperators.I2F, 0)).mul(fd0))
-                    .sub(((FloatVector) summ0.convert(VectorOperators.I2F, 0)).mul(fm0));
-            acc1 = acc1.add(((FloatVector) sumi1.convert(VectorOperators.I2F, 0)).mul(fd1))
-                    .sub(((FloatVector) summ1.convert(VectorOperators.I2F, 0)).mul(fm1));
+            FloatVector fd0 = ((FloatVector) d0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d0.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            FloatVector fd1 = ((FloatVector) d1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d1.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            FloatVector fm0 = ((FloatVector) m0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(m0.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            FloatVector fm1 = ((FloatVector) m1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(m1.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            acc0 = acc0.add(((FloatVector) sumi0.convertShape(VectorOperators.I2F, F, 0)).mul(fd0))
+                    .sub(((FloatVector) summ0.convertShape(VectorOperators.I2F, F, 0)).mul(fm0));
+            acc1 = acc1.add(((FloatVector) sumi1.convertShape(VectorOperators.I2F, F, 0)).mul(fd1))
+                    .sub(((FloatVector) summ1.convertShape(VectorOperators.I2F, F, 0)).mul(fm1));
         }
         int r = g * GROUP + c * LS;
         if (r + 2 * LF <= rows) {

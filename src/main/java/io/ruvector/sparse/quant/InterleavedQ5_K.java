@@ -236,18 +236,18 @@ public final class InterleavedQ5_K extends InterleavedKQuant {
             IntVector m0 = (IntVector) mh.convertShape(VectorOperators.S2I, I, 0);
             IntVector m1 = (IntVector) mh.convertShape(VectorOperators.S2I, I, 1);
             // Written out, not in a helper: see Q4_0.dot on helpers that take and return vectors.
-            FloatVector fd0 = d0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d0.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            FloatVector fd1 = d1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d1.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            FloatVector fm0 = m0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(m0.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            FloatVector fm1 = m1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(m1.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            acc0 = acc0.add(((FloatVector) sumi0.convert(VectorOperators.I2F, 0)).mul(fd0))
-                    .sub(((FloatVector) summ0.convert(VectorOperators.I2F, 0)).mul(fm0));
-            acc1 = acc1.add(((FloatVector) sumi1.convert(VectorOperators.I2F, 0)).mul(fd1))
-                    .sub(((FloatVector) summ1.convert(VectorOperators.I2F, 0)).mul(fm1));
+            FloatVector fd0 = ((FloatVector) d0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d0.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            FloatVector fd1 = ((FloatVector) d1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d1.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            FloatVector fm0 = ((FloatVector) m0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(m0.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            FloatVector fm1 = ((FloatVector) m1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(m1.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            acc0 = acc0.add(((FloatVector) sumi0.convertShape(VectorOperators.I2F, F, 0)).mul(fd0))
+                    .sub(((FloatVector) summ0.convertShape(VectorOperators.I2F, F, 0)).mul(fm0));
+            acc1 = acc1.add(((FloatVector) sumi1.convertShape(VectorOperators.I2F, F, 0)).mul(fd1))
+                    .sub(((FloatVector) summ1.convertShape(VectorOperators.I2F, F, 0)).mul(fm1));
         }
         int r = g * GROUP + c * LS;
         if (r + 2 * LF <= rows) {

@@ -194,12 +194,12 @@ public final class InterleavedQ6_K extends InterleavedKQuant {
             IntVector d0 = (IntVector) dh.convertShape(VectorOperators.S2I, I, 0);
             IntVector d1 = (IntVector) dh.convertShape(VectorOperators.S2I, I, 1);
             // Written out, not in a helper: see Q4_0.dot on helpers that take and return vectors.
-            FloatVector fd0 = d0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d0.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            FloatVector fd1 = d1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d1.and(0x80000000))
-                    .viewAsFloatingLanes().mul(0x1p112f).mul(d);
-            acc0 = acc0.add(((FloatVector) sumi0.convert(VectorOperators.I2F, 0)).mul(fd0));
-            acc1 = acc1.add(((FloatVector) sumi1.convert(VectorOperators.I2F, 0)).mul(fd1));
+            FloatVector fd0 = ((FloatVector) d0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d0.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            FloatVector fd1 = ((FloatVector) d1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(d1.and(0x80000000))
+                    .convertShape(VectorOperators.REINTERPRET_I2F, F, 0)).mul(0x1p112f).mul(d);
+            acc0 = acc0.add(((FloatVector) sumi0.convertShape(VectorOperators.I2F, F, 0)).mul(fd0));
+            acc1 = acc1.add(((FloatVector) sumi1.convertShape(VectorOperators.I2F, F, 0)).mul(fd1));
         }
         int r = g * GROUP + c * LS;
         if (r + 2 * LF <= rows) {
