@@ -69,7 +69,7 @@ typedef struct si_model_options {
     uint32_t struct_size;
     int32_t threads;        /* worker threads for the matrix kernels; 0 = engine default */
     int32_t context_length; /* tokens per session; 0 = the model's own */
-    int32_t warm_up_ms;     /* > 0: warm the kernels up on a background thread for up to this long after open (see ModelOptions.warmUpMillis); 0 = off */
+    int32_t warm_up_ms;     /* > 0: warm the kernels up on a background thread after open until compiled, for at most this long; the first evaluation waits for it (see ModelOptions.warmUpMillis); 0 = off */
 } si_model_options;
 
 /* Facts about an open model. */

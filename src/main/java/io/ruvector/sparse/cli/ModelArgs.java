@@ -50,16 +50,16 @@ final class ModelArgs {
     boolean noRepackCache;
 
     @Option(names = "--warm-up", paramLabel = "MS",
-            description = "run the kernels on a small synthetic model on a background thread for up to MS ms while the "
-                    + "model opens, so the JIT has compiled them before the first real products; 0 = off "
-                    + "(default: " + ONE_SHOT_WARM_UP_MILLIS + "; try 3000 for a one-shot generate)")
+            description = "run the model's kernels on small matrices on a background thread while the model opens, until "
+                    + "the JIT has compiled them or for at most MS ms, before the first real products; 0 = off "
+                    + "(default: " + ONE_SHOT_WARM_UP_MILLIS + " for generate and chat, 0 for the others)")
     Integer warmUpMillis;
 
     /**
-     * The warm-up of a one-shot command (generate, chat) unless {@code --warm-up} says otherwise: none, as it did not
-     * measure better on a loaded 2-core machine (docs/cold-start.md); a quiet machine may say otherwise.
+     * The warm-up of a one-shot command (generate, chat) unless {@code --warm-up} says otherwise: at most 3 s. It
+     * ends as soon as the kernels run compiled, well before that with the launcher's JIT flags (docs/cold-start.md).
      */
-    static final int ONE_SHOT_WARM_UP_MILLIS = 0;
+    static final int ONE_SHOT_WARM_UP_MILLIS = 3000;
 
     /** The model path: {@code --model}, else the demo model (found or downloaded). */
     Path resolve(PrintWriter err) throws IOException {

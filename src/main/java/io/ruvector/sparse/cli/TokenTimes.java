@@ -1,5 +1,8 @@
 package io.ruvector.sparse.cli;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
@@ -31,15 +34,37 @@ final class TokenTimes {
     }
 
     /**
+     * Seconds since this process started, or NaN. On Linux from {@code /proc} (the system's uptime minus the
+     * process's start, both since boot, to 10 ms): {@code ProcessHandle}'s start instant adds the boot time, which
+     * the kernel gives in whole seconds, so it came out up to a second early.
+     */
+    static double secondsSinceProcessStart() {
+        try {
+            String uptime = Files.readString(Path.of("/proc/uptime"));
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            // Fields after the command name (which may hold spaces and parentheses): state is field 3, starttime 22.
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+            double startSeconds = Long.parseLong(f[22 - 3]) / (double) USER_HZ;
+            return Double.parseDouble(uptime.substring(0, uptime.indexOf(' '))) - startSeconds;
+        } catch (IOException | RuntimeException notLinux) {
+            Instant started = ProcessHandle.current().info().startInstant().orElse(null);
+            return started == null ? Double.NaN : Duration.between(started, Instant.now()).toNanos() / 1e9;
+        }
+    }
+
+    /** The unit of the times in {@code /proc/PID/stat}: 100 per second on Linux whatever the kernel's tick rate. */
+    private static final int USER_HZ = 100;
+
+    /**
      * One line: {@code first token: S s after process start (epoch-us E) | token ms: t1 t2 ...}, where t1 is the
      * time from the first token to the second, and so on.
      */
     String report() {
         StringBuilder s = new StringBuilder("first token: ");
-        Instant started = ProcessHandle.current().info().startInstant().orElse(null);
-        if (started != null && count > 0) {
-            Instant first = Instant.ofEpochSecond(firstTokenEpochMicros / 1_000_000L, firstTokenEpochMicros % 1_000_000L * 1_000);
-            s.append(String.format(Locale.ROOT, "%.3f s after process start", Duration.between(started, first).toNanos() / 1e9));
+        double sinceStart = secondsSinceProcessStart();
+        if (!Double.isNaN(sinceStart) && count > 0) {
+            long firstNanosAgo = System.nanoTime() - nanos[1];
+            s.append(String.format(Locale.ROOT, "%.3f s after process start", sinceStart - firstNanosAgo / 1e9));
         } else {
             s.append("-");
         }

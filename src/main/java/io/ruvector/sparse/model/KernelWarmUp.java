@@ -4,12 +4,15 @@ import io.ruvector.sparse.cpu.Parallel;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.TensorInfo;
-import io.ruvector.sparse.synth.SyntheticModel;
+import io.ruvector.sparse.kernels.MatMul;
+import io.ruvector.sparse.kernels.RepackedWeights;
+import io.ruvector.sparse.memory.MappedRam;
+import io.ruvector.sparse.quant.TensorType;
+import io.ruvector.sparse.quant.TensorTypes;
+import io.ruvector.sparse.tensor.Tensor;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.lang.foreign.Arena;
+import java.lang.foreign.SegmentAllocator;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashSet;
@@ -18,30 +21,42 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The warm-up of {@link ModelOptions#warmUpMillis}: on one background thread, prompts and decoding steps on small
- * synthetic models, one per weight type of the real model, with the real model's options. A fresh JVM runs the
- * first real prompt in the interpreter and C1 code while C2 has not compiled the kernels yet; these runs give the
- * JIT the invocations and loop iterations it waits for, while the real model is still being opened and its first
- * tokens prepared. The shapes are the {@code tiny} preset's (dim 256, ffn 768: whole blocks of every type, rows
- * by 32 as the interleaved copies need, products large enough to be split over the pool), so the same branches
- * are taken as with the real model.
+ * The warm-up of {@link ModelOptions#warmUpMillis}: on one background thread, started as the model is opened, the
+ * products a prompt and decoding steps make, on small matrices of each weight type of the real model (zeros, in
+ * the same kind of memory as the real weights and their repacked copies), through a {@link MatMul} with the real
+ * model's activation rounding and repacking. A fresh JVM would otherwise run the first real prompt in the
+ * interpreter and C1 code, where every Vector API operation allocates, until C2 has compiled the kernels; these
+ * products are cheap enough to give the JIT the invocations it waits for in a fraction of a second (the launcher
+ * also lowers the thresholds for the engine's methods).
  *
- * <p>Nothing here can fail the real model: an exception ends the warm-up, quietly.
+ * <p>It ends once its rounds run at compiled speed ({@link #settled}), or when its time is up, and a session's
+ * first evaluation waits for that ({@link LanguageModel#awaitWarmUp}): on a machine with few cores the real
+ * products would otherwise run in slow code beside it and the compiler threads.
+ *
+ * <p>Nothing here can change a result (the products share no state with the model's) or fail the real model: an
+ * exception ends the warm-up, quietly.
  */
 final class KernelWarmUp implements AutoCloseable {
 
     /** Prompt tokens per round: a batch, as a real prompt is. */
     private static final int PROMPT = 14;
     /** Decoding steps per round: single-vector products, the repacked kernels. */
-    private static final int STEPS = 24;
+    private static final int STEPS = 4;
+    /** Rows and columns of the warm-up's matrices: two groups of interleaved rows, one super-block. */
+    private static final int ROWS = 64, COLS = 256;
+
+    /** Rounds before the warm-up may end. */
+    private static final int MIN_ROUNDS = 10;
+    /** The warm-up ends when this many fast rounds in a row took times within {@link #SETTLED} of each other. */
+    private static final int SETTLED_ROUNDS = 3;
+    private static final double SETTLED = 0.15;
 
     private final Thread thread;
     private volatile boolean stop;
 
     private KernelWarmUp(List<GgmlType> types, ModelOptions options) {
         long deadline = System.nanoTime() + options.warmUpMillis() * 1_000_000L;
-        ModelOptions tinyOptions = options.withWarmUp(0).withContextLength(PROMPT + STEPS + 1).withRepackCache(null);
-        this.thread = Thread.ofPlatform().daemon().name("sparse-infer-warm-up").unstarted(() -> run(types, tinyOptions, deadline));
+        this.thread = Thread.ofPlatform().daemon().name("sparse-infer-warm-up").unstarted(() -> run(types, options, deadline));
     }
 
     /**
@@ -57,7 +72,7 @@ final class KernelWarmUp implements AutoCloseable {
         return w;
     }
 
-    /** The distinct types of the file's matrices that a synthetic model can be written in, most frequent first. */
+    /** The distinct types of the file's matrices that the engine multiplies, most frequent first. */
     static List<GgmlType> matrixTypes(GgufFile file) {
         Map<GgmlType, Integer> counts = new EnumMap<>(GgmlType.class);
         for (TensorInfo t : file.tensors()) {
@@ -67,61 +82,72 @@ final class KernelWarmUp implements AutoCloseable {
         types.sort((a, b) -> counts.get(b) - counts.get(a));
         Set<GgmlType> writable = new LinkedHashSet<>();
         for (GgmlType t : types) {
-            try {
-                SyntheticModel.fileType(t);
-                writable.add(t);
-            } catch (IllegalArgumentException notWritable) {
-                // e.g. a type we read but do not write: its kernels stay cold
-            }
+            if (TensorTypes.isSupported(t)) writable.add(t);
         }
         return List.copyOf(writable);
     }
 
-    private void run(List<GgmlType> types, ModelOptions tinyOptions, long deadline) {
-        List<LanguageModel> models = new ArrayList<>();
-        List<Session> sessions = new ArrayList<>();
-        try {
+    private void run(List<GgmlType> types, ModelOptions options, long deadline) {
+        try (Arena arena = Arena.ofShared(); Parallel one = new Parallel(1);
+             RepackedWeights repacked = options.repack() ? new RepackedWeights(w -> { }, MappedRam::allocator) : null) {
+            SegmentAllocator ram = MappedRam.allocator(arena);
+            List<Tensor> matrices = new ArrayList<>();
             for (GgmlType t : types) {
-                if (stop) return;
-                LanguageModel m = tinyModel(t, tinyOptions);
-                models.add(m);
-                sessions.add(m.newSession());
+                TensorType type = TensorTypes.of(t);
+                matrices.add(new Tensor("warm-up-" + t, type, ROWS, COLS, ram.allocate(type.rowBytes(COLS) * ROWS, 64)));
             }
-            int[] prompt = new int[PROMPT];
-            for (int i = 0; i < PROMPT; i++) prompt[i] = 300 + 7 * i;
-            while (!stop && System.nanoTime() < deadline) {
-                for (Session s : sessions) {
-                    s.reset();
-                    s.evaluate(prompt);
-                    for (int i = 0; i < STEPS && !stop; i++) s.evaluate(400 + i);
+            MatMul mm = new MatMul(one, options.newActivationRounding(), repacked);
+            float[] x = new float[PROMPT * COLS];
+            for (int i = 0; i < x.length; i++) x[i] = (float) Math.sin(0.37 * i + 0.1);
+            float[] a = new float[PROMPT * ROWS], b = new float[PROMPT * ROWS], c = new float[PROMPT * ROWS];
+            long[] last = new long[SETTLED_ROUNDS];
+            // A round multiplies this many weights; C2 code does it at several per ns, interpreted and C1 code
+            // (every vector operation allocated) at a tenth of one: one per ns tells them apart on any machine.
+            long fastRound = (long) matrices.size() * ROWS * COLS * (4L * PROMPT + 4L * STEPS);
+            for (int round = 0; !stop && System.nanoTime() < deadline; round++) {
+                long start = System.nanoTime();
+                for (Tensor w : matrices) {
+                    // A prompt's products (three projections of one input together, then one), then decoding's.
+                    mm.multiply(w, a, w, b, w, c, x, PROMPT);
+                    mm.multiply(w, x, 0, PROMPT, a, 0);
+                    for (int i = 0; i < STEPS; i++) {
+                        mm.multiply(w, a, w, b, w, c, x, 1);
+                        mm.multiply(w, x, 0, 1, a, 0);
+                    }
                 }
+                last[round % SETTLED_ROUNDS] = System.nanoTime() - start;
+                if (round + 1 >= MIN_ROUNDS && settled(last, fastRound)) break;
             }
         } catch (RuntimeException | Error e) {
             // A warm-up is an optimization: whatever went wrong, the real model goes on without it.
-        } finally {
-            for (LanguageModel m : models) m.close();
         }
     }
 
-    /** The {@code tiny} preset in type {@code t}, every matrix one repeated row: made in milliseconds. */
-    private static LanguageModel tinyModel(GgmlType t, ModelOptions options) {
-        SyntheticModel.Options o = SyntheticModel.Options.preset("tiny").withWeightType(t);
-        Path file = null;
-        try (Parallel one = new Parallel(1)) {
-            file = Files.createTempFile("sparse-infer-warm-up-", ".gguf");
-            SyntheticModel.declareRepeatedRows(o, one).write(file);
-            return LanguageModel.open(file, options);   // mapped: the file can go
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            if (file != null) {
-                try {
-                    Files.deleteIfExists(file);
-                } catch (IOException ignored) {
-                    // a temporary file left behind
-                }
+    /**
+     * Whether the rounds are over: the last round times ({@code last}, ns) within {@link #SETTLED} of each other
+     * and each under {@code fastNanos}, as only compiled kernels run them (a steady time alone does not say that:
+     * the rounds also run steadily in C1 code while C2 compiles).
+     */
+    static boolean settled(long[] last, long fastNanos) {
+        long min = Long.MAX_VALUE, max = 0;
+        for (long t : last) {
+            min = Math.min(min, t);
+            max = Math.max(max, t);
+        }
+        return min > 0 && max <= (1 + SETTLED) * min && max < fastNanos;
+    }
+
+    /** Waits until the warm-up has ended (settled, out of time, or closed). */
+    void await() {
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
             }
         }
+        if (interrupted) Thread.currentThread().interrupt();
     }
 
     /** Whether the warm-up thread is still running. */

@@ -133,6 +133,15 @@ public final class LanguageModel implements AutoCloseable {
         if (w.data().isMapped() && MemoryHints.supported()) MemoryHints.advise(w.data(), Advice.DONTNEED);
     }
 
+    /**
+     * Waits for the warm-up, if one is running: a session's first evaluation starts when the warm-up has ended,
+     * so its products do not run in interpreted and C1 code beside the warm-up's on the same cores.
+     */
+    void awaitWarmUp() {
+        KernelWarmUp w = warmUp;
+        if (w != null) w.await();
+    }
+
     /** The warm-up started by {@link ModelOptions#warmUpMillis}, or null (for tests). */
     KernelWarmUp warmUp() { return warmUp; }
 
@@ -271,6 +280,7 @@ public final class LanguageModel implements AutoCloseable {
         if (n == 0 || n != tokens.length) {
             throw new IllegalArgumentException(n + " sessions and " + tokens.length + " tokens: need one token per session, at least one");
         }
+        awaitWarmUp();
         BatchForward batch = takeBatch(n);
         try {
             batch.run(sessions, tokens);

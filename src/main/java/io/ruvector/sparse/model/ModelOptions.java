@@ -22,14 +22,15 @@ import java.nio.file.Path;
  *                      released (prompt batches, which read the file's layout, fault them back). Used where
  *                      single-vector products take int8 activations (the {@link ActivationPrecision#AUTO} and
  *                      {@link ActivationPrecision#INT8} precisions)
- * @param warmUpMillis  0 (the default): no warm-up. Otherwise, for up to this many milliseconds after
- *                      {@link LanguageModel#open} one background thread (with a pool of {@code threads} of its own)
- *                      runs prompts and decoding steps on a small synthetic model of each weight type of the
- *                      model, so that the JIT has compiled the kernels before the first real products: in a fresh
- *                      JVM the first real prompt otherwise runs in the interpreter and C1 code. It costs a few MB and
- *                      CPU time that competes with the real work while it runs, and stops when the model is closed.
- *                      Worth it for short-lived processes (the CLI turns it on for generate and chat); a
- *                      long-running server gains little
+ * @param warmUpMillis  0 (the default): no warm-up. Otherwise {@link LanguageModel#open} starts one background
+ *                      thread that runs the products of a prompt and of decoding steps on small matrices of each
+ *                      weight type of the model, with this model's rounding and repacking, until they run at
+ *                      compiled speed or for at most this many milliseconds; a session's first evaluation waits for
+ *                      it. In a fresh JVM the first real prompt otherwise runs in the interpreter and C1 code while C2
+ *                      compiles the kernels. It costs a few MB and, while it runs, one core; it stops when the model
+ *                      is closed and never changes a result. Worth it for short-lived processes (the CLI turns it on
+ *                      for generate and chat, with 3000 ms; it ends after about 1.5 s there, sooner with the JIT
+ *                      flags of docs/cold-start.md); a long-running server gains little
  * @param repackCache   with {@code repack}: the folder where the repacked copies of each model are kept in a file
  *                      (one per model, named after it; {@link io.ruvector.sparse.kernels.RepackCache}), so that only
  *                      the first start repacks (all the model's Q4_0 and K-quant matrices at once, at open) and later

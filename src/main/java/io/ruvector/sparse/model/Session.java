@@ -55,6 +55,7 @@ public final class Session implements AutoCloseable {
     public synchronized Logits evaluate(int... tokens) {
         ensureOpen();
         check(tokens);
+        model.awaitWarmUp();
         int batch = forward.maxBatch();
         for (int from = 0; from < tokens.length; from += batch) {
             int n = Math.min(batch, tokens.length - from);
@@ -81,6 +82,7 @@ public final class Session implements AutoCloseable {
     public synchronized float[] evaluateAll(int... tokens) {
         ensureOpen();
         check(tokens);
+        model.awaitWarmUp();
         float[] all = new float[Math.multiplyExact(tokens.length, vocab)];
         int batch = forward.maxBatch();
         for (int from = 0; from < tokens.length; from += batch) {

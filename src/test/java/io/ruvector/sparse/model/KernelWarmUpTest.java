@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -61,9 +62,27 @@ class KernelWarmUpTest {
             Path file = synth(t);
             ModelOptions base = ModelOptions.defaults().withThreads(2);
             float[] cold = greedyLogits(file, base, 12);
-            float[] warmed = greedyLogits(file, base.withWarmUp(60_000), 12);
+            float[] warmed = greedyLogits(file, base.withWarmUp(10_000), 12);
             assertArrayEquals(cold, warmed, t + ": the warm-up changed a logit");
         }
+    }
+
+    @Test
+    void theFirstEvaluationWaitsForTheWarmUpToEnd() throws Exception {
+        try (LanguageModel m = LanguageModel.open(synth(GgmlType.Q4_K), ModelOptions.defaults().withThreads(2).withWarmUp(10_000));
+             Session s = m.newSession()) {
+            s.evaluate(1, 300, 301);
+            assertFalse(m.warmUp().running(), "the first evaluation ran beside the warm-up");
+        }
+    }
+
+    @Test
+    void roundsAreOverOnlyWhenSteadyAndFast() {
+        long fast = 1_000_000;
+        assertTrue(KernelWarmUp.settled(new long[] {200_000, 210_000, 190_000}, fast));
+        assertFalse(KernelWarmUp.settled(new long[] {20_000_000, 21_000_000, 19_000_000}, fast), "steady but slow: C1 code");
+        assertFalse(KernelWarmUp.settled(new long[] {200_000, 900_000, 190_000}, fast), "fast but not steady yet");
+        assertFalse(KernelWarmUp.settled(new long[] {0, 200_000, 190_000}, fast), "fewer rounds than the window");
     }
 
     @Test
