@@ -157,14 +157,6 @@ final class KernelWarmUp implements AutoCloseable {
     @Override
     public void close() {
         stop = true;
-        boolean interrupted = false;
-        while (thread.isAlive()) {
-            try {
-                thread.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) Thread.currentThread().interrupt();
+        await();
     }
 }
