@@ -44,8 +44,14 @@ final class KQuantRowsQ8K {
         return nb;
     }
 
+    /**
+     * Bytes at {@code at} as unsigned 16-bit lanes: sign-extended, then masked. Not {@code ZERO_EXTEND_B2S}, whose
+     * JDK path carries a type check shared by every kernel in the JVM; these rows run in sparse decoding after
+     * prompt batches, where that check made C2 box the interleaved kernels' vectors (DecodeKernelConversionsTest).
+     */
     private static ShortVector widen(MemorySegment src, long at) {
-        return (ShortVector) ByteVector.fromMemorySegment(BYTES, src, at, Simd.LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+        return ((ShortVector) ByteVector.fromMemorySegment(BYTES, src, at, Simd.LE).convertShape(VectorOperators.B2S, S, 0))
+                .and((short) 0xFF);
     }
 
     // ---- Q4_K: d, dmin, 12 bytes of scales and mins, 128 bytes of nibbles ----

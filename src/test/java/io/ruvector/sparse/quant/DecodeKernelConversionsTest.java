@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The decode kernels on interleaved copies convert vectors only in ways C2 compiles from the kernel's own
+ * The decode kernels on interleaved copies, and the sparse path's K-quant rows, convert vectors only in ways C2 compiles from the kernel's own
  * constants: sign-extending widenings with masks, never {@code VectorOperators.ZERO_EXTEND_*}, and conversions
  * that name their target species ({@code convertShape(op, species, part)}), never {@code convert(op, part)} or
  * {@code viewAsFloatingLanes()}, which derive it at run time. The other forms go through checks and type profiles
@@ -32,10 +32,10 @@ class DecodeKernelConversionsTest {
     private static final Set<String> SPECIES_FROM_RUN_TIME = Set.of("convert", "viewAsFloatingLanes", "viewAsIntegralLanes");
 
     private static final List<Class<?>> KERNELS = List.of(InterleavedQ4_0.class, InterleavedQ2_K.class, InterleavedQ3_K.class,
-            InterleavedQ4_K.class, InterleavedQ5_K.class, InterleavedQ6_K.class);
+            InterleavedQ4_K.class, InterleavedQ5_K.class, InterleavedQ6_K.class, KQuantRowsQ8K.class);
 
     @Test
-    void interleavedKernelsConvertWithTheirOwnConstants() throws IOException {
+    void decodeKernelsConvertWithTheirOwnConstants() throws IOException {
         for (Class<?> kernel : KERNELS) {
             assertEquals(List.of(), sharedPathConversions(kernel), kernel.getSimpleName() + " converts through shared paths");
         }
@@ -44,7 +44,7 @@ class DecodeKernelConversionsTest {
     @Test
     void theScanFindsBothForms() throws IOException {
         // Kernels outside the decode path still use both forms: the scan must see them, or the test above proves nothing.
-        assertTrue(sharedPathConversions(KQuantRowsQ8K.class).stream().anyMatch(u -> u.contains("ZERO_EXTEND_")));
+        assertTrue(sharedPathConversions(Q4_1.class).stream().anyMatch(u -> u.contains("ZERO_EXTEND_")));
         assertTrue(sharedPathConversions(Q4_0.class).stream().anyMatch(u -> u.endsWith("convert()")));
     }
 
