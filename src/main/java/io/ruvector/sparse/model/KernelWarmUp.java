@@ -153,7 +153,7 @@ final class KernelWarmUp implements AutoCloseable {
     /** Whether the warm-up thread is still running. */
     boolean running() { return thread.isAlive(); }
 
-    /** Stops the warm-up and waits for it (its models are closed when this returns). */
+    /** Stops the warm-up and waits for it (its matrices are freed when this returns). */
     @Override
     public void close() {
         stop = true;
