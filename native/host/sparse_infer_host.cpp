@@ -11,7 +11,11 @@
 //
 // Run:
 //   target/sparse-infer-host MODEL.gguf [--prompt TEXT] [-n TOKENS] [--threads N] [--warm-up MS] [--from-memory]
-//                            [--class-path PATH] [--ids]
+//                            [--class-path PATH] [--ids] [--no-jit-flags] [--jvm-option OPT]...
+//
+// The JVM gets the JIT flags ./sparse-infer gives the CLI (jit_flags() below; docs/cold-start.md):
+// SPARSE_INFER_JIT_FLAGS replaces them (empty: the JVM's defaults), --no-jit-flags drops them, and each
+// --jvm-option is passed after them.
 
 #include "sparse_infer.h"
 
@@ -21,8 +25,10 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -30,6 +36,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -46,13 +53,15 @@ struct Args {
     int warm_up_ms = 0;
     bool from_memory = false;
     bool print_ids = false;
+    bool jit_flags = true;
+    std::vector<std::string> jvm_options;
 };
 
 [[noreturn]] void usage(const char *msg) {
     std::fprintf(stderr,
                  "sparse-infer-host: %s\n"
                  "usage: sparse-infer-host MODEL.gguf [--prompt TEXT] [-n TOKENS] [--threads N] [--warm-up MS] [--from-memory]\n"
-                 "                         [--class-path PATH] [--ids]\n",
+                 "                         [--class-path PATH] [--ids] [--no-jit-flags] [--jvm-option OPT]...\n",
                  msg);
     std::exit(1);
 }
@@ -72,6 +81,8 @@ Args parse_args(int argc, char **argv) {
         else if (s == "--class-path" || s == "--jar") a.class_path = value();
         else if (s == "--from-memory") a.from_memory = true;
         else if (s == "--ids") a.print_ids = true;
+        else if (s == "--no-jit-flags") a.jit_flags = false;
+        else if (s == "--jvm-option") a.jvm_options.push_back(value());
         else if (!s.empty() && s[0] == '-') usage(("unknown option " + s).c_str());
         else if (a.model.empty()) a.model = s;
         else usage("more than one model given");
@@ -138,6 +149,75 @@ std::string find_class_path(const Args &a, const char *argv0) {
     return "target/sparse-infer-cli.jar";
 }
 
+// The compiler directive of src/main/launcher/compiler-directives.json (NativeHostTest checks the two say the
+// same): C2 compiles no Vector API method on its own, only inlined into the kernels, where its calls are
+// intrinsics; the API's Java fallbacks, hot while the kernels are not compiled yet, stay in C1 code.
+constexpr const char *kCompilerDirectives = R"json([
+  {
+    match: ["jdk.incubator.vector.*::*", "jdk.internal.vm.vector.*::*"],
+    c2: { Exclude: true }
+  }
+]
+)json";
+
+// The directives as a file the JVM can read while it starts (it reads -XX:CompilerDirectivesFile once, in
+// JNI_CreateJavaVM): an anonymous memory file named by /proc/self/fd, so nothing is written to disk and
+// nothing is left behind; else a temporary file, removed once the JVM has started. Holds the descriptor.
+struct DirectivesFile {
+    int fd = -1;
+    std::string path;
+    std::string temp;   // a temporary file to remove, when memfd_create was not available
+
+    bool create() {
+        fd = memfd_create("sparse-infer-compiler-directives", MFD_CLOEXEC);
+        if (fd >= 0) {
+            path = "/proc/self/fd/" + std::to_string(fd);
+        } else {
+            const char *dir = std::getenv("TMPDIR");
+            temp = std::string(dir && *dir ? dir : "/tmp") + "/sparse-infer-directives-XXXXXX";
+            fd = mkstemp(temp.data());
+            if (fd < 0) return false;
+            path = temp;
+        }
+        size_t len = std::strlen(kCompilerDirectives);
+        bool ok = write(fd, kCompilerDirectives, len) == static_cast<ssize_t>(len);
+        if (!ok) release();
+        return ok;
+    }
+    void release() {
+        if (fd >= 0) close(fd);
+        if (!temp.empty()) unlink(temp.c_str());
+        fd = -1;
+        temp.clear();
+    }
+    ~DirectivesFile() { release(); }
+};
+
+// The CLI's JIT flags (./sparse-infer, docs/cold-start.md): a one-shot generation is over before the JIT's
+// default thresholds have C2 compile the kernels, so the engine's methods compile after a tenth of the usual
+// invocations, and C2 does not spend its time on the Vector API's fallbacks (the directive above). The JVM
+// prints "1 compiler directives added" on stdout when it reads the file, where the generated text goes:
+// -DisplayVMOutput keeps it off (warnings and errors still go to stderr). SPARSE_INFER_JIT_FLAGS replaces
+// them all, split at spaces; set empty, the JVM keeps its defaults.
+std::vector<std::string> jit_flags(const Args &a, DirectivesFile &directives) {
+    std::vector<std::string> flags;
+    if (!a.jit_flags) return flags;
+    if (const char *env = std::getenv("SPARSE_INFER_JIT_FLAGS")) {
+        std::istringstream words(env);
+        for (std::string w; words >> w;) flags.push_back(w);
+        return flags;
+    }
+    flags = {"-XX:+UnlockDiagnosticVMOptions", "-XX:CompileCommand=quiet",
+             "-XX:CompileCommand=CompileThresholdScaling,io.ruvector.sparse.*::*,0.1", "-XX:-DisplayVMOutput"};
+    if (directives.create()) {
+        flags.push_back("-XX:CompilerDirectivesFile=" + directives.path);
+    } else {
+        std::fprintf(stderr, "sparse-infer-host: no file for the compiler directives (%s); going on without them\n",
+                     std::strerror(errno));
+    }
+    return flags;
+}
+
 // Fails with the engine's own message for the calling thread.
 void check(const si_api &api, si_status status, const char *what) {
     if (status == SI_OK) return;
@@ -175,6 +255,7 @@ struct Mapping {
 }  // namespace
 
 int main(int argc, char **argv) {
+    auto program_start = Clock::now();
     Args args = parse_args(argc, argv);
 
     // 1. Start a JVM in this process.
@@ -190,20 +271,22 @@ int main(int argc, char **argv) {
     auto create_vm = reinterpret_cast<CreateJavaVM>(dlsym(libjvm, "JNI_CreateJavaVM"));
     if (!create_vm) usage("libjvm.so has no JNI_CreateJavaVM");
 
-    std::string class_path_option = "-Djava.class.path=" + class_path;
-    JavaVMOption options[] = {
-        {const_cast<char *>(class_path_option.c_str()), nullptr},
-        {const_cast<char *>("--add-modules=jdk.incubator.vector"), nullptr},
-        {const_cast<char *>("--enable-native-access=ALL-UNNAMED"), nullptr},
-    };
+    DirectivesFile directives;
+    std::vector<std::string> option_strings = {"-Djava.class.path=" + class_path, "--add-modules=jdk.incubator.vector",
+                                               "--enable-native-access=ALL-UNNAMED"};
+    for (std::string &flag : jit_flags(args, directives)) option_strings.push_back(flag);
+    for (const std::string &opt : args.jvm_options) option_strings.push_back(opt);   // last: they win
+    std::vector<JavaVMOption> options;
+    for (std::string &opt : option_strings) options.push_back({opt.data(), nullptr});
     JavaVMInitArgs vm_args{};
     vm_args.version = JNI_VERSION_10;
-    vm_args.nOptions = sizeof options / sizeof options[0];
-    vm_args.options = options;
+    vm_args.nOptions = static_cast<jint>(options.size());
+    vm_args.options = options.data();
     vm_args.ignoreUnrecognized = JNI_FALSE;
     JavaVM *vm = nullptr;
     JNIEnv *env = nullptr;
     if (create_vm(&vm, reinterpret_cast<void **>(&env), &vm_args) != JNI_OK) usage("JNI_CreateJavaVM failed");
+    directives.release();   // read while the JVM started
 
     // 2. The one JNI call: the engine fills the table. Every later call is a plain function pointer.
     si_api api{};
@@ -282,6 +365,11 @@ int main(int argc, char **argv) {
                  prompt.size(), generated, total_s, generated / total_s);
     if (generated > 1 && decode_s > 0) std::fprintf(stderr, ", %.1f tokens/s after the first", (generated - 1) / decode_s);
     std::fprintf(stderr, "\n");
+    if (generated > 0) {
+        std::fprintf(stderr, "first token %.3f s after the program started (%.3f s after generate was called)\n",
+                     std::chrono::duration<double>(stream.first - program_start).count(),
+                     std::chrono::duration<double>(stream.first - start).count());
+    }
     if (args.print_ids) {
         std::fprintf(stderr, "ids:");
         for (int32_t id : stream.ids) std::fprintf(stderr, " %d", id);
@@ -292,5 +380,7 @@ int main(int argc, char **argv) {
     api.free_session(session);
     api.free_model(model);
     if (vm->DestroyJavaVM() != JNI_OK) std::fprintf(stderr, "sparse-infer-host: DestroyJavaVM failed\n");
+    std::fprintf(stderr, "done %.3f s after the program started\n",
+                 std::chrono::duration<double>(Clock::now() - program_start).count());
     return 0;
 }

@@ -34,8 +34,14 @@ final class TokenLanesGemm {
      */
     static final int BLOCK_COLUMNS = 2048;
 
-    /** Per-thread scratch: decoded weights of one tile, then the panel's running sums. */
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[0]});
+    /**
+     * Per-thread scratch: decoded weights of one tile, then the panel's running sums. Made at once at the size of
+     * the longest step and of a 64-token batch (50 KB): grown on a thread's first call instead, the growing branch
+     * ran on the pool's fresh threads at the first real prompt but never in the code the JIT had profiled on the
+     * warm-up's thread, and C2's code of {@link #rows} was thrown away there (an {@code unstable_if} trap).
+     */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(
+            () -> new float[][] {new float[TokenLanesTile.ROWS * BLOCK_COLUMNS], new float[PANEL_ROWS * stride(64)]});
 
     private TokenLanesGemm() {}
 

@@ -1,6 +1,8 @@
 package io.ruvector.sparse.model;
 
 import io.ruvector.sparse.cpu.Parallel;
+import io.ruvector.sparse.cpu.Simd;
+import io.ruvector.sparse.cpu.VectorMath;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.gguf.GgufFile;
 import io.ruvector.sparse.gguf.TensorInfo;
@@ -29,9 +31,18 @@ import java.util.Set;
  * products are cheap enough to give the JIT the invocations it waits for in a fraction of a second (the launcher
  * also lowers the thresholds for the engine's methods).
  *
- * <p>It ends once its rounds run at compiled speed ({@link #settled}), or when its time is up, and a session's
+ * <p>The products' rounds end once they run at compiled speed ({@link #settled}), or when its time is up; a session's
  * first evaluation waits for that ({@link LanguageModel#awaitWarmUp}): on a machine with few cores the real
  * products would otherwise run in slow code beside it and the compiler threads.
+ *
+ * <p>Once the products run compiled, a second series of rounds runs, at the real model's widths (its
+ * configuration: dimension, heads, head size, RoPE, activation, KV cache type) but for a few heads, the vector
+ * routines a prompt and decoding steps call between the products: row norms and the residual add, RoPE, the KV
+ * cache's stores, attention (the prompt's transposed keys, and single queries over 15 to 48 positions, past a
+ * vector's length of positions), the gated activation and the token embedding's row decoding. In a fresh JVM these
+ * ran interpreted and in C1 code during the real prompt and the first decoding steps, and some of their C2 code was
+ * thrown away there (softmax and the single-query attention on the first query over more positions than a vector
+ * holds). That series ends when its rounds stop getting faster, without waiting for C2 to finish all of them.
  *
  * <p>Nothing here can change a result (the products share no state with the model's) or fail the real model: an
  * exception ends the warm-up, quietly.
@@ -44,30 +55,46 @@ final class KernelWarmUp implements AutoCloseable {
     private static final int STEPS = 4;
     /** Rows and columns of the warm-up's matrices: two groups of interleaved rows, one super-block. */
     private static final int ROWS = 64, COLS = 256;
+    /** Attention heads the warm-up attends with (of the model's): the routines are per head. */
+    private static final int HEADS = 4;
+    /** Positions of single-query attention: counts up to past a 512-bit vector of floats, several times over. */
+    private static final int[] DECODE_POSITIONS = {PROMPT, PROMPT + 7, PROMPT + 18, PROMPT + 33};
+    private static final int KV_CAPACITY = 64;
 
     /** Rounds before the warm-up may end. */
     private static final int MIN_ROUNDS = 10;
     /** The warm-up ends when this many fast rounds in a row took times within {@link #SETTLED} of each other. */
     private static final int SETTLED_ROUNDS = 3;
     private static final double SETTLED = 0.15;
+    /**
+     * The routines' rounds end when this many in a row took times within {@link #SETTLED} of the best. Not when
+     * they run at C2 speed: waiting for that (10 such rounds) also waited for C2 to compile the warm-up's own
+     * loop with every routine inlined, 0.7 s of compiling that the real run has no use for; ended earlier, the
+     * routines' own C2 compiles are queued and land during the prompt's first layers.
+     */
+    private static final int PLATEAU_ROUNDS = 3;
 
     private final Thread thread;
     private volatile boolean stop;
+    private volatile boolean productsSettled;
+    private volatile int routineRounds;
+    private volatile Throwable failure;
 
-    private KernelWarmUp(List<GgmlType> types, ModelOptions options) {
+    private KernelWarmUp(List<GgmlType> types, ModelConfig config, ModelOptions options) {
         long deadline = System.nanoTime() + options.warmUpMillis() * 1_000_000L;
-        this.thread = Thread.ofPlatform().daemon().name("sparse-infer-warm-up").unstarted(() -> run(types, options, deadline));
+        this.thread = Thread.ofPlatform().daemon().name("sparse-infer-warm-up")
+                .unstarted(() -> run(types, config, options, deadline));
     }
 
     /**
-     * Starts the warm-up for {@code file}'s weight types, or returns null when {@code options} ask for none or no
-     * type can be warmed up.
+     * Starts the warm-up for {@code file}'s weight types and {@code config}'s shapes, or returns null when
+     * {@code options} ask for none or no type can be warmed up.
      */
-    static KernelWarmUp start(GgufFile file, ModelOptions options) {
+    static KernelWarmUp start(GgufFile file, ModelConfig config, ModelOptions options) {
         if (options.warmUpMillis() == 0) return null;
         List<GgmlType> types = matrixTypes(file);
         if (types.isEmpty()) return null;
-        KernelWarmUp w = new KernelWarmUp(types, options);
+        KernelWarmUp w = new KernelWarmUp(types, config, options);
         w.thread.start();
         return w;
     }
@@ -87,7 +114,7 @@ final class KernelWarmUp implements AutoCloseable {
         return List.copyOf(writable);
     }
 
-    private void run(List<GgmlType> types, ModelOptions options, long deadline) {
+    private void run(List<GgmlType> types, ModelConfig config, ModelOptions options, long deadline) {
         try (Arena arena = Arena.ofShared(); Parallel one = new Parallel(1);
              RepackedWeights repacked = options.repack() ? new RepackedWeights(w -> { }, MappedRam::allocator) : null) {
             SegmentAllocator ram = MappedRam.allocator(arena);
@@ -104,6 +131,8 @@ final class KernelWarmUp implements AutoCloseable {
             // A round multiplies this many weights; C2 code does it at several per ns, interpreted and C1 code
             // (every vector operation allocated) at a tenth of one: one per ns tells them apart on any machine.
             long fastRound = (long) matrices.size() * ROWS * COLS * (4L * PROMPT + 4L * STEPS);
+            // First the products alone, so that C2's queue holds the kernels before anything else: they are the
+            // longest compiles, and the routines' compiles queued beside them delayed their end by 0.5 s.
             for (int round = 0; !stop && System.nanoTime() < deadline; round++) {
                 long start = System.nanoTime();
                 for (Tensor w : matrices) {
@@ -116,11 +145,125 @@ final class KernelWarmUp implements AutoCloseable {
                     }
                 }
                 last[round % SETTLED_ROUNDS] = System.nanoTime() - start;
-                if (round + 1 >= MIN_ROUNDS && settled(last, fastRound)) break;
+                if (round + 1 >= MIN_ROUNDS && settled(last, fastRound)) {
+                    productsSettled = true;
+                    break;
+                }
+            }
+            // Then the routines, until their rounds stop getting faster (their remaining C2 compiles land during
+            // the prompt's first layers). Made only now: whatever they cannot do, the products are warm.
+            try (Routines routines = new Routines(config, options, one)) {
+                last = new long[PLATEAU_ROUNDS];
+                long best = Long.MAX_VALUE;
+                for (int round = 0; !stop && System.nanoTime() < deadline; round++) {
+                    long start = System.nanoTime();
+                    for (Tensor w : matrices) {
+                        for (int t = 0; t < PROMPT; t++) w.dequantizeRow(t, x, t * COLS);   // token embeddings
+                    }
+                    routines.round();
+                    long time = System.nanoTime() - start;
+                    last[round % PLATEAU_ROUNDS] = time;
+                    best = Math.min(best, time);
+                    routineRounds = round + 1;
+                    if (round + 1 >= MIN_ROUNDS && plateau(last, best)) break;
+                }
             }
         } catch (RuntimeException | Error e) {
             // A warm-up is an optimization: whatever went wrong, the real model goes on without it.
+            failure = e;
         }
+    }
+
+    /** Whether the last round times ({@code last}, ns) are within {@link #SETTLED} of each other and of the best. */
+    static boolean plateau(long[] last, long best) {
+        long max = 0;
+        for (long t : last) max = Math.max(max, t);
+        return settled(last, Long.MAX_VALUE) && max <= (1 + SETTLED) * best;
+    }
+
+    /**
+     * The vector routines of a prompt and of decoding steps besides the products, on buffers of the real model's
+     * widths; the calls {@link Forward} makes (its attention loops, for {@link #HEADS} heads). Values are
+     * arbitrary: only the code paths and their profiles matter.
+     */
+    private static final class Routines implements AutoCloseable {
+        private final ModelConfig c;
+        private final RowNorms norms;
+        private final Rope rope;
+        private final KvCache kv;
+        private final int heads;
+        private final float[] x, xn, norm, q, k, v, attended, angles, gate, up, hidden, scores, keys, row;
+        private final int stride;
+
+        Routines(ModelConfig c, ModelOptions options, Parallel pool) {
+            this.c = c;
+            this.norms = new RowNorms(pool, c);
+            this.rope = new Rope(c, null);
+            this.heads = Math.min(c.heads(), HEADS);
+            int positions = DECODE_POSITIONS[DECODE_POSITIONS.length - 1] + 1;
+            this.x = wave(PROMPT * c.dim());
+            this.xn = new float[PROMPT * c.dim()];
+            this.norm = wave(c.dim());
+            this.q = wave(positions * c.qDim());
+            this.k = wave(positions * c.kvDim());
+            this.v = wave(positions * c.kvDim());
+            this.attended = new float[PROMPT * c.qDim()];
+            this.angles = new float[positions * rope.tableWidth()];
+            this.gate = wave(PROMPT * COLS);
+            this.up = wave(PROMPT * COLS);
+            this.hidden = new float[PROMPT * COLS];
+            this.stride = (PROMPT + Simd.F.length() - 1) / Simd.F.length() * Simd.F.length();
+            this.scores = new float[KV_CAPACITY];
+            this.keys = new float[c.headDim() * stride];
+            this.row = new float[c.headDim()];
+            this.kv = new KvCache(c, KV_CAPACITY, options.kvCacheType());
+            rope.angles(0, positions, angles);
+        }
+
+        private static float[] wave(int n) {
+            float[] a = new float[n];
+            for (int i = 0; i < n; i++) a[i] = (float) Math.sin(0.61 * i + 0.3) * 0.5f;
+            return a;
+        }
+
+        void round() {
+            // A layer of a prompt: norm, RoPE, keys and values cached, attention over transposed keys, residual
+            // add, the feed-forward's norm and gated activation.
+            norms.normalize(x, norm, xn, PROMPT);
+            rope.rotate(q, c.heads(), PROMPT, angles);
+            rope.rotate(k, c.kvHeads(), PROMPT, angles);
+            kv.store(0, 0, DECODE_POSITIONS[DECODE_POSITIONS.length - 1] + 1, k, v);
+            int group = c.groupSize();
+            float scale = c.attention().queryScale();
+            for (int h = 0; h < heads; h++) {
+                if (h % group == 0) kv.transposedKeys(0, h / group, PROMPT, keys, stride, row);
+                for (int t = 0; t < PROMPT; t++) {
+                    int offset = t * c.qDim() + h * c.headDim();
+                    VectorMath.transposedDots(q, offset, c.headDim(), keys, stride, t + 1, scale, scores);
+                    Forward.softCap(scores, 0, t + 1, c.attention().softCap());
+                    VectorMath.softmax(scores, 0, t + 1);
+                    kv.weightedValues(0, h / group, 0, scores, 0, t + 1, attended, offset);
+                }
+            }
+            norms.addToResidual(xn, null, null, x, PROMPT);
+            norms.normalize(x, norm, xn, PROMPT);
+            if (c.gatedFfn()) c.activation().gated(gate, up, hidden, 0, PROMPT * COLS);
+            // Decoding steps: one query over more and more positions.
+            for (int last : DECODE_POSITIONS) {
+                rope.rotate(q, c.heads(), 1, angles);
+                for (int h = 0; h < heads; h++) {
+                    for (int s = 0; s <= last; s++) scores[s] = kv.dotKey(0, h / group, s, q, h * c.headDim()) * scale;
+                    Forward.softCap(scores, 0, last + 1, c.attention().softCap());
+                    VectorMath.softmax(scores, 0, last + 1);
+                    kv.weightedValues(0, h / group, 0, scores, 0, last + 1, attended, h * c.headDim());
+                }
+                norms.normalize(x, norm, xn, 1);
+                norms.addToResidual(xn, null, null, x, 1);
+            }
+        }
+
+        @Override
+        public void close() { kv.close(); }
     }
 
     /**
@@ -149,6 +292,15 @@ final class KernelWarmUp implements AutoCloseable {
         }
         if (interrupted) Thread.currentThread().interrupt();
     }
+
+    /** Whether the products' rounds ended by running compiled (not by the budget or a close). */
+    boolean productsSettled() { return productsSettled; }
+
+    /** Rounds of the routines' series run so far (0 while the products' rounds run). */
+    int routineRounds() { return routineRounds; }
+
+    /** What ended the warm-up early, or null: kept for tests, as a failed warm-up only costs time. */
+    Throwable failure() { return failure; }
 
     /** Whether the warm-up thread is still running. */
     boolean running() { return thread.isAlive(); }

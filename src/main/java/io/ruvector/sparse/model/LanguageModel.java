@@ -65,7 +65,7 @@ public final class LanguageModel implements AutoCloseable {
         this.options = options;
         this.config = ModelConfig.fromGguf(file);
         // Started first: it runs while the weights are read, the tokenizer is built and the prompt is prepared.
-        this.warmUp = KernelWarmUp.start(file, options);
+        this.warmUp = KernelWarmUp.start(file, config, options);
         this.weights = ModelWeights.load(file, config);
         List<LayerVectors> lv = new ArrayList<>(config.layers());
         List<FeedForward> dense = new ArrayList<>(config.layers());

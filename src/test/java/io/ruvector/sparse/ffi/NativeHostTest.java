@@ -21,6 +21,7 @@ import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -38,19 +39,10 @@ class NativeHostTest {
 
     @Test
     void hostGeneratesTheSameGreedyTokensAsTheJavaApi() throws Exception {
-        Path gxx = Toolchain.require("g++", "building the C++ host (native/host)");
         Path model = Fixtures.require("models/stories260K.gguf");
         Path root = BindingDriftTest.projectRoot();
         Path javaHome = Path.of(System.getProperty("java.home"));
-        Path out = root.resolve("target/native-test");
-        Files.createDirectories(out);
-        Path exe = out.resolve("sparse-infer-host");
-
-        var build = Toolchain.run(List.of(gxx.toString(), "-std=c++17", "-O2", "-Wall", "-Wextra",
-                "-I" + root.resolve("native/include"), "-I" + javaHome.resolve("include"),
-                "-I" + javaHome.resolve("include/linux"), root.resolve("native/host/sparse_infer_host.cpp").toString(),
-                "-o", exe.toString(), "-ldl"), root, 180);
-        assertTrue(build.ok(), "g++ failed:\n" + build.output());
+        Path exe = buildHost();
 
         int[] expected = javaGreedy(model);
         String cliText = cliGreedyText(model);
@@ -67,6 +59,61 @@ class NativeHostTest {
             assertTrue(run.output().contains(cliText), "host " + mode + " text differs from the CLI's:\n" + cliText
                     + "\nhost output:\n" + run.output());
         }
+    }
+
+    /**
+     * The host gives its JVM the launcher's JIT flags: the compiler directive it embeds is the launcher's file,
+     * the JVM reads it (it says so on its console once {@code -XX:+DisplayVMOutput} is back, which a later
+     * {@code --jvm-option} does), and an empty SPARSE_INFER_JIT_FLAGS leaves the JVM without it.
+     */
+    @Test
+    void hostStartsItsJvmWithTheLaunchersJitFlags() throws Exception {
+        Path root = BindingDriftTest.projectRoot();
+        String launcherFile = Files.readString(root.resolve("src/main/launcher/compiler-directives.json"));
+        String source = Files.readString(root.resolve("native/host/sparse_infer_host.cpp"));
+        Matcher embedded = Pattern.compile("(?s)kCompilerDirectives = R\"json\\((.*?)\\)json\"").matcher(source);
+        assertTrue(embedded.find(), "no embedded compiler directives in sparse_infer_host.cpp");
+        assertEquals(launcherFile, embedded.group(1), "the host's directives differ from the launcher's file");
+
+        Path model = Fixtures.require("models/stories260K.gguf");
+        Path exe = buildHost();
+        String classPath = System.getProperty("java.class.path");
+        List<String> cmd = List.of(exe.toString(), model.toString(), "--prompt", PROMPT, "-n", "2", "--threads", "1",
+                "--class-path", classPath, "--jvm-option", "-XX:+UnlockDiagnosticVMOptions", "--jvm-option", "-XX:+DisplayVMOutput");
+        var withFlags = Toolchain.run(cmd, root, Map.of("JAVA_HOME", System.getProperty("java.home")), 120);
+        assertTrue(withFlags.ok(), withFlags.output());
+        assertTrue(withFlags.output().contains("1 compiler directives added"), withFlags.output());
+
+        var without = Toolchain.run(cmd, root, Map.of("JAVA_HOME", System.getProperty("java.home"),
+                "SPARSE_INFER_JIT_FLAGS", ""), 120);
+        assertTrue(without.ok(), without.output());
+        assertFalse(without.output().contains("compiler directives"), without.output());
+
+        var dropped = Toolchain.run(List.of(exe.toString(), model.toString(), "-n", "1", "--class-path", classPath,
+                "--no-jit-flags", "--jvm-option", "-XX:+UnlockDiagnosticVMOptions", "--jvm-option", "-XX:+DisplayVMOutput"), root,
+                Map.of("JAVA_HOME", System.getProperty("java.home")), 120);
+        assertTrue(dropped.ok(), dropped.output());
+        assertFalse(dropped.output().contains("compiler directives"), dropped.output());
+    }
+
+    private static Path builtHost;
+
+    /** The host, built once with the README's g++ line into target/native-test. */
+    private static synchronized Path buildHost() throws Exception {
+        if (builtHost != null) return builtHost;
+        Path gxx = Toolchain.require("g++", "building the C++ host (native/host)");
+        Path root = BindingDriftTest.projectRoot();
+        Path javaHome = Path.of(System.getProperty("java.home"));
+        Path out = root.resolve("target/native-test");
+        Files.createDirectories(out);
+        Path exe = out.resolve("sparse-infer-host");
+        var build = Toolchain.run(List.of(gxx.toString(), "-std=c++17", "-O2", "-Wall", "-Wextra",
+                "-I" + root.resolve("native/include"), "-I" + javaHome.resolve("include"),
+                "-I" + javaHome.resolve("include/linux"), root.resolve("native/host/sparse_infer_host.cpp").toString(),
+                "-o", exe.toString(), "-ldl"), root, 180);
+        assertTrue(build.ok(), "g++ failed:\n" + build.output());
+        builtHost = exe;
+        return exe;
     }
 
     @Test

@@ -77,6 +77,32 @@ class KernelWarmUpTest {
     }
 
     @Test
+    void theRoutinesFollowTheProductsWithoutFailingOnEveryType() throws Exception {
+        for (GgmlType t : List.of(GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q8_0, GgmlType.F16)) {
+            try (LanguageModel m = LanguageModel.open(synth(t), ModelOptions.defaults().withThreads(2).withWarmUp(10_000));
+                 Session s = m.newSession()) {
+                s.evaluate(1, 300, 301);
+                KernelWarmUp w = m.warmUp();
+                assertNull(w.failure(), () -> t + ": the warm-up failed: " + w.failure());
+                // The routines' series follows the products' once they run compiled, and its rounds at the model's
+                // widths ran through (in a JVM without the launcher's flags, at a forced narrow vector width, the
+                // budget can end either series first).
+                if (w.productsSettled()) {
+                    assertTrue(w.routineRounds() >= 1, t + ": no round of the routines after the products settled");
+                }
+            }
+        }
+    }
+
+    @Test
+    void routinesAreOverWhenTheirRoundsStopGettingFaster() {
+        assertTrue(KernelWarmUp.plateau(new long[] {1_050_000, 1_000_000, 1_100_000}, 1_000_000));
+        assertFalse(KernelWarmUp.plateau(new long[] {2_000_000, 2_050_000, 2_100_000}, 1_000_000), "steady, but slower than the best");
+        assertFalse(KernelWarmUp.plateau(new long[] {1_000_000, 1_900_000, 1_000_000}, 1_000_000), "not steady");
+        assertFalse(KernelWarmUp.plateau(new long[] {0, 1_000_000, 1_000_000}, 1_000_000), "fewer rounds than the window");
+    }
+
+    @Test
     void roundsAreOverOnlyWhenSteadyAndFast() {
         long fast = 1_000_000;
         assertTrue(KernelWarmUp.settled(new long[] {200_000, 210_000, 190_000}, fast));
