@@ -50,6 +50,7 @@ final class Forward implements AutoCloseable {
     private int attPos;
     private int attTokens;
     private int attWindow;   // 0: the layer in flight sees every earlier position
+    private int attHeadsPerUnit;   // query heads per unit of the attention's parallel range
 
     private final RowNorms norms;
 
@@ -226,11 +227,23 @@ final class Forward implements AutoCloseable {
         attPos = pos;
         attTokens = n;
         attWindow = window;
-        long work = (long) c.heads() * c.headDim() * n * (pos + n);
-        pool.forRange(c.heads(), work, attentionBody);
+        // Per head and visible position: a dot and a multiply-add of headDim values and an exponential, counted as
+        // ATTENTION_WORK_PER_VALUE per value. Counted as bare multiply-adds, a decoded token's attention stayed on
+        // one thread through its first 32 positions (~11 us a layer at 16 positions, the other thread idle).
+        long work = (long) c.heads() * c.headDim() * n * (pos + n) * ATTENTION_WORK_PER_VALUE;
+        // Split by KV heads where there are enough of them to go round: the heads of one KV head share its cache rows,
+        // which a decoded token reads cold from memory, so a thread that takes all of them reads each row once, and a
+        // prompt transposes each KV head's keys once. Split by query heads, a decoded token's attention was no faster
+        // on two threads than on one (both fetched the same rows); by KV heads ~10% faster (PERFORMANCE.md). Else
+        // (few KV heads) by query heads.
+        attHeadsPerUnit = c.kvHeads() >= 2 * pool.threads() ? c.groupSize() : 1;
+        pool.forRange(c.heads() / attHeadsPerUnit, work, attentionBody);
     }
 
-    private void attentionHeads(int fromHead, int toHead) {
+    /** Query heads {@code [from, to) * attHeadsPerUnit}: whole KV heads' groups, or single heads. */
+    private void attentionHeads(int fromUnit, int toUnit) {
+        int fromHead = fromUnit * attHeadsPerUnit;
+        int toHead = toUnit * attHeadsPerUnit;
         if (attTokens >= TRANSPOSED_KEYS_MIN_TOKENS) {
             attentionHeadsTransposed(fromHead, toHead);
             return;
@@ -289,6 +302,13 @@ final class Forward implements AutoCloseable {
 
     /** The first position a query at {@code last} attends to in the layer in flight. */
     private int firstVisible(int last) { return attWindow > 0 ? Math.max(0, last - attWindow + 1) : 0; }
+
+    /**
+     * Work units per head value and visible position in {@link #attend}'s estimate: the scores' dot, the values'
+     * multiply-add, the exponential and the reads from the cache's rows (cold: the weights streamed since evicted
+     * them) come to several times a weight product's multiply-add. With 4, a 32-head 64-wide layer is shared from its 8th position on.
+     */
+    static final int ATTENTION_WORK_PER_VALUE = 4;
 
     /** From this many tokens in a batch on, attention transposes the keys (below, one dot per position is cheaper). */
     static final int TRANSPOSED_KEYS_MIN_TOKENS = 8;
