@@ -78,7 +78,6 @@ final class KQuantTokenLanesGemm {
      */
     static void rows(Tensor w, short[] xc, float[] xd, int[] xsum, int[] xpair, int n, float[] out, int outOffset, int from, int to) {
         GgmlType type = w.ggmlType();
-        boolean mins = KQuantCodes.hasMins(type);
         int len = KQuantCodes.runLength(type);
         int runs = QK / len;
         int[] bsum = len == RUN ? xsum : xpair;
@@ -124,7 +123,7 @@ final class KQuantTokenLanesGemm {
                                     }
                                 }
                             }
-                            flush(sc, tileRows, runs, KQuantCodes.offset(type), mins, kc, b, xd, bsum,
+                            flush(sc, tileRows, runs, KQuantCodes.offset(type), kc, b, xd, bsum,
                                     (k / QK + b) * stride + t, ((k + b * QK) / len) * stride + t, stride, sums, g * stride + t);
                         }
                     }
@@ -196,10 +195,13 @@ final class KQuantTokenLanesGemm {
      * tokens in the low halves. The 32-bit multiplies run on the unit of the tile's 16-bit ones; Q4_K's runs of
      * 32 (its centred codes) need half as many as runs of 16 would.
      */
-    private static void flush(Scratch sc, int rows, int runs, int offset, boolean mins, int kc, int b, float[] xd,
+    private static void flush(Scratch sc, int rows, int runs, int offset, int kc, int b, float[] xd,
                               int[] bsum, int xb, int xr, int stride, float[] sums, int so) {
+        // No branch on the weight type: one file mixes Q2_K, Q3_K and Q4_K matrices, and with branches on mins and
+        // offset this method was deoptimized and recompiled about six times per prompt run as new types reached
+        // it. Q3_K's mins are 0 (M = 0, and subtracting dmin * M = +0 changes no bit) and Q2_K's and Q3_K's offset
+        // is 0: the same integers and floats either way.
         short[] acc = sc.acc;
-        int shift = Integer.numberOfTrailingZeros(offset);   // offset is 0 or a power of two (8)
         for (int i = 0; i < rows; i++) {
             int wr = (i * kc / QK + b) * runs;
             float d = sc.d[i * (kc / QK) + b];
@@ -209,32 +211,22 @@ final class KQuantTokenLanesGemm {
                 IntVector lowM = IntVector.zero(I), highM = IntVector.zero(I);
                 for (int j = 0; j < runs; j++) {
                     IntVector pairs = ShortVector.fromArray(S, acc, (j * 2 * TILE_ROWS + 2 * i + v) * LS).reinterpretAsInts();
-                    IntVector l = pairs.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16);
-                    IntVector h = pairs.lanewise(VectorOperators.ASHR, 16);
+                    int x = xr + j * stride + v * LS;
+                    IntVector bl = IntVector.fromArray(I, bsum, x), bh = IntVector.fromArray(I, bsum, x + LF);
+                    IntVector l = pairs.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(bl.mul(offset));
+                    IntVector h = pairs.lanewise(VectorOperators.ASHR, 16).add(bh.mul(offset));
                     IntVector scale = IntVector.broadcast(I, sc.scales[wr + j]);
-                    if (mins || offset != 0) {
-                        int x = xr + j * stride + v * LS;
-                        IntVector bl = IntVector.fromArray(I, bsum, x), bh = IntVector.fromArray(I, bsum, x + LF);
-                        if (offset != 0) {
-                            l = l.add(bl.lanewise(VectorOperators.LSHL, shift));
-                            h = h.add(bh.lanewise(VectorOperators.LSHL, shift));
-                        }
-                        if (mins) {
-                            IntVector m = IntVector.broadcast(I, sc.mins[wr + j]);
-                            lowM = lowM.add(bl.mul(m));
-                            highM = highM.add(bh.mul(m));
-                        }
-                    }
+                    IntVector m = IntVector.broadcast(I, sc.mins[wr + j]);
                     low = low.add(l.mul(scale));
                     high = high.add(h.mul(scale));
+                    lowM = lowM.add(bl.mul(m));
+                    highM = highM.add(bh.mul(m));
                 }
                 int lane = so + i * stride + v * LS;
-                FloatVector lowSum = ((FloatVector) low.convert(VectorOperators.I2F, 0)).mul(d);
-                FloatVector highSum = ((FloatVector) high.convert(VectorOperators.I2F, 0)).mul(d);
-                if (mins) {
-                    lowSum = lowSum.sub(((FloatVector) lowM.convert(VectorOperators.I2F, 0)).mul(dmin));
-                    highSum = highSum.sub(((FloatVector) highM.convert(VectorOperators.I2F, 0)).mul(dmin));
-                }   // without mins dmin * M is +0, and subtracting +0 changes no bit, so it is skipped
+                FloatVector lowSum = ((FloatVector) low.convertShape(VectorOperators.I2F, F, 0)).mul(d)
+                        .sub(((FloatVector) lowM.convertShape(VectorOperators.I2F, F, 0)).mul(dmin));
+                FloatVector highSum = ((FloatVector) high.convertShape(VectorOperators.I2F, F, 0)).mul(d)
+                        .sub(((FloatVector) highM.convertShape(VectorOperators.I2F, F, 0)).mul(dmin));
                 int x = xb + v * LS;
                 FloatVector.fromArray(F, xd, x).mul(lowSum).add(FloatVector.fromArray(F, sums, lane)).intoArray(sums, lane);
                 FloatVector.fromArray(F, xd, x + LF).mul(highSum).add(FloatVector.fromArray(F, sums, lane + LF))

@@ -28,6 +28,9 @@ public final class MatMul {
 
     private final Parallel pool;
     private final Parallel.RangeBody body = this::rows;
+    // Single vectors (decoding) take their own body and method: C2 compiles the decode path without the batch
+    // kernels' call sites and branch profiles, which a prompt run first would otherwise have put in it.
+    private final Parallel.RangeBody singleBody = this::singleVectorRows;
 
     // The products in flight (up to 3 matrices sharing one input), written before pool.forRange, which
     // publishes them to the workers. Job j owns rows [start[j], start[j] + w[j].rows()) of the combined range.
@@ -252,7 +255,7 @@ public final class MatMul {
                 // A plain copy, but on one thread it would leave the others idle for ~2% of the product.
                 pool.forRange(ws[0].cols(), work, packBody);
             }
-            pool.forRange(total, work, body);
+            pool.forRange(total, work, n == 1 ? singleBody : body);
             if (repacked != null && n > 1) {
                 for (int j = 0; j < jobs; j++) repacked.afterFileLayoutRead(ws[j]);
             }
@@ -270,7 +273,20 @@ public final class MatMul {
         }
     }
 
-    /** Rows [from, to) of the combined range: each job's share, by the single or the batched kernel. */
+    /** Rows [from, to) of the combined range for one vector: each job's share, by a single-vector kernel. */
+    private void singleVectorRows(int from, int to) {
+        for (int j = 0; j < jobs; j++) {
+            int lo = Math.max(from, starts[j]) - starts[j];
+            int hi = Math.min(to, starts[j] + ws[j].rows()) - starts[j];
+            if (lo >= hi) continue;
+            if (interleavedK[j] != null) interleavedKRows(interleavedK[j], outs[j], lo, hi);
+            else if (interleaved[j] != null) interleavedRows(ws[j], interleaved[j], outs[j], lo, hi);
+            else if (int8Job[j]) int8Rows(ws[j], outs[j], lo, hi);
+            else singleRows(ws[j], inputs[j], inputOffsets[j], outs[j], lo, hi);
+        }
+    }
+
+    /** Rows [from, to) of the combined range for a batch: each job's share, by the single or the batched kernel. */
     private void rows(int from, int to) {
         for (int j = 0; j < jobs; j++) {
             int lo = Math.max(from, starts[j]) - starts[j];

@@ -5,6 +5,7 @@ import io.ruvector.sparse.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -42,18 +43,20 @@ public final class KQuantCodes {
     /** Most runs per super-block. */
     public static final int RUNS = BLOCK / RUN;
 
-    private static final VectorSpecies<Byte> B16 = Simd.B16;
-    private static final VectorSpecies<Short> SH = Simd.S_HALF;
-    private static final int PARTS = Simd.PARTS16;
-    private static final int L = SH.length();
+    // The species and widening of the interleaved decode kernels (InterleavedKQuant): full-width shorts from as
+    // many bytes. This runs in prompt batches, before decoding in the same JVM, and the JDK methods behind every
+    // vector operation keep one type profile for all their callers. The half-width short species loaded from 16
+    // bytes, used here first, put a second short vector class into those profiles, where the decode kernels see
+    // one; with this change the prompt and the decode after it stopped boxing in the runs measured
+    // (docs/PERFORMANCE.md, "K-quant prompts in 16-bit integers").
+    private static final VectorSpecies<Short> S = Simd.S;
+    private static final int L = S.length();
+    private static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
 
     private KQuantCodes() {}
 
     /** Whether super-blocks of {@code t} decode here. */
     public static boolean supports(GgmlType t) { return t == GgmlType.Q2_K || t == GgmlType.Q3_K || t == GgmlType.Q4_K; }
-
-    /** Whether {@code t} has run mins (all but Q3_K); without them {@code M} and {@code dmin} are zero. */
-    public static boolean hasMins(GgmlType t) { return t != GgmlType.Q3_K; }
 
     /** Values per run (one scale and min each): 32 for Q4_K, 16 for Q2_K and Q3_K. */
     public static int runLength(GgmlType t) { return t == GgmlType.Q4_K ? 2 * RUN : RUN; }
@@ -77,6 +80,12 @@ public final class KQuantCodes {
         }
     }
 
+    // Bytes widen by sign extension (B2S), never ZERO_EXTEND_B2S, for the same reason: the zero-extending
+    // conversion runs through JDK code whose class checks and profiles every kernel shares. Where the top bits
+    // matter a mask clears them: Q4_K's high nibble; Q2_K's and Q3_K's 2-bit fields and Q3_K's hmask bits are
+    // masked by their own extraction, and every bit they take is one of the byte's eight. Each 32-byte half of
+    // the quants holds values 32j + m (m the byte's index in the half) for every field j: L bytes at a time
+    // (32 is a multiple of L up to 512 bits).
     private static void q4k(MemorySegment s, long blk, short[] codes, int o, int[] scales, int[] mins, int ro,
                             float[] d, float[] dmin, int bo) {
         d[bo] = f16(s, blk);
@@ -87,16 +96,14 @@ public final class KQuantCodes {
             scales[ro + j] = KQuants.scaleK4(low, high, j);
             mins[ro + j] = KQuants.minK4(low, high, j);
         }
-        // byte 32c + l: value 64c + l in its low nibble, value 64c + 32 + l in its high one
+        // byte 32c + m: value 64c + m in its low nibble, value 64c + 32 + m in its high one
         for (int c = 0; c < 4; c++) {
-            for (int r = 0; r < 32; r += 16) {
-                ByteVector qs = ByteVector.fromMemorySegment(B16, s, blk + 16 + 32 * c + r, Simd.LE);
-                for (int p = 0; p < PARTS; p++) {
-                    ShortVector v = (ShortVector) qs.convertShape(VectorOperators.ZERO_EXTEND_B2S, SH, p);
-                    int i = o + 64 * c + r + p * L;
-                    v.and((short) 0xF).sub((short) 8).intoArray(codes, i);
-                    v.lanewise(VectorOperators.LSHR, 4).sub((short) 8).intoArray(codes, i + 32);
-                }
+            for (int m = 0; m < 32; m += L) {
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BYTES, s, blk + 16 + 32 * c + m, Simd.LE)
+                        .convertShape(VectorOperators.B2S, S, 0);
+                int i = o + 64 * c + m;
+                v.and((short) 0xF).sub((short) 8).intoArray(codes, i);
+                v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).sub((short) 8).intoArray(codes, i + 32);
             }
         }
     }
@@ -110,14 +117,13 @@ public final class KQuantCodes {
             scales[ro + j] = sc & 0xF;
             mins[ro + j] = sc >>> 4;
         }
+        // byte 32c + m: value 128c + 32j + m in bits 2j, 2j+1
         for (int c = 0; c < 2; c++) {
-            for (int h = 0; h < 2; h++) {
-                ByteVector qs = ByteVector.fromMemorySegment(B16, s, blk + 16 + 32 * c + 16 * h, Simd.LE);
-                for (int p = 0; p < PARTS; p++) {
-                    ShortVector v = (ShortVector) qs.convertShape(VectorOperators.ZERO_EXTEND_B2S, SH, p);
-                    for (int j = 0; j < 4; j++) {
-                        v.lanewise(VectorOperators.LSHR, 2 * j).and((short) 3).intoArray(codes, o + 128 * c + 32 * j + 16 * h + p * L);
-                    }
+            for (int m = 0; m < 32; m += L) {
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BYTES, s, blk + 16 + 32 * c + m, Simd.LE)
+                        .convertShape(VectorOperators.B2S, S, 0);
+                for (int j = 0; j < 4; j++) {
+                    v.lanewise(VectorOperators.LSHR, 2 * j).and((short) 3).intoArray(codes, o + 128 * c + 32 * j + m);
                 }
             }
         }
@@ -131,20 +137,18 @@ public final class KQuantCodes {
             scales[ro + j] = KQuants.scaleQ3(s, blk + 96, j);
             mins[ro + j] = 0;
         }
+        // quant byte 32c + m and hmask byte m: value 128c + 32j + m, its high bit bit 4c + j of the hmask byte
         for (int c = 0; c < 2; c++) {
-            for (int h = 0; h < 2; h++) {
-                ByteVector qs = ByteVector.fromMemorySegment(B16, s, blk + 32 + 32 * c + 16 * h, Simd.LE);
-                ByteVector hm = ByteVector.fromMemorySegment(B16, s, blk + 16 * h, Simd.LE);
-                for (int p = 0; p < PARTS; p++) {
-                    ShortVector v = (ShortVector) qs.convertShape(VectorOperators.ZERO_EXTEND_B2S, SH, p);
-                    // the hmask bit of shift j, moved to bit 2: code = (2 bits | high << 2) - 4
-                    ShortVector m = ((ShortVector) hm.convertShape(VectorOperators.ZERO_EXTEND_B2S, SH, p))
-                            .lanewise(VectorOperators.LSHL, 2);
-                    for (int j = 0; j < 4; j++) {
-                        v.lanewise(VectorOperators.LSHR, 2 * j).and((short) 3)
-                                .or(m.lanewise(VectorOperators.LSHR, 4 * c + j).and((short) 4))
-                                .sub((short) 4).intoArray(codes, o + 128 * c + 32 * j + 16 * h + p * L);
-                    }
+            for (int m = 0; m < 32; m += L) {
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BYTES, s, blk + 32 + 32 * c + m, Simd.LE)
+                        .convertShape(VectorOperators.B2S, S, 0);
+                // the hmask bit of shift j, moved to bit 2: code = (2 bits | high << 2) - 4
+                ShortVector h = ((ShortVector) ByteVector.fromMemorySegment(BYTES, s, blk + m, Simd.LE)
+                        .convertShape(VectorOperators.B2S, S, 0)).lanewise(VectorOperators.LSHL, 2);
+                for (int j = 0; j < 4; j++) {
+                    v.lanewise(VectorOperators.LSHR, 2 * j).and((short) 3)
+                            .or(h.lanewise(VectorOperators.LSHR, 4 * c + j).and((short) 4))
+                            .sub((short) 4).intoArray(codes, o + 128 * c + 32 * j + m);
                 }
             }
         }
