@@ -33,7 +33,7 @@ final class ModelArgs {
 
     @Option(names = "--activations", paramLabel = "P",
             description = "activation operand of weight products: auto (int8 blocks where that is faster: decoding "
-                    + "with Q8_0 weights and with repacked Q4_0 and Q2_K..Q6_K, prompt batches with Q4_0; float elsewhere), f32 (exact) "
+                    + "with Q8_0 weights and with repacked Q4_0 and Q2_K..Q6_K, prompt batches with Q4_0, Q2_K, Q3_K and Q4_K; float elsewhere), f32 (exact) "
                     + "or int8 (rounded as ggml-cpu does, everywhere) (default: auto)")
     String activations;
 

@@ -42,6 +42,7 @@ public final class ActivationRounding {
     private int inputOffset;
     private int quantizeCount;   // the values being quantized by quantizeBody, from input[inputOffset]
     private final Parallel.RangeBody quantizeBody = (from, to) -> q8.quantizeBlocks(input, inputOffset, quantizeCount, from, to);
+    private final Parallel.RangeBody quantizeQ8KBody = (from, to) -> q8k.quantizeBlocks(input, inputOffset, quantizeCount, from, to);
 
     /** @param ggml round as ggml-cpu does; when false every product takes the float32 vector as it is */
     public ActivationRounding(boolean ggml) { this(ggml, false); }
@@ -50,7 +51,8 @@ public final class ActivationRounding {
      * @param ggml              round as ggml-cpu does, for every product
      * @param auto when {@code ggml} is false: still quantize to int8 blocks where the int8 kernel is the faster
      *             one ({@code ActivationPrecision.AUTO}: single vectors with weights whose
-     *             {@link Int8DotProduct#preferredForSingleVectors()}, batches of Q4_0); every other product
+     *             {@link Int8DotProduct#preferredForSingleVectors()}, batches of Q4_0, and Q8_K codes for
+     *             batches of Q2_K, Q3_K and Q4_K, {@link #usesQ8KBatch}); every other product
      *             takes the float32 vector as it is
      */
     public ActivationRounding(boolean ggml, boolean auto) { this(ggml, auto, false); }
@@ -95,6 +97,32 @@ public final class ActivationRounding {
      */
     public boolean usesQ8K(Tensor w, int n) {
         return n == 1 && interleavedQ4_0 && (ggml || auto) && InterleavedKQuant.supports(w.ggmlType(), w.rows(), w.cols());
+    }
+
+    /**
+     * Whether a batch of {@code n} tokens times K-quant matrix {@code w} multiplies Q8_K codes in 16-bit lanes
+     * ({@link KQuantTokenLanesGemm}): with {@code auto} rounding (not {@code ggml}, whose batches keep the float
+     * GEMM on Q8_K-rounded values, nor float32), Q2_K, Q3_K and Q4_K, from {@link KQuantTokenLanesGemm#MIN_BATCH}
+     * tokens on. The rounding is ggml's own for these types (Q8_K activations, ~1e-2 relative per dot product).
+     */
+    public boolean usesQ8KBatch(Tensor w, int n) {
+        return auto && !ggml && n >= KQuantTokenLanesGemm.MIN_BATCH && KQuantTokenLanesGemm.supports(w);
+    }
+
+    /**
+     * {@code x[xOffset .. xOffset+count)} (several tokens) as Q8_K blocks, quantized once per batch ({@link #reset})
+     * on {@code pool}'s threads; each block is quantized whole by one thread, so the codes do not depend on the pool.
+     */
+    public Q8KActivation prepareQ8K(float[] x, int xOffset, int count, Parallel pool) {
+        input = x;
+        inputOffset = xOffset;
+        if ((done & Q8K_CODES) == 0) {
+            if (q8k == null || q8k.capacity() < count) q8k = new Q8KActivation(count);
+            quantizeCount = count;
+            pool.forRange(count / Q8KActivation.BLOCK, count, quantizeQ8KBody);
+            done |= Q8K_CODES;
+        }
+        return q8k;
     }
 
     /** {@code x[xOffset .. xOffset+count)} as Q8_K blocks, quantized once per vector ({@link #reset}). */

@@ -21,13 +21,16 @@ import java.util.Arrays;
  * vectors each weight row is decoded once into a per-thread buffer and multiplied with every vector, so the
  * weights are read once per batch instead of once per token: cache-blocked matrix-matrix products,
  * {@link TokenLanesGemm} for prompt-sized batches (in 16-bit integers for Q4_0 with int8 activations,
- * {@link Q4_0TokenLanesGemm}), {@link ColumnLanesGemm} for a few tokens. Each output element is computed whole
+ * {@link Q4_0TokenLanesGemm}, and for Q2_K, Q3_K and Q4_K with Q8_K activations, {@link KQuantTokenLanesGemm}), {@link ColumnLanesGemm} for a few tokens. Each output element is computed whole
  * by one thread, so results never depend on the thread count.
  */
 public final class MatMul {
 
     private final Parallel pool;
     private final Parallel.RangeBody body = this::rows;
+    // Single vectors (decoding) take their own body and method: C2 compiles the decode path without the batch
+    // kernels' call sites and branch profiles, which a prompt run first would otherwise have put in it.
+    private final Parallel.RangeBody singleBody = this::singleVectorRows;
 
     // The products in flight (up to 3 matrices sharing one input), written before pool.forRange, which
     // publishes them to the workers. Job j owns rows [start[j], start[j] + w[j].rows()) of the combined range.
@@ -54,6 +57,13 @@ public final class MatMul {
     private short[] laneCodes = new short[0];           // the int8 activation in token lanes, for those jobs
     private float[] laneScales = new float[0];
     private final Parallel.RangeBody laneBody = this::packLanes;
+    private final boolean[] kLanes = new boolean[3];    // job j is a batch through KQuantTokenLanesGemm
+    private Q8KActivation kBatch;                       // those jobs' Q8_K activation, then in token lanes:
+    private short[] kCodes = new short[0];
+    private float[] kScales = new float[0];
+    private int[] kSums = new int[0];
+    private int[] kPairSums = new int[0];
+    private final Parallel.RangeBody kLaneBody = this::packKLanes;
 
     // Each column alone (eachColumnAlone): column t's activations rounded as a single vector's would be, here.
     private final boolean alone;
@@ -79,7 +89,8 @@ public final class MatMul {
      * @param auto          when true (and {@code ggmlActivations} false), products whose int8 kernel is the
      *                        faster one quantize the activations to Q8_0 blocks and multiply in integers: single
      *                        vectors with a type that {@link Int8DotProduct#preferredForSingleVectors() prefers} it,
-     *                        batches of Q4_0 ({@link Q4_0TokenLanesGemm}); see {@link #usesInt8}
+     *                        batches of Q4_0 ({@link Q4_0TokenLanesGemm}); batches of Q2_K, Q3_K and Q4_K
+     *                        multiply Q8_K codes ({@link KQuantTokenLanesGemm}); see {@link #usesInt8}
      */
     public MatMul(Parallel pool, boolean ggmlActivations, boolean auto) {
         this(pool, ggmlActivations, auto, null);
@@ -188,6 +199,7 @@ public final class MatMul {
         rounding.reset();
         packs = 0;
         boolean lanes = false;
+        boolean kl = false;
         for (int j = 0; j < jobs; j++) {
             Tensor w = ws[j];
             if (w.cols() != ws[0].cols()) throw new IllegalArgumentException(w.name() + " and " + ws[0].name() + " differ in width");
@@ -195,8 +207,13 @@ public final class MatMul {
             total += w.rows();
             work += (long) w.rows() * w.cols() * n;
             interleavedK[j] = repacked != null && rounding.usesQ8K(w, n) ? repacked.interleavedK(w, pool) : null;
-            if (interleavedK[j] != null) {
-                q8k = rounding.prepareQ8K(x, xOffset, w.cols());
+            kLanes[j] = rounding.usesQ8KBatch(w, n);
+            if (kLanes[j]) {
+                kBatch = rounding.prepareQ8K(x, xOffset, n * w.cols(), pool);
+                kl = true;
+            }
+            if (interleavedK[j] != null || kLanes[j]) {
+                if (interleavedK[j] != null) q8k = rounding.prepareQ8K(x, xOffset, w.cols());
                 int8Job[j] = false;
                 interleaved[j] = null;
                 q4Lanes[j] = false;
@@ -223,11 +240,22 @@ public final class MatMul {
                 }
                 pool.forRange(cols / Q8Activation.BLOCK, work, laneBody);
             }
+            if (kl) {   // likewise for the Q8_K activation of K-quant batches
+                int stride = KQuantTokenLanesGemm.stride(n);
+                int cols = ws[0].cols();
+                if (kCodes.length < cols * stride) {
+                    kCodes = new short[cols * stride];
+                    kScales = new float[cols / Q8KActivation.BLOCK * stride];
+                    kSums = new int[cols / Q8KActivation.RUN * stride];
+                    kPairSums = new int[cols / (2 * Q8KActivation.RUN) * stride];
+                }
+                pool.forRange(cols / Q8KActivation.BLOCK, work, kLaneBody);
+            }
             if (packs != 0) {
                 // A plain copy, but on one thread it would leave the others idle for ~2% of the product.
                 pool.forRange(ws[0].cols(), work, packBody);
             }
-            pool.forRange(total, work, body);
+            pool.forRange(total, work, n == 1 ? singleBody : body);
             if (repacked != null && n > 1) {
                 for (int j = 0; j < jobs; j++) repacked.afterFileLayoutRead(ws[j]);
             }
@@ -239,17 +267,33 @@ public final class MatMul {
                 packed[j] = null;
                 interleaved[j] = null;
                 interleavedK[j] = null;
+                kLanes[j] = false;
             }
+            kBatch = null;
         }
     }
 
-    /** Rows [from, to) of the combined range: each job's share, by the single or the batched kernel. */
+    /** Rows [from, to) of the combined range for one vector: each job's share, by a single-vector kernel. */
+    private void singleVectorRows(int from, int to) {
+        for (int j = 0; j < jobs; j++) {
+            int lo = Math.max(from, starts[j]) - starts[j];
+            int hi = Math.min(to, starts[j] + ws[j].rows()) - starts[j];
+            if (lo >= hi) continue;
+            if (interleavedK[j] != null) interleavedKRows(interleavedK[j], outs[j], lo, hi);
+            else if (interleaved[j] != null) interleavedRows(ws[j], interleaved[j], outs[j], lo, hi);
+            else if (int8Job[j]) int8Rows(ws[j], outs[j], lo, hi);
+            else singleRows(ws[j], inputs[j], inputOffsets[j], outs[j], lo, hi);
+        }
+    }
+
+    /** Rows [from, to) of the combined range for a batch: each job's share, by the single or the batched kernel. */
     private void rows(int from, int to) {
         for (int j = 0; j < jobs; j++) {
             int lo = Math.max(from, starts[j]) - starts[j];
             int hi = Math.min(to, starts[j] + ws[j].rows()) - starts[j];
             if (lo >= hi) continue;
             if (interleavedK[j] != null) interleavedKRows(interleavedK[j], outs[j], lo, hi);
+            else if (kLanes[j]) KQuantTokenLanesGemm.rows(ws[j], kCodes, kScales, kSums, kPairSums, n, outs[j], outOffset, lo, hi);
             else if (interleaved[j] != null) interleavedRows(ws[j], interleaved[j], outs[j], lo, hi);
             else if (q4Lanes[j]) Q4_0TokenLanesGemm.rows(ws[j], laneCodes, laneScales, n, outs[j], outOffset, lo, hi);
             else if (int8Job[j]) int8Rows(ws[j], outs[j], lo, hi);
@@ -281,6 +325,13 @@ public final class MatMul {
         int b = Q8Activation.BLOCK;
         rounding.q8().packTokenLanes(n, ws[0].cols(), Q4_0TokenLanesGemm.stride(n), Q4_0TokenLanesGemm.PAIRING,
                 laneCodes, laneScales, from * b, to * b);
+    }
+
+    /** Super-blocks [from, to) of the Q8_K activation, into token lanes for {@link KQuantTokenLanesGemm}. */
+    private void packKLanes(int from, int to) {
+        int b = Q8KActivation.BLOCK;
+        kBatch.packTokenLanes(n, ws[0].cols(), KQuantTokenLanesGemm.stride(n), KQuantTokenLanesGemm.PAIRING,
+                kCodes, kScales, kSums, kPairSums, from * b, to * b);
     }
 
     /** Columns [from, to) of every input that {@link #packBuffer} gave its own buffer. */

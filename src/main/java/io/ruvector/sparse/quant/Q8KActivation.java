@@ -55,12 +55,23 @@ public final class Q8KActivation {
      * @throws IllegalArgumentException when a value is not finite (it has no Q8_K code), or on bad sizes
      */
     public void quantize(float[] x, int xOffset, int n) {
-        int nb = Blocks.count(n, BLOCK, "Q8KActivation");
-        if (n > q.length) throw new IllegalArgumentException(n + " values exceed the capacity " + q.length);
-        if (xOffset < 0 || xOffset + n > x.length) {
-            throw new IndexOutOfBoundsException("x[" + xOffset + ", " + (xOffset + n) + ") of " + x.length);
+        quantizeBlocks(x, xOffset, n, 0, checkSize(x, xOffset, n));
+    }
+
+    /**
+     * Blocks [fromBlock, toBlock) of {@link #quantize}{@code (x, xOffset, n)}: disjoint ranges may be quantized by
+     * different threads (each block is computed alone; a prompt batch quantizes all its tokens at once), and once
+     * every block is done the activation reads as if {@link #quantize} had run. Each call records {@code n} as
+     * the length.
+     *
+     * @throws IllegalArgumentException when a value is not finite (it has no Q8_K code), or on bad sizes
+     */
+    public void quantizeBlocks(float[] x, int xOffset, int n, int fromBlock, int toBlock) {
+        int nb = checkSize(x, xOffset, n);
+        if (fromBlock < 0 || fromBlock > toBlock || toBlock > nb) {
+            throw new IndexOutOfBoundsException("blocks [" + fromBlock + ", " + toBlock + ") of " + nb);
         }
-        for (int b = 0; b < nb; b++) {
+        for (int b = fromBlock; b < toBlock; b++) {
             int xb = xOffset + b * BLOCK;
             float max = 0f;
             float amax = 0f;
@@ -95,6 +106,64 @@ public final class Q8KActivation {
             d[b] = 1f / iscale;
         }
         length = n;
+    }
+
+    /**
+     * Copies columns [from, to) (whole blocks) of {@code n} quantized tokens of {@code cols} values each into
+     * token lanes, the form a batched kernel multiplies with tokens in vector lanes: code of token t, column k
+     * at {@code codes[k * stride + Q8Activation.pairedLane(t, pairing)]}; block scales at
+     * {@code scales[(k / 256) * stride + t]}, run sums ({@link #runSum}) at {@code runSums[(k / 16) * stride + t]}
+     * and the sums of 32 codes at {@code pairSums[(k / 32) * stride + t]}, in plain token order. Tokens n..stride-1 are zero (padding). Disjoint column ranges may be packed by
+     * different threads.
+     */
+    public void packTokenLanes(int n, int cols, int stride, int pairing, short[] codes, float[] scales, int[] runSums,
+                               int[] pairSums, int from, int to) {
+        if (n < 1 || stride < n || (long) n * cols > length || cols % BLOCK != 0 || from % BLOCK != 0 || to % BLOCK != 0
+                || from < 0 || to > cols || from > to || codes.length < (long) cols * stride
+                || scales.length < (long) cols / BLOCK * stride || runSums.length < (long) cols / RUN * stride
+                || pairSums.length < (long) cols / (2 * RUN) * stride
+                || Integer.bitCount(pairing) != 1 || stride % pairing != 0) {
+            throw new IllegalArgumentException("packing " + n + " tokens of " + cols + " values (columns [" + from + ", "
+                    + to + "), stride " + stride + ", pairing " + pairing + ") from " + length + " values");
+        }
+        // Eight columns per pass over the tokens, as Q8Activation.packTokenLanes (a column at a time reads every
+        // token's codes in a different cache line per element).
+        for (int k = from; k < to; k += 8) {
+            int o = k * stride;
+            for (int t = 0; t < n; t++) {
+                int s = t * cols + k;
+                int dst = o + Q8Activation.pairedLane(t, pairing);
+                for (int j = 0; j < 8; j++) codes[dst + j * stride] = q[s + j];
+            }
+            for (int t = n; t < stride; t++) {
+                int dst = o + Q8Activation.pairedLane(t, pairing);
+                for (int j = 0; j < 8; j++) codes[dst + j * stride] = 0;
+            }
+        }
+        for (int r = from / RUN; r < to / RUN; r++) {
+            int o = r * stride;
+            for (int t = 0; t < n; t++) runSums[o + t] = sum16[t * (cols / RUN) + r];
+            java.util.Arrays.fill(runSums, o + n, o + stride, 0);
+        }
+        for (int r = from / (2 * RUN); r < to / (2 * RUN); r++) {
+            int o = r * stride;
+            for (int t = 0; t < n; t++) pairSums[o + t] = runSums[2 * r * stride + t] + runSums[(2 * r + 1) * stride + t];
+            java.util.Arrays.fill(pairSums, o + n, o + stride, 0);
+        }
+        for (int b = from / BLOCK; b < to / BLOCK; b++) {
+            int o = b * stride;
+            for (int t = 0; t < n; t++) scales[o + t] = d[t * (cols / BLOCK) + b];
+            java.util.Arrays.fill(scales, o + n, o + stride, 0f);
+        }
+    }
+
+    private int checkSize(float[] x, int xOffset, int n) {
+        int nb = Blocks.count(n, BLOCK, "Q8KActivation");
+        if (n > q.length) throw new IllegalArgumentException(n + " values exceed the capacity " + q.length);
+        if (xOffset < 0 || xOffset + n > x.length) {
+            throw new IndexOutOfBoundsException("x[" + xOffset + ", " + (xOffset + n) + ") of " + x.length);
+        }
+        return nb;
     }
 
     /** The quantized values as floats ({@code d * q}) into {@code dst[dstOffset ..]}: what the int8 kernels multiply. */

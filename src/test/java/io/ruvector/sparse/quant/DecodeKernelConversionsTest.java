@@ -41,6 +41,21 @@ class DecodeKernelConversionsTest {
         }
     }
 
+    /**
+     * The K-quant prompt GEMM, which runs before decoding in the same JVM, follows the same rule: its conversions
+     * go through the same JDK methods, so a zero-extend or a run-time species there would put other classes and
+     * traps in the profiles the decode kernels are compiled from (the first version of this GEMM zero-extended
+     * bytes and converted with {@code convert(I2F, 0)}, and decoding after a prompt was boxed in some runs). The
+     * GEMM is package-private in the kernels package: found by name.
+     */
+    @Test
+    void promptKernelsConvertWithTheirOwnConstants() throws IOException, ClassNotFoundException {
+        List<Class<?>> prompt = List.of(KQuantCodes.class, Class.forName("io.ruvector.sparse.kernels.KQuantTokenLanesGemm"));
+        for (Class<?> kernel : prompt) {
+            assertEquals(List.of(), sharedPathConversions(kernel), kernel.getSimpleName() + " converts through shared paths");
+        }
+    }
+
     @Test
     void theScanFindsBothForms() throws IOException {
         // Kernels outside the decode path still use both forms: the scan must see them, or the test above proves nothing.
