@@ -406,7 +406,7 @@ public final class MatMul {
                         if (aloneQ8K[t] == null || aloneQ8K[t].capacity() < cols) aloneQ8K[t] = new Q8KActivation(cols);
                         aloneQ8K[t].quantize(x, xOffset + t * cols, cols);
                     }
-                    if (n >= 2) {   // the multi-column K-quant kernels broadcast the codes two at a time
+                    if (n >= InterleavedKQuantColumns.MIN_COLUMNS) {   // the multi-column K-quant kernels broadcast codes two at a time
                         if (aloneQ8KPairs.length < n) aloneQ8KPairs = Arrays.copyOf(aloneQ8KPairs, n);
                         for (int t = 0; t < n; t++) {
                             if (aloneQ8KPairs[t] == null || aloneQ8KPairs[t].length < cols / 2) aloneQ8KPairs[t] = new int[cols / 2];
@@ -470,7 +470,7 @@ public final class MatMul {
             if (lo >= hi) continue;
             // One method per kind, as rows() dispatches: one method holding every kernel grew past C2's inlining
             // budget and left vector helpers out of line (boxing their vectors: megabytes per step).
-            if (aloneKind[j] == Q8K && n >= 2 && InterleavedKQuantColumns.supports(interleavedK[j].ggmlType())) {
+            if (aloneKind[j] == Q8K && n >= InterleavedKQuantColumns.MIN_COLUMNS && InterleavedKQuantColumns.supports(interleavedK[j].ggmlType())) {
                 aloneQ8KColumns(interleavedK[j], ws[j].rows(), outs[j], lo, hi);
             } else if (aloneKind[j] == Q8K) aloneQ8KRows(interleavedK[j], ws[j].rows(), outs[j], lo, hi);
             else if (aloneKind[j] == INT8) aloneInt8Rows(ws[j], interleaved[j], outs[j], lo, hi);

@@ -49,6 +49,12 @@ public final class InterleavedKQuantColumns {
     private static final int LF = InterleavedKQuant.LF;
     private static final int GROUP = InterleavedKQuant.GROUP;
     private static final int QK = InterleavedKQuant.QK;
+    /**
+     * Fewest columns for which this kernel is faster than {@code dotQ8K} per column: unpacking a chunk costs about
+     * one and a half columns' work (scratch loop, 2048 x 2048, one thread, 512 bits: Q4_K and Q6_K run at 0.9x of
+     * {@code dotQ8K} per column with 2 and 3 columns, 1.0x with 4, 1.2x with 6, 1.25-1.45x with 8).
+     */
+    public static final int MIN_COLUMNS = 4;
     /** Pair codes per super-block of an activation: values {@code 64p + k} and {@code 64p + 32 + k}, p < 4, k < 32. */
     public static final int PAIRS = QK / 2;
 
