@@ -50,11 +50,13 @@ public final class InterleavedKQuantColumns {
     private static final int GROUP = InterleavedKQuant.GROUP;
     private static final int QK = InterleavedKQuant.QK;
     /**
-     * Fewest columns for which this kernel is faster than {@code dotQ8K} per column: unpacking a chunk costs about
-     * one and a half columns' work (scratch loop, 2048 x 2048, one thread, 512 bits: Q4_K and Q6_K run at 0.9x of
-     * {@code dotQ8K} per column with 2 and 3 columns, 1.0x with 4, 1.2x with 6, 1.25-1.45x with 8).
+     * Fewest columns for which this kernel is taken instead of {@code dotQ8K} per column: unpacking a chunk costs
+     * about one and a half columns' work (scratch loop, 2048 x 2048, one thread, 512 bits: Q4_K and Q6_K run at
+     * 0.9x of {@code dotQ8K} per column with 2 and 3 columns, 1.0x with 4, 1.2x with 6, 1.25-1.45x with 8), and in
+     * the model it does worse than that loop ({@code bench --parallel} on a Q4_K_M file, 2 threads: 4 requests
+     * 0.87x of the per-column kernel's aggregate, 8 requests 1.08-1.15x).
      */
-    public static final int MIN_COLUMNS = 4;
+    public static final int MIN_COLUMNS = 6;
     /** Pair codes per super-block of an activation: values {@code 64p + k} and {@code 64p + 32 + k}, p < 4, k < 32. */
     public static final int PAIRS = QK / 2;
 
