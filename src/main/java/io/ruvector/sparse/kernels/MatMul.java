@@ -5,6 +5,7 @@ import io.ruvector.sparse.cpu.Simd;
 import io.ruvector.sparse.gguf.GgmlType;
 import io.ruvector.sparse.quant.Int8DotProduct;
 import io.ruvector.sparse.quant.InterleavedKQuant;
+import io.ruvector.sparse.quant.InterleavedKQuantColumns;
 import io.ruvector.sparse.quant.InterleavedQ4_0;
 import io.ruvector.sparse.quant.Q8Activation;
 import io.ruvector.sparse.quant.Q8KActivation;
@@ -73,6 +74,7 @@ public final class MatMul {
     private Q8Activation[] aloneQ8 = new Q8Activation[0];
     private float[][] aloneCodes = new float[0][];      // aloneQ8[t]'s codes as floats, for Int8DotProduct.dotQ8Columns
     private Q8KActivation[] aloneQ8K = new Q8KActivation[0];
+    private int[][] aloneQ8KPairs = new int[0][];      // aloneQ8K[t]'s codes in pairs, for InterleavedKQuantColumns
 
     /** Products with float activations: the exact product of the stored weights with {@code x}. */
     public MatMul(Parallel pool) { this(pool, false, false); }
@@ -420,6 +422,13 @@ public final class MatMul {
                         if (aloneQ8K[t] == null || aloneQ8K[t].capacity() < cols) aloneQ8K[t] = new Q8KActivation(cols);
                         aloneQ8K[t].quantize(x, xOffset + t * cols, cols);
                     }
+                    if (n >= InterleavedKQuantColumns.MIN_COLUMNS) {   // the multi-column K-quant kernels broadcast codes two at a time
+                        if (aloneQ8KPairs.length < n) aloneQ8KPairs = Arrays.copyOf(aloneQ8KPairs, n);
+                        for (int t = 0; t < n; t++) {
+                            if (aloneQ8KPairs[t] == null || aloneQ8KPairs[t].length < cols / 2) aloneQ8KPairs[t] = new int[cols / 2];
+                            InterleavedKQuantColumns.pairCodes(aloneQ8K[t], cols, aloneQ8KPairs[t]);
+                        }
+                    }
                     q8kDone = true;
                 }
             } else if (rounding.usesInt8(w, 1)) {
@@ -477,7 +486,9 @@ public final class MatMul {
             if (lo >= hi) continue;
             // One method per kind, as rows() dispatches: one method holding every kernel grew past C2's inlining
             // budget and left vector helpers out of line (boxing their vectors: megabytes per step).
-            if (aloneKind[j] == Q8K) aloneQ8KRows(interleavedK[j], ws[j].rows(), outs[j], lo, hi);
+            if (aloneKind[j] == Q8K && n >= InterleavedKQuantColumns.MIN_COLUMNS && InterleavedKQuantColumns.supports(interleavedK[j].ggmlType())) {
+                aloneQ8KColumns(interleavedK[j], ws[j].rows(), outs[j], lo, hi);
+            } else if (aloneKind[j] == Q8K) aloneQ8KRows(interleavedK[j], ws[j].rows(), outs[j], lo, hi);
             else if (aloneKind[j] == INT8) aloneInt8Rows(ws[j], interleaved[j], outs[j], lo, hi);
             else aloneFloatRows(ws[j], inputs[j], inputOffsets[j], outs[j], lo, hi);
         }
@@ -493,6 +504,17 @@ public final class MatMul {
             int to = Math.min(endGroup, group + ALONE_K_GROUPS);
             for (int t = 0; t < n; t++) m.dotQ8K(aloneQ8K[t], out, outOffset + t * rows, group, to);
         }
+    }
+
+    /**
+     * Groups of a Q4_K or Q6_K copy times every column at once ({@link InterleavedKQuantColumns}: each group's
+     * codes unpacked once for all columns, each column the bits of its {@code dotQ8K} alone).
+     */
+    private void aloneQ8KColumns(InterleavedKQuant m, int rows, float[] out, int lo, int hi) {
+        int g = InterleavedKQuant.GROUP;
+        int endGroup = Math.min(m.groups(), (hi + g - 1) / g);
+        int from = (lo + g - 1) / g;
+        if (from < endGroup) InterleavedKQuantColumns.dotQ8KColumns(m, aloneQ8K, aloneQ8KPairs, n, out, outOffset, rows, from, endGroup);
     }
 
     private void aloneInt8Rows(Tensor w, InterleavedQ4_0 m, float[] out, int lo, int hi) {

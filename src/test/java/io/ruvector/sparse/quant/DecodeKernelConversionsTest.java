@@ -32,7 +32,8 @@ class DecodeKernelConversionsTest {
     private static final Set<String> SPECIES_FROM_RUN_TIME = Set.of("convert", "viewAsFloatingLanes", "viewAsIntegralLanes");
 
     private static final List<Class<?>> KERNELS = List.of(InterleavedQ4_0.class, InterleavedQ2_K.class, InterleavedQ3_K.class,
-            InterleavedQ4_K.class, InterleavedQ5_K.class, InterleavedQ6_K.class, KQuantRowsQ8K.class);
+            InterleavedQ4_K.class, InterleavedQ5_K.class, InterleavedQ6_K.class, KQuantRowsQ8K.class,
+            InterleavedKQuantColumns.class);
 
     @Test
     void decodeKernelsConvertWithTheirOwnConstants() throws IOException {
