@@ -70,7 +70,8 @@ public final class MatMul {
     private final boolean alone;
     private final Parallel.RangeBody aloneBody = this::aloneRows;
     private final int[] aloneKind = new int[3];
-    private static final int FLOAT = 0, INT8 = 1, Q8K = 2;
+    // Q8K_COLUMNS: a Q8K job whose copy InterleavedKQuantColumns multiplies with every column at once.
+    private static final int FLOAT = 0, INT8 = 1, Q8K = 2, Q8K_COLUMNS = 3;
     private Q8Activation[] aloneQ8 = new Q8Activation[0];
     private float[][] aloneCodes = new float[0][];      // aloneQ8[t]'s codes as floats, for Int8DotProduct.dotQ8Columns
     private Q8KActivation[] aloneQ8K = new Q8KActivation[0];
@@ -402,6 +403,7 @@ public final class MatMul {
         int cols = ws[0].cols();
         boolean q8Done = false;
         boolean q8kDone = false;
+        boolean pairsDone = false;
         boolean codesDone = false;
         rounding.reset();
         for (int j = 0; j < jobs; j++) {
@@ -415,21 +417,23 @@ public final class MatMul {
             inputs[j] = x;
             inputOffsets[j] = xOffset;
             if (interleavedK[j] != null) {
-                aloneKind[j] = Q8K;
+                boolean columns = n >= InterleavedKQuantColumns.MIN_COLUMNS && InterleavedKQuantColumns.supports(w.ggmlType());
+                aloneKind[j] = columns ? Q8K_COLUMNS : Q8K;
                 if (!q8kDone) {
                     if (aloneQ8K.length < n) aloneQ8K = Arrays.copyOf(aloneQ8K, n);
                     for (int t = 0; t < n; t++) {
                         if (aloneQ8K[t] == null || aloneQ8K[t].capacity() < cols) aloneQ8K[t] = new Q8KActivation(cols);
                         aloneQ8K[t].quantize(x, xOffset + t * cols, cols);
                     }
-                    if (n >= InterleavedKQuantColumns.MIN_COLUMNS) {   // the multi-column K-quant kernels broadcast codes two at a time
-                        if (aloneQ8KPairs.length < n) aloneQ8KPairs = Arrays.copyOf(aloneQ8KPairs, n);
-                        for (int t = 0; t < n; t++) {
-                            if (aloneQ8KPairs[t] == null || aloneQ8KPairs[t].length < cols / 2) aloneQ8KPairs[t] = new int[cols / 2];
-                            InterleavedKQuantColumns.pairCodes(aloneQ8K[t], cols, aloneQ8KPairs[t]);
-                        }
-                    }
                     q8kDone = true;
+                }
+                if (columns && !pairsDone) {   // the multi-column kernels broadcast each column's codes two at a time
+                    if (aloneQ8KPairs.length < n) aloneQ8KPairs = Arrays.copyOf(aloneQ8KPairs, n);
+                    for (int t = 0; t < n; t++) {
+                        if (aloneQ8KPairs[t] == null || aloneQ8KPairs[t].length < cols / 2) aloneQ8KPairs[t] = new int[cols / 2];
+                        InterleavedKQuantColumns.pairCodes(aloneQ8K[t], cols, aloneQ8KPairs[t]);
+                    }
+                    pairsDone = true;
                 }
             } else if (rounding.usesInt8(w, 1)) {
                 aloneKind[j] = INT8;
@@ -486,9 +490,8 @@ public final class MatMul {
             if (lo >= hi) continue;
             // One method per kind, as rows() dispatches: one method holding every kernel grew past C2's inlining
             // budget and left vector helpers out of line (boxing their vectors: megabytes per step).
-            if (aloneKind[j] == Q8K && n >= InterleavedKQuantColumns.MIN_COLUMNS && InterleavedKQuantColumns.supports(interleavedK[j].ggmlType())) {
-                aloneQ8KColumns(interleavedK[j], ws[j].rows(), outs[j], lo, hi);
-            } else if (aloneKind[j] == Q8K) aloneQ8KRows(interleavedK[j], ws[j].rows(), outs[j], lo, hi);
+            if (aloneKind[j] == Q8K_COLUMNS) aloneQ8KColumns(interleavedK[j], ws[j].rows(), outs[j], lo, hi);
+            else if (aloneKind[j] == Q8K) aloneQ8KRows(interleavedK[j], ws[j].rows(), outs[j], lo, hi);
             else if (aloneKind[j] == INT8) aloneInt8Rows(ws[j], interleaved[j], outs[j], lo, hi);
             else aloneFloatRows(ws[j], inputs[j], inputOffsets[j], outs[j], lo, hi);
         }
